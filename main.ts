@@ -1,0 +1,133 @@
+/**
+ * TarPyt: a network tarpit. Holds attackers' connections open by sending one legal,
+ * useless line every few seconds, and never reads what they send.
+ *
+ * Reads top to bottom: parse the command line, set up logging and signals, get the
+ * listening sockets (systemd's, or `--listen`), serve them, and on SIGTERM or SIGINT
+ * close everything and log the totals.
+ *
+ * Exit status: 0 after a signal, 1 when a socket cannot be used, 2 for bad usage.
+ *
+ * @module
+ */
+import {
+  type Command,
+  helpText,
+  parseCommandLine,
+  type TarpitConfig,
+  UsageError,
+} from "./src/cli.ts";
+import { formatDuration } from "./src/duration.ts";
+import { type Listener, ListenError } from "./src/listeners.ts";
+import { adoptPassedSocket, bindListenAddress } from "./src/listeners.ts";
+import { ListenFdsError, passedSockets } from "./src/listen_fds.ts";
+import { createLogger, type Logger } from "./src/logger.ts";
+import { runtimeFlags, version } from "./src/runtime_flags.ts";
+import { Tarpit, type TarpitTotals } from "./src/tarpit.ts";
+
+const exitUsage = 2;
+const exitNoSocket = 1;
+
+/** Prints one line, `tarpyt: ...`, and exits: bad input never shows a stack trace. */
+function fail(message: string, code: number): never {
+  console.error(`tarpyt: ${message}`);
+  Deno.exit(code);
+}
+
+function readCommand(): Command {
+  try {
+    return parseCommandLine(Deno.args, (name) => Deno.env.get(name));
+  } catch (error) {
+    if (error instanceof UsageError) fail(error.message, exitUsage);
+    throw error;
+  }
+}
+
+/** The sockets to serve: every one systemd passed, and every `--listen` address. */
+async function openListeners(config: TarpitConfig): Promise<Listener[]> {
+  try {
+    const passed = passedSockets({
+      LISTEN_FDS: Deno.env.get("LISTEN_FDS"),
+      LISTEN_PID: Deno.env.get("LISTEN_PID"),
+      LISTEN_FDNAMES: Deno.env.get("LISTEN_FDNAMES"),
+    }, Deno.pid);
+    if (passed.length === 0 && config.listen.length === 0) {
+      fail(
+        "no socket to serve: start tarpyt from its systemd .socket unit " +
+          "(LISTEN_FDS), or give --listen HOST:PORT (try --listen 127.0.0.1:2222)",
+        exitUsage,
+      );
+    }
+    const listeners: Listener[] = [];
+    for (const socket of passed) listeners.push(await adoptPassedSocket(socket));
+    for (const address of config.listen) listeners.push(await bindListenAddress(address));
+    return listeners;
+  } catch (error) {
+    if (error instanceof ListenFdsError || error instanceof ListenError) {
+      fail(error.message, exitNoSocket);
+    }
+    throw error;
+  }
+}
+
+/** endlessh's summary line, so its log parsers read ours. */
+function totalsLine(totals: TarpitTotals): string {
+  return `TOTALS connects=${totals.connects} seconds=${(totals.trappedMs / 1000).toFixed(3)} ` +
+    `bytes=${totals.bytesSent}`;
+}
+
+/**
+ * Stops on SIGTERM (systemctl stop) or SIGINT (Ctrl-C). Listeners are added before any
+ * socket is opened: Deno needs a file descriptor to add one, and may have none to spare
+ * once clients hold them all.
+ */
+function stopOnSignals(log: Logger, stop: () => Promise<TarpitTotals>): void {
+  let stopping = false;
+  const onSignal = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    const totals = await stop();
+    log.info(totalsLine(totals));
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGTERM", onSignal);
+  Deno.addSignalListener("SIGINT", onSignal);
+}
+
+async function main(): Promise<void> {
+  const command = readCommand();
+  if (command.kind === "help") {
+    console.log(helpText());
+    return;
+  }
+  if (command.kind === "version") {
+    console.log(`tarpyt ${version}\ndeno ${Deno.version.deno} (v8 ${Deno.version.v8})`);
+    console.log(`flags ${runtimeFlags.join(" ")}`);
+    return;
+  }
+  const { config } = command;
+  const log = createLogger({ level: config.logLevel, journal: Deno.env.has("JOURNAL_STREAM") });
+  const tarpit = new Tarpit({ ...config, log });
+  stopOnSignals(log, () => tarpit.shutdown());
+
+  const listeners = await openListeners(config);
+  for (const listener of listeners) {
+    tarpit.serve(listener.server);
+    log.info(`LISTEN ${listener.origin} address=${listener.address}`);
+  }
+  log.info(
+    `START version=${version} protocol=${config.protocol.name} ` +
+      `delay=${formatDuration(config.delayMs)} jitter=${formatDuration(config.jitterMs)} ` +
+      `max-clients=${config.maxClients} max-line-length=${config.maxLineLength} ` +
+      `max-lifetime=${formatDuration(config.maxLifetimeMs)}`,
+  );
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (error) {
+    // A bug, not bad input: still one line, with what is known.
+    fail(`internal error: ${error instanceof Error ? error.message : String(error)}`, 70);
+  }
+}

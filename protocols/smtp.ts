@@ -1,0 +1,54 @@
+/**
+ * smtp: a greeting that never ends.
+ *
+ * RFC 5321 4.2.1: a multiline reply is lines of `220-text`, ended by one `220 text`
+ * line; this sends only the first kind. The client must wait for the greeting (RFC 5321
+ * 4.3.1) and should wait at least 5 minutes for it (4.5.3.2.1), and every new line
+ * shows it the server is alive. Text is printable ASCII (RFC 5321 4.2: textstring).
+ *
+ * @module
+ */
+import {
+  type LineOptions,
+  printableAscii,
+  type Protocol,
+  randomInt,
+  randomText,
+} from "./protocol.ts";
+
+/**
+ * One `220-` continuation line of 7 to `maxLineLength` bytes.
+ *
+ * @example
+ * ```ts
+ * import { smtpGreetingLine } from "./smtp.ts";
+ * smtpGreetingLine(32); // e.g. "220-k2#Q~ a;Zm\r\n"
+ * ```
+ */
+export function smtpGreetingLine(maxLineLength: number): string {
+  return `220-${randomText(randomInt(1, maxLineLength - "220-\r\n".length), printableAscii)}\r\n`;
+}
+
+/**
+ * The smtp tarpit's lines: {@link smtpGreetingLine} forever.
+ *
+ * @example
+ * ```ts
+ * import { smtpEndlessGreetingLines } from "./smtp.ts";
+ * const lines = smtpEndlessGreetingLines({ maxLineLength: 32 });
+ * (await lines.next()).value?.startsWith("220-"); // true
+ * ```
+ */
+export async function* smtpEndlessGreetingLines(
+  { maxLineLength }: LineOptions,
+): AsyncGenerator<string, void, undefined> {
+  for (;;) yield smtpGreetingLine(maxLineLength);
+}
+
+/** The smtp protocol for the registry. */
+export const smtp: Protocol = {
+  name: "smtp",
+  summary: "an endless multiline 220- greeting (RFC 5321 4.2.1)",
+  minLineLength: "220-x\r\n".length,
+  lines: smtpEndlessGreetingLines,
+};

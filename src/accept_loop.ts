@@ -1,0 +1,100 @@
+/**
+ * Accepting clients only while there is room, so that a full tarpit leaves new clients
+ * waiting in the kernel's listen backlog, as endlessh does, instead of accepting and
+ * closing them or spinning.
+ *
+ * `node:net` has no API to pause accepting, and closing the server would close the
+ * socket systemd passed for good. Deno's `node:net` server handle follows libuv: its
+ * native side takes pending connections off the kernel queue (at most 128) and calls
+ * `handle.onconnection(0)`; JavaScript then takes one with `handle.accept(newHandle)`.
+ * This module replaces `onconnection` so it accepts only while `hasRoom()`, and
+ * {@link AcceptGate.resume} accepts the waiting ones when room frees up. Clients beyond
+ * those 128 stay in the kernel backlog until the next connection wakes the listener.
+ * `tests/abuse_test.ts` proves the pause against the real runtime, so a Deno upgrade that
+ * changes these internals fails a test rather than the tarpit.
+ *
+ * @module
+ */
+import { type Server, Socket, type SocketConstructorOpts } from "node:net";
+import { getSystemErrorName } from "node:util";
+
+/** What the accept loop asks of the tarpit. */
+export interface AcceptHandlers {
+  /** Whether another client may be taken now. */
+  hasRoom(): boolean;
+  /** Takes a new client; its socket has read nothing and never will. */
+  admit(socket: Socket): void;
+  /** accept() failed, e.g. `EMFILE`; called once per failed attempt. */
+  failed(code: string): void;
+}
+
+/** Resumes accepting after the tarpit had no room. */
+export interface AcceptGate {
+  /** Accepts waiting clients for as long as there is room. */
+  resume(): void;
+}
+
+/** The slice of Deno's native listening handle this module relies on. */
+interface NativeListenHandle {
+  onconnection: (status: number) => void;
+  accept(client: object): number;
+}
+
+const uvEAGAIN = -11;
+const socketHandleType = 0; // TCP/Pipe constructor argument for a connection, not a server
+
+/**
+ * Takes over accepting on a listening `server`.
+ *
+ * @example
+ * ```ts
+ * import { acceptLoop } from "./accept_loop.ts";
+ * import { createServer, type Socket } from "node:net";
+ * const clients = new Set<Socket>();
+ * const server = createServer().listen(2222);
+ * const gate = acceptLoop(server, {
+ *   hasRoom: () => clients.size < 100,
+ *   admit: (socket) => clients.add(socket),
+ *   failed: (code) => console.error("accept failed:", code),
+ * });
+ * // when a client leaves: clients.delete(socket); gate.resume();
+ * ```
+ */
+export function acceptLoop(server: Server, handlers: AcceptHandlers): AcceptGate {
+  const handle = nativeListenHandle(server);
+  const ClientHandle = handle.constructor as new (type: number) => object;
+
+  const acceptWhileRoom = (): void => {
+    while (handlers.hasRoom()) {
+      const client = new ClientHandle(socketHandleType);
+      const status = handle.accept(client);
+      if (status === uvEAGAIN) return;
+      if (status !== 0) return handlers.failed(getSystemErrorName(status));
+      // pauseOnCreate: the socket never starts reading (what node:net's server does for
+      // pauseOnConnect), so a flooding client fills its own kernel buffers, not ours.
+      handlers.admit(new Socket({ handle: client, pauseOnCreate: true } as SocketConstructorOpts));
+    }
+  };
+  handle.onconnection = (status: number): void => {
+    if (status !== 0) return handlers.failed(getSystemErrorName(status));
+    acceptWhileRoom();
+  };
+  return { resume: acceptWhileRoom };
+}
+
+function nativeListenHandle(server: Server): NativeListenHandle {
+  const handle: unknown = (server as unknown as { _handle?: unknown })._handle;
+  if (
+    typeof handle === "object" && handle !== null &&
+    "accept" in handle && typeof handle.accept === "function" &&
+    "onconnection" in handle && typeof handle.onconnection === "function"
+  ) {
+    return handle as NativeListenHandle;
+  }
+  // The binary bundles the Deno it was tested with; only running the source on another
+  // Deno can get here.
+  throw new Error(
+    `this Deno (${Deno.version.deno}) has no libuv-style listen handle in node:net; ` +
+      "run TarPyt with the Deno version its deno.json and README name",
+  );
+}

@@ -1,0 +1,282 @@
+/**
+ * The command line: flags, their environment variables, their checks, and `--help`.
+ *
+ * Every flag can also be set by an environment variable (`--max-clients` by
+ * `TARPYT_MAX_CLIENTS`), so one unit template can set it per instance; a flag wins over
+ * its variable. A bad value is a {@link UsageError} naming the flag or variable and the
+ * values it accepts.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { formatDuration, parseDuration } from "./duration.ts";
+import { type LogLevel, logLevels } from "./logger.ts";
+import { type Protocol, protocols } from "../protocols/mod.ts";
+
+/** An address to bind with `--listen`, for running without systemd. */
+export interface ListenAddress {
+  readonly host: string;
+  /** 0 binds a free port, which the startup log names. */
+  readonly port: number;
+}
+
+/** Everything the tarpit needs to run, checked. */
+export interface TarpitConfig {
+  readonly protocol: Protocol;
+  readonly delayMs: number;
+  readonly jitterMs: number;
+  readonly maxClients: number;
+  readonly maxLineLength: number;
+  /** 0 keeps clients until they leave. */
+  readonly maxLifetimeMs: number;
+  readonly logLevel: LogLevel;
+  readonly listen: readonly ListenAddress[];
+}
+
+/** What the command line asks for. */
+export type Command =
+  | { readonly kind: "run"; readonly config: TarpitConfig }
+  | { readonly kind: "help" }
+  | { readonly kind: "version" };
+
+/** A bad flag, value or variable; its message is the one line to show. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** The longest line any protocol may be asked for: the SSH pre-banner limit of RFC 4253 4.2. */
+export const longestLine = 255;
+
+interface OptionSpec {
+  readonly env: string;
+  readonly value: string;
+  readonly fallback?: string;
+  readonly help: string;
+  readonly multiple?: true;
+}
+
+/** Every value flag, in `--help` order. */
+export const options = {
+  protocol: {
+    env: "TARPYT_PROTOCOL",
+    value: "NAME",
+    fallback: "ssh",
+    help: `what to speak: ${Object.keys(protocols).join(", ")}`,
+  },
+  delay: {
+    env: "TARPYT_DELAY",
+    value: "DURATION",
+    fallback: "10s",
+    help: "time between two lines to one client (500ms, 10s, 2m)",
+  },
+  jitter: {
+    env: "TARPYT_JITTER",
+    value: "DURATION",
+    fallback: "0s",
+    help: "vary each delay by up to this much either way; less than --delay",
+  },
+  "max-clients": {
+    env: "TARPYT_MAX_CLIENTS",
+    value: "N",
+    fallback: "4096",
+    help: "clients held at once; past it, new ones wait in the kernel's backlog",
+  },
+  "max-line-length": {
+    env: "TARPYT_MAX_LINE_LENGTH",
+    value: "N",
+    fallback: "32",
+    help: `longest line in bytes, CRLF included (up to ${longestLine})`,
+  },
+  "max-lifetime": {
+    env: "TARPYT_MAX_LIFETIME",
+    value: "DURATION",
+    fallback: "0s",
+    help: "close a client held this long; 0s holds it until it leaves",
+  },
+  "log-level": {
+    env: "TARPYT_LOG_LEVEL",
+    value: "LEVEL",
+    fallback: "info",
+    help: `${logLevels.join(", ")}; info logs every ACCEPT and CLOSE`,
+  },
+  listen: {
+    env: "TARPYT_LISTEN",
+    value: "HOST:PORT",
+    help: "bind and serve this address (repeatable; [::1]:2222 for IPv6) " +
+      "instead of or beside the sockets systemd passes",
+    multiple: true,
+  },
+} as const satisfies Record<string, OptionSpec>;
+
+type OptionName = keyof typeof options;
+
+/**
+ * Parses the command line and the `TARPYT_*` environment.
+ *
+ * @param args the arguments after the program name
+ * @param env reads an environment variable
+ * @throws {UsageError} for an unknown flag or a bad value
+ * @example
+ * ```ts
+ * import { parseCommandLine } from "./cli.ts";
+ * const command = parseCommandLine(["--listen", "127.0.0.1:2222"], () => undefined);
+ * if (command.kind === "run") console.log(command.config.delayMs); // 10000
+ * ```
+ */
+export function parseCommandLine(
+  args: readonly string[],
+  env: (name: string) => string | undefined,
+): Command {
+  const { values } = parseFlags(args);
+  if (values.help) return { kind: "help" };
+  if (values.version) return { kind: "version" };
+
+  const given = (name: Exclude<OptionName, "listen">): [source: string, text: string] => {
+    const flag = values[name];
+    if (flag !== undefined) return [`--${name}`, flag];
+    const fromEnv = env(options[name].env);
+    if (fromEnv !== undefined && fromEnv !== "") return [options[name].env, fromEnv];
+    return [`--${name}`, options[name].fallback];
+  };
+
+  const protocol = oneOf(given("protocol"), protocols);
+  const delayMs = duration(given("delay"), 10, 86_400_000);
+  const jitterMs = duration(given("jitter"), 0, delayMs - 1);
+  const maxClients = integer(given("max-clients"), 1, 1_000_000);
+  const maxLineLength = integer(given("max-line-length"), protocol.minLineLength, longestLine);
+  const maxLifetimeMs = duration(given("max-lifetime"), 0, Number.MAX_SAFE_INTEGER);
+  const logLevel = oneOf(given("log-level"), Object.fromEntries(logLevels.map((l) => [l, l])));
+  const listenText = values.listen?.length
+    ? values.listen.map((text) => ["--listen", text] as const)
+    : (env(options.listen.env) ?? "").split(/[\s,]+/).filter(Boolean)
+      .map((text) => [options.listen.env, text] as const);
+  const listen = listenText.map(([source, text]) => listenAddress(source, text));
+
+  return {
+    kind: "run",
+    config: {
+      protocol,
+      delayMs,
+      jitterMs,
+      maxClients,
+      maxLineLength,
+      maxLifetimeMs,
+      logLevel,
+      listen,
+    },
+  };
+}
+
+const flagOptions = {
+  protocol: { type: "string" },
+  delay: { type: "string" },
+  jitter: { type: "string" },
+  "max-clients": { type: "string" },
+  "max-line-length": { type: "string" },
+  "max-lifetime": { type: "string" },
+  "log-level": { type: "string" },
+  listen: { type: "string", multiple: true },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "V" },
+} as const;
+
+type Flags = ReturnType<
+  typeof parseArgs<{ options: typeof flagOptions; strict: true; allowPositionals: false }>
+>;
+
+function parseFlags(args: readonly string[]): Flags {
+  try {
+    return parseArgs({
+      args: [...args],
+      options: flagOptions,
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    // node:util's messages name the flag but suggest `--` for positionals: say it plainly.
+    const message = error instanceof Error ? error.message : String(error);
+    const quoted = /'([^' ]*)/.exec(message)?.[1] ?? message;
+    if (/argument missing/.test(message)) {
+      throw new UsageError(`${quoted}: needs a value (see --help)`);
+    }
+    if (/positional/i.test(message)) {
+      throw new UsageError(
+        `unexpected argument "${quoted}": every option is a --flag (see --help)`,
+      );
+    }
+    throw new UsageError(`unknown option ${quoted} (see --help)`);
+  }
+}
+
+function oneOf<T>([source, text]: [string, string], choices: Readonly<Record<string, T>>): T {
+  if (Object.hasOwn(choices, text)) return choices[text];
+  throw new UsageError(`${source}: "${text}" is not one of ${Object.keys(choices).join(", ")}`);
+}
+
+function duration([source, text]: [string, string], min: number, max: number): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    throw new UsageError(`${source}: "${text}" is not a duration; write it like 500ms, 10s or 2m`);
+  }
+  if (ms < min || ms > max) {
+    throw new UsageError(
+      `${source}: ${text} is out of range; it must be from ${formatDuration(min)} to ${
+        formatDuration(max)
+      }`,
+    );
+  }
+  return ms;
+}
+
+function integer([source, text]: [string, string], min: number, max: number): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= min && n <= max)) {
+    throw new UsageError(`${source}: "${text}" must be a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function listenAddress(source: string, text: string): ListenAddress {
+  const match = /^\[([0-9A-Fa-f:.]+)\]:(\d+)$/.exec(text) ?? /^([^:[\]\s]+):(\d+)$/.exec(text);
+  const port = Number(match?.[2]);
+  if (!match || port > 65_535) {
+    throw new UsageError(
+      `${source}: "${text}" is not HOST:PORT; write it like 127.0.0.1:2222 or [::1]:2222`,
+    );
+  }
+  return { host: match[1], port };
+}
+
+/**
+ * The `--help` text.
+ *
+ * @example
+ * ```ts
+ * import { helpText } from "./cli.ts";
+ * console.log(helpText());
+ * ```
+ */
+export function helpText(): string {
+  const rows = Object.entries(options).map(([name, spec]: [string, OptionSpec]) => {
+    const fallback = spec.fallback === undefined ? "" : ` [${spec.fallback}]`;
+    return `  --${name} ${spec.value}\n      ${spec.help}${fallback}  (${spec.env})`;
+  });
+  const protocolRows = Object.values(protocols).map((p) => `  ${p.name.padEnd(6)} ${p.summary}`);
+  return [
+    "tarpyt: a network tarpit. Holds attackers' connections open by sending one legal,",
+    "useless line every few seconds, and never reads what they send.",
+    "",
+    "Usage: tarpyt [--protocol NAME] [--delay DURATION] [options] [--listen HOST:PORT]...",
+    "",
+    "Under systemd it serves the sockets of its .socket unit (LISTEN_FDS); without it,",
+    "give --listen. Every option can also be set by the variable in parentheses.",
+    "",
+    "Options:",
+    ...rows,
+    "  -h, --help     print this and exit",
+    "  -V, --version  print the version, the Deno version and the runtime flags, and exit",
+    "",
+    "Protocols:",
+    ...protocolRows,
+  ].join("\n");
+}

@@ -1,0 +1,127 @@
+/**
+ * Opening listening sockets: adopting the ones systemd passed, or binding `--listen`.
+ *
+ * Passed fds go through `node:net`'s `server.listen({ fd })`, which adopts the socket
+ * as it is. `Deno.listen` cannot: it ignores `fd` and binds a new socket on a random
+ * port (denoland/deno#14006). Adopting needs no `--allow-net`.
+ *
+ * @module
+ */
+import { createServer, type Server } from "node:net";
+import type { PassedSocket } from "./listen_fds.ts";
+import type { ListenAddress } from "./cli.ts";
+
+/** A listening socket and how to name it in logs. */
+export interface Listener {
+  readonly server: Server;
+  /** `fd=3 name=tarpyt-ssh@22.socket` or `--listen`. */
+  readonly origin: string;
+  /** `127.0.0.1:2222`, `[::]:22` or a unix socket path, as the kernel reports it. */
+  readonly address: string;
+}
+
+/** A socket could not be opened; the message says which and why. */
+export class ListenError extends Error {
+  override name = "ListenError";
+}
+
+/**
+ * Adopts a socket systemd passed.
+ *
+ * @throws {ListenError} when the fd is not a listening stream socket
+ * @example
+ * ```ts
+ * import { adoptPassedSocket } from "./listeners.ts";
+ * const listener = await adoptPassedSocket({ fd: 3, name: "tarpyt-ssh@22.socket" });
+ * ```
+ */
+export async function adoptPassedSocket(passed: PassedSocket): Promise<Listener> {
+  const origin = `fd=${passed.fd} name=${passed.name}`;
+  try {
+    const server = await listening((server) => server.listen({ fd: passed.fd }));
+    return { server, origin, address: formatAddress(server) };
+  } catch (error) {
+    const code = errorCode(error);
+    const what = code === "ENOTSOCK"
+      ? "is not a socket"
+      : code === "EINVAL"
+      ? "is not a stream socket that can listen (a file, or a UDP socket?)"
+      : code === "EBADF"
+      ? "is not open"
+      : `cannot be listened on (${code ?? String(error)})`;
+    throw new ListenError(
+      `passed fd ${passed.fd} (${passed.name}) ${what}; a tarpyt .socket unit needs ` +
+        `ListenStream= sockets, and systemd-socket-activate needs -l ADDRESS`,
+    );
+  }
+}
+
+/**
+ * Binds and listens on `--listen HOST:PORT`.
+ *
+ * @throws {ListenError} when the address cannot be bound
+ * @example
+ * ```ts
+ * import { bindListenAddress } from "./listeners.ts";
+ * const listener = await bindListenAddress({ host: "127.0.0.1", port: 2222 });
+ * ```
+ */
+export async function bindListenAddress(address: ListenAddress): Promise<Listener> {
+  const text = address.host.includes(":")
+    ? `[${address.host}]:${address.port}`
+    : `${address.host}:${address.port}`;
+  try {
+    const server = await listening((server) =>
+      server.listen({ host: address.host, port: address.port, exclusive: true })
+    );
+    return { server, origin: "--listen", address: formatAddress(server) };
+  } catch (error) {
+    const code = errorCode(error);
+    const why = code === "EADDRINUSE"
+      ? "the address is already in use"
+      : code === "EACCES"
+      ? "ports below 1024 need privileges; let systemd bind them (tarpyt-<protocol>@.socket)"
+      : code === "EADDRNOTAVAIL"
+      ? "no interface has that address"
+      : code === "ENOTFOUND" || code === "EAI_AGAIN"
+      ? "the host name does not resolve"
+      : error instanceof Deno.errors.NotCapable
+      ? "binding is not permitted (run with --allow-net)"
+      : code ?? String(error);
+    throw new ListenError(`--listen ${text}: cannot listen: ${why}`);
+  }
+}
+
+function listening(start: (server: Server) => void): Promise<Server> {
+  // pauseOnConnect is set for completeness: accept_loop.ts takes over accepting and
+  // creates paused sockets itself.
+  const server = createServer({ pauseOnConnect: true });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.once("listening", () => {
+      server.off("error", reject);
+      resolve(server);
+    });
+    try {
+      start(server);
+    } catch (error) {
+      reject(error);
+    }
+  });
+}
+
+function formatAddress(server: Server): string {
+  const address = server.address();
+  if (address === null) return "unknown";
+  if (typeof address === "string") return address;
+  return address.family === "IPv6"
+    ? `[${address.address}]:${address.port}`
+    : `${address.address}:${address.port}`;
+}
+
+function errorCode(error: unknown): string | undefined {
+  if (typeof error === "object" && error !== null && "code" in error) {
+    return String(error.code);
+  }
+  return undefined;
+}

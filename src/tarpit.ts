@@ -1,0 +1,268 @@
+/**
+ * The engine: holds clients, paces their lines, notices when they leave. It knows
+ * nothing of any protocol beyond `Protocol.lines()`.
+ *
+ * What a client costs is what its socket costs, plus one small record: the record holds
+ * the protocol's line generator and the pacing clock's links. No timer, closure or
+ * listener is made per client: every socket shares the same two handlers.
+ *
+ * Bounds under abuse:
+ * - nothing is ever read: a flooding client fills its own kernel buffers, not ours;
+ * - at most one line waits in user space per client: a client that does not read is
+ *   skipped until the kernel has taken what we gave it;
+ * - at most `maxClients` are held; past that, accepting pauses (see accept_loop.ts);
+ * - accept() failures (out of fds) are counted and reported once per interval.
+ *
+ * @module
+ */
+import type { Server, Socket } from "node:net";
+import type { Protocol } from "../protocols/mod.ts";
+import type { Logger } from "./logger.ts";
+import { type AcceptGate, acceptLoop } from "./accept_loop.ts";
+import { laneDelays, type Paced, PacingClock } from "./pacing_clock.ts";
+
+/** How a {@link Tarpit} treats its clients. */
+export interface TarpitOptions {
+  readonly protocol: Protocol;
+  readonly delayMs: number;
+  readonly jitterMs: number;
+  readonly maxClients: number;
+  readonly maxLineLength: number;
+  /** 0 holds a client until it leaves. */
+  readonly maxLifetimeMs: number;
+  readonly log: Logger;
+}
+
+/** What the tarpit has done, in endlessh's terms. */
+export interface TarpitTotals {
+  /** Clients accepted since start. */
+  readonly connects: number;
+  /** Clients held now. */
+  readonly clientsNow: number;
+  /** Bytes given to clients since start. */
+  readonly bytesSent: number;
+  /** Time all clients, gone and present, have spent trapped. */
+  readonly trappedMs: number;
+}
+
+/** Idle time before TCP keepalive probes: reaps peers that vanished without FIN or RST. */
+export const keepAliveMs = 60_000;
+
+/** How often an accept() failure such as EMFILE is reported, at most. */
+export const acceptFailureReportMs = 10_000;
+
+class TrappedClient implements Paced {
+  dueAt = 0;
+  lane = -1;
+  prev: Paced | null = null;
+  next: Paced | null = null;
+  bytesSent = 0;
+  constructor(
+    readonly socket: Socket,
+    readonly lines: AsyncGenerator<string, void, undefined>,
+    readonly host: string,
+    readonly port: number,
+    /** endlessh logs the fd; Deno does not expose it, so this is a connection number. */
+    readonly id: number,
+    readonly connectedAt: number,
+  ) {}
+}
+
+/**
+ * A tarpit serving one protocol on any number of listening sockets.
+ *
+ * @example
+ * ```ts
+ * import { Tarpit } from "./tarpit.ts";
+ * import { protocols } from "../protocols/mod.ts";
+ * import { createLogger } from "./logger.ts";
+ * import { bindListenAddress } from "./listeners.ts";
+ * const tarpit = new Tarpit({
+ *   protocol: protocols.ssh, delayMs: 10_000, jitterMs: 0, maxClients: 4096,
+ *   maxLineLength: 32, maxLifetimeMs: 0, log: createLogger({ level: "info", journal: false }),
+ * });
+ * tarpit.serve((await bindListenAddress({ host: "127.0.0.1", port: 2222 })).server);
+ * // on SIGTERM: const totals = await tarpit.shutdown();
+ * ```
+ */
+export class Tarpit {
+  readonly #options: TarpitOptions;
+  readonly #log: Logger;
+  readonly #clients = new Map<Socket, TrappedClient>();
+  readonly #clock: PacingClock<TrappedClient>;
+  readonly #servers: Server[] = [];
+  readonly #gates: AcceptGate[] = [];
+  readonly #onSocketClose: (this: Socket) => void;
+  readonly #onSocketError: (this: Socket, error: NodeJS.ErrnoException) => void;
+  #connects = 0;
+  #bytesSent = 0;
+  #closedTrappedMs = 0;
+  #nextId = 1;
+  #acceptPaused = false;
+  #acceptFailures = 0;
+  #acceptFailureReportedAt = -Infinity;
+  #stopping = false;
+  #allClosed: (() => void) | undefined;
+
+  constructor(options: TarpitOptions) {
+    this.#options = options;
+    this.#log = options.log;
+    this.#clock = new PacingClock(
+      laneDelays(options.delayMs, options.jitterMs),
+      (client, now) => this.#serveLine(client, now),
+    );
+    // One pair of handlers for every socket: node:net calls them with `this` = socket.
+    const release = (socket: Socket): void => this.#release(socket);
+    const log = this.#log;
+    const clients = this.#clients;
+    this.#onSocketClose = function (this: Socket): void {
+      release(this);
+    };
+    this.#onSocketError = function (this: Socket, error: NodeJS.ErrnoException): void {
+      // The peer left (EPIPE, ECONNRESET, ETIMEDOUT): 'close' follows and logs it.
+      if (log.enabled("debug")) {
+        const client = clients.get(this);
+        log.debug(`ERROR host=${client?.host} port=${client?.port} code=${error.code}`);
+      }
+    };
+  }
+
+  /**
+   * Serves a listening socket until {@link shutdown}.
+   *
+   * @example
+   * ```ts ignore
+   * tarpit.serve(server);
+   * ```
+   */
+  serve(server: Server): void {
+    server.on("error", (error: Error) => this.#log.error(`listener error: ${error.message}`));
+    this.#servers.push(server);
+    this.#gates.push(acceptLoop(server, {
+      hasRoom: () => this.#hasRoom(),
+      admit: (socket) => this.#admit(socket),
+      failed: (code) => this.#acceptFailed(code),
+    }));
+  }
+
+  /** What the tarpit has done so far. */
+  totals(): TarpitTotals {
+    const now = performance.now();
+    let trappedMs = this.#closedTrappedMs;
+    for (const client of this.#clients.values()) trappedMs += now - client.connectedAt;
+    return {
+      connects: this.#connects,
+      clientsNow: this.#clients.size,
+      bytesSent: this.#bytesSent,
+      trappedMs,
+    };
+  }
+
+  /**
+   * Stops accepting, closes every client (each logs its CLOSE line) and resolves with
+   * the totals once all are closed.
+   */
+  async shutdown(): Promise<TarpitTotals> {
+    this.#stopping = true;
+    this.#clock.stop();
+    for (const server of this.#servers) server.close();
+    if (this.#clients.size > 0) {
+      const allClosed = new Promise<void>((resolve) => this.#allClosed = resolve);
+      for (const socket of [...this.#clients.keys()]) socket.destroy();
+      await allClosed;
+    }
+    return this.totals();
+  }
+
+  #hasRoom(): boolean {
+    if (this.#stopping) return false;
+    if (this.#clients.size < this.#options.maxClients) return true;
+    if (!this.#acceptPaused) {
+      this.#acceptPaused = true;
+      this.#log.warning(
+        `FULL n=${this.#clients.size}/${this.#options.maxClients}: ` +
+          "new clients wait in the listen backlog until one leaves",
+      );
+    }
+    return false;
+  }
+
+  #admit(socket: Socket): void {
+    const client = new TrappedClient(
+      socket,
+      this.#options.protocol.lines({ maxLineLength: this.#options.maxLineLength }),
+      socket.remoteAddress ?? "unknown",
+      socket.remotePort ?? 0,
+      this.#nextId++,
+      performance.now(),
+    );
+    this.#clients.set(socket, client);
+    this.#connects++;
+    socket.on("error", this.#onSocketError);
+    socket.on("close", this.#onSocketClose);
+    socket.setKeepAlive(true, keepAliveMs);
+    this.#clock.add(client);
+    this.#log.info(
+      `ACCEPT host=${client.host} port=${client.port} fd=${client.id} ` +
+        `n=${this.#clients.size}/${this.#options.maxClients}`,
+    );
+  }
+
+  #serveLine(client: TrappedClient, now: number): void {
+    const { maxLifetimeMs } = this.#options;
+    if (maxLifetimeMs > 0 && now - client.connectedAt >= maxLifetimeMs) {
+      client.socket.destroy();
+      return;
+    }
+    // The kernel has not taken the last line yet (the client is not reading): do not
+    // queue another in user space.
+    if (client.socket.writableLength > 0) return;
+    void this.#writeNextLine(client);
+  }
+
+  async #writeNextLine(client: TrappedClient): Promise<void> {
+    const line = await client.lines.next();
+    if (client.socket.destroyed) return;
+    if (line.done) {
+      client.socket.destroy();
+      return;
+    }
+    client.socket.write(line.value);
+    client.bytesSent += line.value.length;
+    this.#bytesSent += line.value.length;
+  }
+
+  #release(socket: Socket): void {
+    const client = this.#clients.get(socket);
+    if (client === undefined) return;
+    this.#clients.delete(socket);
+    this.#clock.remove(client);
+    void client.lines.return();
+    const trappedMs = performance.now() - client.connectedAt;
+    this.#closedTrappedMs += trappedMs;
+    this.#log.info(
+      `CLOSE host=${client.host} port=${client.port} fd=${client.id} ` +
+        `time=${(trappedMs / 1000).toFixed(3)} bytes=${client.bytesSent}`,
+    );
+    if (this.#stopping) {
+      if (this.#clients.size === 0) this.#allClosed?.();
+    } else if (this.#acceptPaused) {
+      this.#acceptPaused = false;
+      for (const gate of this.#gates) gate.resume();
+    }
+  }
+
+  #acceptFailed(code: string): void {
+    this.#acceptFailures++;
+    const now = performance.now();
+    if (now - this.#acceptFailureReportedAt < acceptFailureReportMs) return;
+    this.#acceptFailureReportedAt = now;
+    this.#log.error(
+      `accept() failed: ${code} (${this.#acceptFailures} times since the last report)` +
+        (code === "EMFILE" || code === "ENFILE"
+          ? `; raise LimitNOFILE= above --max-clients (${this.#options.maxClients})`
+          : ""),
+    );
+    this.#acceptFailures = 0;
+  }
+}
