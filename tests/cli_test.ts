@@ -1,0 +1,141 @@
+import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
+import { type Command, helpText, options, parseCommandLine, UsageError } from "../src/cli.ts";
+import { formatDuration, parseDuration } from "../src/duration.ts";
+import { runtimeFlags } from "../src/runtime_flags.ts";
+
+const noEnv = () => undefined;
+
+function config(args: string[], env: Record<string, string> = {}) {
+  const command: Command = parseCommandLine(args, (name) => env[name]);
+  assert(command.kind === "run");
+  return command.config;
+}
+
+Deno.test("defaults: ssh, 10 s delay, no jitter, 4096 clients, 32-byte lines", () => {
+  const c = config([]);
+  assertEquals(
+    [c.protocol.name, c.delayMs, c.jitterMs, c.maxClients, c.maxLineLength, c.maxLifetimeMs],
+    ["ssh", 10_000, 0, 4096, 32, 0],
+  );
+  assertEquals(c.logLevel, "info");
+  assertEquals(c.listen, []);
+});
+
+Deno.test("durations accept ms, s, m and h, and refuse bare numbers", () => {
+  assertEquals(parseDuration("500ms"), 500);
+  assertEquals(parseDuration("10s"), 10_000);
+  assertEquals(parseDuration("1.5s"), 1_500);
+  assertEquals(parseDuration("2m"), 120_000);
+  assertEquals(parseDuration("1h"), 3_600_000);
+  for (const bad of ["10", "", "s", "-1s", "1 s", "1d", "1e3ms"]) {
+    assertEquals(parseDuration(bad), undefined, bad);
+  }
+  assertEquals([0, 500, 10_000, 120_000].map(formatDuration), ["0s", "500ms", "10s", "2m"]);
+});
+
+Deno.test("flags set every option, --listen repeats, IPv6 in brackets", () => {
+  const c = config([
+    "--protocol=http",
+    "--delay",
+    "2s",
+    "--jitter",
+    "500ms",
+    "--max-clients",
+    "10",
+    "--max-line-length",
+    "100",
+    "--max-lifetime",
+    "1h",
+    "--log-level",
+    "debug",
+    "--listen",
+    "127.0.0.1:2222",
+    "--listen",
+    "[::1]:0",
+  ]);
+  assertEquals(
+    [c.protocol.name, c.delayMs, c.jitterMs, c.maxClients, c.maxLineLength, c.maxLifetimeMs],
+    ["http", 2_000, 500, 10, 100, 3_600_000],
+  );
+  assertEquals(c.logLevel, "debug");
+  assertEquals(c.listen, [{ host: "127.0.0.1", port: 2222 }, { host: "::1", port: 0 }]);
+});
+
+Deno.test("every option is settable by its TARPYT_ variable, and a flag wins", () => {
+  const env = {
+    TARPYT_PROTOCOL: "smtp",
+    TARPYT_DELAY: "3s",
+    TARPYT_JITTER: "1s",
+    TARPYT_MAX_CLIENTS: "7",
+    TARPYT_MAX_LINE_LENGTH: "40",
+    TARPYT_MAX_LIFETIME: "5m",
+    TARPYT_LOG_LEVEL: "warning",
+    TARPYT_LISTEN: "127.0.0.1:1 [::1]:2,127.0.0.2:3",
+  };
+  const c = config([], env);
+  assertEquals(
+    [c.protocol.name, c.delayMs, c.jitterMs, c.maxClients, c.maxLineLength, c.maxLifetimeMs],
+    ["smtp", 3_000, 1_000, 7, 40, 300_000],
+  );
+  assertEquals(c.logLevel, "warning");
+  assertEquals(c.listen.map((a) => a.port), [1, 2, 3]);
+  assertEquals(Object.keys(env).sort(), Object.values(options).map((o) => o.env).sort());
+  assertEquals(config(["--delay", "2s"], env).delayMs, 2_000);
+});
+
+Deno.test("bad values name the flag or variable and what it accepts", () => {
+  const cases: [string[], Record<string, string>, RegExp][] = [
+    [["--delay", "10"], {}, /^--delay: "10" is not a duration; write it like 500ms, 10s or 2m$/],
+    [["--delay", "5ms"], {}, /^--delay: 5ms is out of range; it must be from 10ms to 24h$/],
+    [["--jitter", "10s"], {}, /^--jitter: 10s is out of range; it must be from 0s to 9999ms$/],
+    [["--max-clients", "0"], {}, /^--max-clients: "0" must be a whole number from 1 to 1000000$/],
+    [["--max-clients", "1e3"], {}, /^--max-clients: "1e3" must be a whole number/],
+    [["--max-line-length", "300"], {}, /^--max-line-length: "300" must be .* from 3 to 255$/],
+    [["--protocol", "http", "--max-line-length", "7"], {}, /from 8 to 255$/],
+    [["--protocol", "gopher"], {}, /^--protocol: "gopher" is not one of ssh, http, smtp$/],
+    [
+      ["--log-level", "loud"],
+      {},
+      /^--log-level: "loud" is not one of error, warning, info, debug$/,
+    ],
+    [["--listen", "2222"], {}, /^--listen: "2222" is not HOST:PORT; write it like 127.0.0.1:2222/],
+    [["--listen", "::1:22"], {}, /is not HOST:PORT/],
+    [["--listen", "a:70000"], {}, /is not HOST:PORT/],
+    [[], { TARPYT_DELAY: "soon" }, /^TARPYT_DELAY: "soon" is not a duration/],
+    [[], { TARPYT_LISTEN: "nowhere" }, /^TARPYT_LISTEN: "nowhere" is not HOST:PORT/],
+    [["--bogus"], {}, /^unknown option --bogus \(see --help\)$/],
+    [["--listen"], {}, /^--listen: needs a value/],
+    [["ssh"], {}, /^unexpected argument "ssh": every option is a --flag/],
+  ];
+  for (const [args, env, pattern] of cases) {
+    assertThrows(() => parseCommandLine(args, (name) => env[name]), UsageError, pattern);
+  }
+});
+
+Deno.test("--help lists every option with its variable and every protocol", () => {
+  assertEquals(parseCommandLine(["--help"], noEnv).kind, "help");
+  assertEquals(parseCommandLine(["-V"], noEnv).kind, "version");
+  const help = helpText();
+  for (const [name, spec] of Object.entries(options)) {
+    assertMatch(help, new RegExp(`--${name} .*\\n.*\\(${spec.env}\\)`));
+  }
+  for (const protocol of ["ssh", "http", "smtp"]) {
+    assertMatch(help, new RegExp(`\\n  ${protocol} `));
+  }
+});
+
+Deno.test("the runtime may read every TARPYT_ variable and nothing more", () => {
+  const allowEnv = runtimeFlags.find((flag) => flag.startsWith("--allow-env="));
+  assert(allowEnv, "the tarpyt task needs --allow-env=");
+  const allowed = allowEnv.slice("--allow-env=".length).split(",").sort();
+  const needed = [
+    "JOURNAL_STREAM",
+    "LISTEN_FDNAMES",
+    "LISTEN_FDS",
+    "LISTEN_PID",
+    ...Object.values(options).map((o) => o.env),
+  ].sort();
+  assertEquals(allowed, needed);
+  assert(runtimeFlags.includes("--no-prompt"));
+  assert(!runtimeFlags.some((flag) => /^--allow-(all|read|write|run|ffi|sys)|^-A$/.test(flag)));
+});

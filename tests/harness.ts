@@ -1,0 +1,212 @@
+/**
+ * Starting the real program for tests, the way systemd starts it, and stopping it.
+ *
+ * The program is `$TARPYT_BIN` when set (a compiled binary), else `deno run` with the
+ * exact flags of the `tarpyt` task (src/runtime_flags.ts): the tests exercise what ships.
+ *
+ * @module
+ */
+import { runtimeFlags } from "../src/runtime_flags.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const decoder = new TextDecoder();
+
+/** The command line that runs TarPyt with `args`. */
+export function tarpytArgv(args: readonly string[]): string[] {
+  const bin = Deno.env.get("TARPYT_BIN");
+  if (bin) return [bin, ...args];
+  return [Deno.execPath(), "run", ...runtimeFlags, `${root}main.ts`, ...args];
+}
+
+/** Environment for the program: no update check, no colour, nothing else inherited. */
+export const programEnv: Readonly<Record<string, string>> = {
+  DENO_NO_UPDATE_CHECK: "1",
+  NO_COLOR: "1",
+  PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+  HOME: Deno.env.get("HOME") ?? "/root",
+};
+
+/** A port nobody listens on now (the caller retries if another test takes it first). */
+export function freePort(hostname = "127.0.0.1"): number {
+  const listener = Deno.listen({ hostname, port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** A process whose stderr is collected, stopped at the end of the test. */
+export class RunningProcess implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  #output = "";
+  #waiters = new Set<() => void>();
+  readonly #done: Promise<Deno.CommandStatus>;
+  #status: Deno.CommandStatus | undefined;
+
+  constructor(argv: readonly string[], env: Record<string, string> = programEnv) {
+    this.child = new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const collect = async (stream: ReadableStream<Uint8Array>) => {
+      for await (const chunk of stream) {
+        this.#output += decoder.decode(chunk, { stream: true });
+        for (const wake of this.#waiters) wake();
+      }
+    };
+    const streams = Promise.all([collect(this.child.stdout), collect(this.child.stderr)]);
+    this.#done = streams.then(() => this.child.status).then((status) => {
+      this.#status = status;
+      for (const wake of this.#waiters) wake();
+      return status;
+    });
+  }
+
+  /** Everything printed so far, stdout and stderr interleaved. */
+  get output(): string {
+    return this.#output;
+  }
+
+  /** The exit status, once exited. */
+  get status(): Deno.CommandStatus | undefined {
+    return this.#status;
+  }
+
+  /** Waits until the output matches `pattern` (counting `times` matches). */
+  async waitFor(pattern: RegExp, { times = 1, timeoutMs = 15_000 } = {}): Promise<string[]> {
+    const global = new RegExp(pattern.source, pattern.flags.replace("g", "") + "g");
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const matches = [...this.#output.matchAll(global)].map((m) => m[0]);
+      if (matches.length >= times) return matches;
+      if (this.#status !== undefined || Date.now() > deadline) {
+        throw new Error(
+          `waited for ${times} x ${pattern} in vain (${
+            this.#status ? `exited ${this.#status.code}` : "timeout"
+          }); output:\n${this.#output}`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.#waiters.delete(wake);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(wake, 100);
+        this.#waiters.add(wake);
+      });
+    }
+  }
+
+  /** Sends `signal` (if still running) and waits for the exit. */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
+    if (this.#status === undefined) {
+      try {
+        this.child.kill(signal);
+      } catch { /* exited meanwhile */ }
+    }
+    return await this.#done;
+  }
+
+  /** Waits for the exit without signalling. */
+  exited(): Promise<Deno.CommandStatus> {
+    return this.#done;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    const timer = setTimeout(() => this.stop("SIGKILL"), 10_000);
+    await this.stop();
+    clearTimeout(timer);
+  }
+}
+
+/** TarPyt started under systemd-socket-activate on free ports. */
+export interface ActivatedTarpyt {
+  readonly process: RunningProcess;
+  /** `host:port` for each `-l`, in fd order. */
+  readonly addresses: readonly { hostname: string; port: number }[];
+}
+
+/**
+ * Starts TarPyt under `systemd-socket-activate`, listening on a free port of each host.
+ * systemd-socket-activate execs the program at the first connection, as systemd starts
+ * a service on its socket's first connection.
+ */
+export async function socketActivated(
+  hosts: readonly string[],
+  args: readonly string[],
+  { fdNames }: { fdNames?: readonly string[] } = {},
+): Promise<ActivatedTarpyt> {
+  for (let attempt = 0;; attempt++) {
+    const addresses = hosts.map((hostname) => ({ hostname, port: freePort(hostname) }));
+    const argv = [
+      "systemd-socket-activate",
+      ...addresses.flatMap(({ hostname, port }) => [
+        "-l",
+        hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`,
+      ]),
+      ...(fdNames ? [`--fdname=${fdNames.join(":")}`] : []),
+      ...Object.entries(programEnv).map(([k, v]) => `-E${k}=${v}`),
+      ...tarpytArgv(args),
+    ];
+    const process = new RunningProcess(argv);
+    try {
+      await process.waitFor(/Listening on .* as \d+\./, { times: addresses.length });
+      return { process, addresses };
+    } catch (error) {
+      await process.stop("SIGKILL");
+      if (attempt < 3 && /in use/.test(process.output)) continue;
+      throw error;
+    }
+  }
+}
+
+/** Connects, reads for `ms` milliseconds, and returns what arrived and whether it was closed. */
+export async function readFor(
+  address: { hostname: string; port: number },
+  ms: number,
+): Promise<{ text: string; closed: boolean }> {
+  const conn = await Deno.connect(address);
+  try {
+    return await readConnFor(conn, ms);
+  } finally {
+    conn.close();
+  }
+}
+
+/** Reads an open connection for `ms` milliseconds. */
+export async function readConnFor(
+  conn: Deno.Conn,
+  ms: number,
+): Promise<{ text: string; closed: boolean }> {
+  const buffer = new Uint8Array(65_536);
+  let text = "";
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) return { text, closed: false };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) =>
+      timer = setTimeout(resolve, left, "timeout")
+    );
+    const n = await Promise.race([conn.read(buffer), timeout]);
+    clearTimeout(timer);
+    if (n === "timeout") return { text, closed: false };
+    if (n === null) return { text, closed: true };
+    text += decoder.decode(buffer.subarray(0, n));
+  }
+}
+
+/** A helper client written in Python (tests/peers.py), for what Deno's sockets cannot do. */
+export function peer(...args: string[]): RunningProcess {
+  return new RunningProcess(["python3", "-u", `${root}tests/peers.py`, ...args]);
+}
+
+/** Resident memory of a process, in bytes. */
+export function rssBytes(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) * 1024;
+}

@@ -1,0 +1,40 @@
+import { assertEquals, assertThrows } from "./assert.ts";
+import { ListenFdsError, passedSockets } from "../src/listen_fds.ts";
+
+Deno.test("no LISTEN_FDS means no passed sockets", () => {
+  assertEquals(passedSockets({}, 42), []);
+});
+
+Deno.test("LISTEN_FDS sockets start at fd 3 and take their LISTEN_FDNAMES", () => {
+  assertEquals(passedSockets({ LISTEN_FDS: "1", LISTEN_PID: "42" }, 42), [{
+    fd: 3,
+    name: "unknown",
+  }]);
+  assertEquals(
+    passedSockets({ LISTEN_FDS: "2", LISTEN_PID: "42", LISTEN_FDNAMES: "ssh4:ssh6" }, 42),
+    [{ fd: 3, name: "ssh4" }, { fd: 4, name: "ssh6" }],
+  );
+});
+
+Deno.test("LISTEN_* variables that do not fit are errors that say what to do", () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [
+      { LISTEN_FDS: "0", LISTEN_PID: "42" },
+      /^LISTEN_FDS="0" is not a count of sockets; start tarpyt from/,
+    ],
+    [{ LISTEN_FDS: "two", LISTEN_PID: "42" }, /^LISTEN_FDS="two" is not a count/],
+    [{ LISTEN_FDS: "1" }, /^LISTEN_FDS is set but LISTEN_PID="" is not a pid/],
+    [{ LISTEN_FDS: "1", LISTEN_PID: "x" }, /LISTEN_PID="x" is not a pid/],
+    [
+      { LISTEN_FDS: "1", LISTEN_PID: "41" },
+      /^the sockets in LISTEN_FDS are for pid 41, not this process \(pid 42\)/,
+    ],
+    [
+      { LISTEN_FDS: "2", LISTEN_PID: "42", LISTEN_FDNAMES: "a" },
+      /^LISTEN_FDNAMES="a" names 1 sockets but LISTEN_FDS=2$/,
+    ],
+  ];
+  for (const [env, pattern] of cases) {
+    assertThrows(() => passedSockets(env, 42), ListenFdsError, pattern);
+  }
+});
