@@ -1,11 +1,18 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
-import { type Command, helpText, options, parseCommandLine, UsageError } from "../src/cli.ts";
+import {
+  type Command,
+  helpText,
+  options,
+  parseCommandLine,
+  type TarpitConfig,
+  UsageError,
+} from "../src/cli.ts";
 import { formatDuration, parseDuration } from "../src/duration.ts";
 import { runtimeFlags } from "../src/runtime_flags.ts";
 
 const noEnv = () => undefined;
 
-function config(args: string[], env: Record<string, string> = {}) {
+function config(args: string[], env: Record<string, string> = {}): TarpitConfig {
   const command: Command = parseCommandLine(args, (name) => env[name]);
   assert(command.kind === "run");
   return command.config;
