@@ -78,7 +78,9 @@ def reset(host, port, count, hold):
 
 
 def exec_with_fd3(fd, pid_offset, command):
-    os.dup2(fd, 3)
+    if fd != 3:
+        os.dup2(fd, 3)  # the copy is inheritable
+    os.set_inheritable(3, True)  # Python opens its own fds close-on-exec
     os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid() + int(pid_offset)))
     os.execvp(command[0], command)
 

@@ -1,0 +1,134 @@
+/**
+ * Misbehaving clients against the real program: each costs bounded memory and CPU and
+ * never stops the tarpit from serving everyone else.
+ */
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+import {
+  peer,
+  readConnFor,
+  readFor,
+  rssBytes,
+  RunningProcess,
+  socketActivated,
+  tarpytArgv,
+} from "./harness.ts";
+
+const fast = ["--delay", "100ms"];
+const mib = 1024 * 1024;
+
+/** Bytes the process has read through read(2) and friends, from /proc/PID/io. */
+function bytesRead(pid: number): number {
+  return Number(/rchar: (\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/io`))![1]);
+}
+
+Deno.test("a client flooding 100 MB is back-pressured by the kernel: nothing read, no growth", async () => {
+  const { process: tarpyt, addresses: [address] } = await socketActivated(["127.0.0.1"], fast);
+  await using _tarpyt = tarpyt;
+  await readFor(address, 300); // starts the program
+  const pid = tarpyt.child.pid;
+  const rssBefore = rssBytes(pid);
+  const readBefore = bytesRead(pid);
+  await using flood = peer("flood", "127.0.0.1", String(address.port), "100", "3");
+  const [sent] = await flood.waitFor(/sent \d+/);
+  const sentBytes = Number(sent.split(" ")[1]);
+  const readBytes = bytesRead(pid) - readBefore;
+  const growth = rssBytes(pid) - rssBefore;
+  assert(sentBytes > 1 * mib, `the kernel should have taken some data first (${sentBytes})`);
+  assert(
+    sentBytes < 100 * mib,
+    `the flood should have been stopped by back-pressure (${sentBytes})`,
+  );
+  assert(readBytes < 64 * 1024, `the server read ${readBytes} bytes of ${sentBytes}`);
+  assert(growth < 4 * mib, `RSS grew by ${growth} bytes`);
+  const { text } = await readFor(address, 400);
+  assertMatch(text, /\r\n/, "other clients are still served");
+});
+
+Deno.test("a client that never reads makes the server hold at most one line for it", async () => {
+  // Like a .socket unit with SendBuffer=4096: the kernel holds little, so without the
+  // bound on writableLength the server would queue about 25 KB/s in user space.
+  await using tarpyt = peer(
+    "activate",
+    "4096",
+    "127.0.0.1",
+    "0",
+    "--",
+    ...tarpytArgv(["--delay", "10ms", "--max-line-length", "255"]),
+  );
+  const [listening] = await tarpyt.waitFor(/Listening on 127\.0\.0\.1:\d+/);
+  const port = listening.split(":")[1];
+  await using client = peer("noread", "127.0.0.1", port, "4096");
+  await client.waitFor(/connected/);
+  await new Promise((resolve) => setTimeout(resolve, 4_000));
+  await tarpyt.stop("SIGTERM");
+  const bytes = Number(/CLOSE .* bytes=(\d+)/.exec(tarpyt.output)?.[1]);
+  // Unbounded: ~400 lines x ~128 bytes = ~50 KB. Bounded: kernel buffers (a few KB
+  // each way, doubled by the kernel) plus one line.
+  assert(bytes < 24 * 1024, `the server queued ${bytes} bytes for a client that never reads`);
+  assert(bytes > 2 * 1024, `the kernel buffers should have filled first (${bytes})`);
+});
+
+Deno.test("200 clients resetting at once are all released and the tarpit keeps serving", async () => {
+  const { process: tarpyt, addresses: [address] } = await socketActivated(["127.0.0.1"], fast);
+  await using _tarpyt = tarpyt;
+  await using resets = peer("reset", "127.0.0.1", String(address.port), "200", "1.5");
+  await tarpyt.waitFor(/ACCEPT .* n=200\/4096/);
+  await resets.waitFor(/reset 200/);
+  await tarpyt.waitFor(/ CLOSE host=/, { times: 200 });
+  const { text, closed } = await readFor(address, 500);
+  assertEquals(closed, false);
+  assertMatch(text, /\r\n/);
+  await tarpyt.waitFor(/ACCEPT .* n=1\/4096/);
+});
+
+Deno.test("past --max-clients new clients wait in the backlog, then are served as others leave", async () => {
+  const { process: tarpyt, addresses: [address] } = await socketActivated(["127.0.0.1"], [
+    ...fast,
+    "--max-clients",
+    "2",
+  ]);
+  await using _tarpyt = tarpyt;
+  const conns = [];
+  for (let i = 0; i < 4; i++) conns.push(await Deno.connect(address));
+  try {
+    const first = await Promise.all(conns.map((conn) => readConnFor(conn, 700)));
+    assertEquals(first.map(({ text }) => text.length > 0), [true, true, false, false]);
+    assertEquals(first.map(({ closed }) => closed), [false, false, false, false]);
+    assertEquals(tarpyt.output.match(/ ACCEPT /g)?.length, 2);
+    assertMatch(tarpyt.output, /FULL n=2\/2/);
+
+    conns[0].close();
+    const [second, third, fourth] = await Promise.all(
+      conns.slice(1).map((conn) => readConnFor(conn, 700)),
+    );
+    assert(second.text.length > 0, "client 2 is still served");
+    assert(third.text.length > 0, "client 3 took the free slot");
+    assertEquals([fourth.text, fourth.closed], ["", false], "client 4 still waits");
+    await tarpyt.waitFor(/ACCEPT .* fd=3 n=2\/2/);
+    assertEquals(tarpyt.output.match(/ ACCEPT /g)?.length, 3);
+  } finally {
+    for (const conn of conns.slice(1)) conn.close();
+  }
+});
+
+Deno.test("--max-lifetime closes a client held that long", async () => {
+  const { process: tarpyt, addresses: [address] } = await socketActivated(["127.0.0.1"], [
+    ...fast,
+    "--max-lifetime",
+    "350ms",
+  ]);
+  await using _tarpyt = tarpyt;
+  const { text, closed } = await readFor(address, 2_000);
+  assertEquals(closed, true);
+  assert(text.split("\r\n").length >= 3, JSON.stringify(text));
+  await tarpyt.waitFor(/CLOSE .* time=0\.[3-6]\d\d /);
+});
+
+Deno.test("the tarpit keeps running when a client vanishes mid-line", async () => {
+  await using tarpyt = new RunningProcess(tarpytArgv(["--listen", "127.0.0.1:0", ...fast]));
+  const [line] = await tarpyt.waitFor(/address=127\.0\.0\.1:\d+/);
+  const address = { hostname: "127.0.0.1", port: Number(line.split(":").at(-1)) };
+  for (let i = 0; i < 20; i++) (await Deno.connect(address)).close();
+  await tarpyt.waitFor(/ CLOSE /, { times: 20 });
+  assertMatch((await readFor(address, 400)).text, /\r\n/);
+});
