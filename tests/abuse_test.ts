@@ -5,6 +5,7 @@
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import {
   peer,
+  procFile,
   readConnFor,
   readFor,
   rssBytes,
@@ -17,8 +18,8 @@ const fast = ["--delay", "100ms"];
 const mib = 1024 * 1024;
 
 /** Bytes the process has read through read(2) and friends, from /proc/PID/io. */
-function bytesRead(pid: number): number {
-  return Number(/rchar: (\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/io`))![1]);
+async function bytesRead(pid: number): Promise<number> {
+  return Number(/rchar: (\d+)/.exec(await procFile(pid, "io"))![1]);
 }
 
 Deno.test("a client flooding 100 MB is back-pressured by the kernel: nothing read, no growth", async () => {
@@ -26,13 +27,13 @@ Deno.test("a client flooding 100 MB is back-pressured by the kernel: nothing rea
   await using _tarpyt = tarpyt;
   await readFor(address, 300); // starts the program
   const pid = tarpyt.child.pid;
-  const rssBefore = rssBytes(pid);
-  const readBefore = bytesRead(pid);
+  const rssBefore = await rssBytes(pid);
+  const readBefore = await bytesRead(pid);
   await using flood = peer("flood", "127.0.0.1", String(address.port), "100", "3");
   const [sent] = await flood.waitFor(/sent \d+/);
   const sentBytes = Number(sent.split(" ")[1]);
-  const readBytes = bytesRead(pid) - readBefore;
-  const growth = rssBytes(pid) - rssBefore;
+  const readBytes = await bytesRead(pid) - readBefore;
+  const growth = await rssBytes(pid) - rssBefore;
   assert(sentBytes > 1 * mib, `the kernel should have taken some data first (${sentBytes})`);
   assert(
     sentBytes < 100 * mib,

@@ -1,0 +1,81 @@
+/**
+ * Bad input at start: one clear line naming the problem and what to do, a non-zero
+ * exit, and never a stack trace.
+ */
+import { assertEquals, assertMatch, assertNotMatch } from "./assert.ts";
+import { peer, programEnv, RunningProcess, tarpytArgv } from "./harness.ts";
+
+async function run(process: RunningProcess): Promise<{ code: number; output: string }> {
+  await using p = process;
+  const { code } = await p.exited();
+  return { code, output: p.output };
+}
+
+function assertOneLine(output: string, pattern: RegExp): void {
+  assertMatch(output, /^tarpyt: [^\n]+\n$/, "exactly one line");
+  assertMatch(output, pattern);
+  assertNotMatch(output, /\n\s+at |error: Uncaught|panicked/);
+}
+
+Deno.test("a bad flag is one line naming it, exit 2", async () => {
+  const { code, output } = await run(new RunningProcess(tarpytArgv(["--delay", "10"])));
+  assertEquals(code, 2);
+  assertOneLine(output, /--delay: "10" is not a duration; write it like 500ms, 10s or 2m/);
+});
+
+Deno.test("no socket and no --listen is one line saying how to start, exit 2", async () => {
+  const { code, output } = await run(new RunningProcess(tarpytArgv([])));
+  assertEquals(code, 2);
+  assertOneLine(output, /no socket to serve: .*systemd .socket unit .* --listen HOST:PORT/);
+});
+
+Deno.test("LISTEN_FDS that is not a count is refused, exit 1", async () => {
+  const { code, output } = await run(
+    new RunningProcess(tarpytArgv([]), { ...programEnv, LISTEN_FDS: "three", LISTEN_PID: "1" }),
+  );
+  assertEquals(code, 1);
+  assertOneLine(output, /LISTEN_FDS="three" is not a count of sockets/);
+});
+
+Deno.test("sockets passed for another pid are refused, exit 1", async () => {
+  const { code, output } = await run(peer("passfd", "socket", "1", "--", ...tarpytArgv([])));
+  assertEquals(code, 1);
+  assertOneLine(output, /the sockets in LISTEN_FDS are for pid \d+, not this process/);
+});
+
+for (
+  const [kind, why] of [
+    ["file", /passed fd 3 \(unknown\) is not a stream socket that can listen/],
+    ["udp", /passed fd 3 \(unknown\) is not a stream socket that can listen/],
+    ["pipe", /passed fd 3 \(unknown\) is not a socket/],
+  ] as const
+) {
+  Deno.test(`fd 3 being a ${kind} is one line saying so, exit 1`, async () => {
+    const { code, output } = await run(peer("passfd", kind, "0", "--", ...tarpytArgv([])));
+    assertEquals(code, 1);
+    assertOneLine(output, why);
+  });
+}
+
+Deno.test("a --listen address in use is one line, exit 1", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const { port } = taken.addr as Deno.NetAddr;
+    const { code, output } = await run(
+      new RunningProcess(tarpytArgv(["--listen", `127.0.0.1:${port}`])),
+    );
+    assertEquals(code, 1);
+    assertOneLine(output, new RegExp(`--listen 127\\.0\\.0\\.1:${port}: cannot listen: .*in use`));
+  } finally {
+    taken.close();
+  }
+});
+
+Deno.test("--version prints the version, the Deno version and the runtime flags", async () => {
+  const { code, output } = await run(new RunningProcess(tarpytArgv(["--version"])));
+  assertEquals(code, 0);
+  assertMatch(
+    output,
+    /^tarpyt \d+\.\d+\.\d+\ndeno 2\.9\.6 \(v8 [^)]+\)\nflags --no-prompt .*--v8-flags=--jitless/,
+  );
+});
