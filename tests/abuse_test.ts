@@ -23,8 +23,8 @@ async function bytesRead(pid: number): Promise<number> {
 }
 
 Deno.test("a client flooding 100 MB is back-pressured by the kernel: nothing read, no growth", async () => {
-  const { process: tarpyt, addresses: [address] } = await socketActivated(["127.0.0.1"], fast);
-  await using _tarpyt = tarpyt;
+  await using tarpyt = await socketActivated(["127.0.0.1"], fast);
+  const [address] = tarpyt.addresses;
   await readFor(address, 300); // starts the program
   const pid = tarpyt.child.pid;
   const rssBefore = await rssBytes(pid);
@@ -70,8 +70,8 @@ Deno.test("a client that never reads makes the server hold at most one line for 
 });
 
 Deno.test("200 clients resetting at once are all released and the tarpit keeps serving", async () => {
-  const { process: tarpyt, addresses: [address] } = await socketActivated(["127.0.0.1"], fast);
-  await using _tarpyt = tarpyt;
+  await using tarpyt = await socketActivated(["127.0.0.1"], fast);
+  const [address] = tarpyt.addresses;
   await using resets = peer("reset", "127.0.0.1", String(address.port), "200", "1.5");
   await tarpyt.waitFor(/ACCEPT .* n=200\/4096/);
   await resets.waitFor(/reset 200/);
@@ -83,12 +83,12 @@ Deno.test("200 clients resetting at once are all released and the tarpit keeps s
 });
 
 Deno.test("past --max-clients new clients wait in the backlog, then are served as others leave", async () => {
-  const { process: tarpyt, addresses: [address] } = await socketActivated(["127.0.0.1"], [
+  await using tarpyt = await socketActivated(["127.0.0.1"], [
     ...fast,
     "--max-clients",
     "2",
   ]);
-  await using _tarpyt = tarpyt;
+  const [address] = tarpyt.addresses;
   const conns = [];
   for (let i = 0; i < 4; i++) conns.push(await Deno.connect(address));
   try {
@@ -113,12 +113,12 @@ Deno.test("past --max-clients new clients wait in the backlog, then are served a
 });
 
 Deno.test("--max-lifetime closes a client held that long", async () => {
-  const { process: tarpyt, addresses: [address] } = await socketActivated(["127.0.0.1"], [
+  await using tarpyt = await socketActivated(["127.0.0.1"], [
     ...fast,
     "--max-lifetime",
     "350ms",
   ]);
-  await using _tarpyt = tarpyt;
+  const [address] = tarpyt.addresses;
   const { text, closed } = await readFor(address, 2_000);
   assertEquals(closed, true);
   assert(text.split("\r\n").length >= 3, JSON.stringify(text));

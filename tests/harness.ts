@@ -123,11 +123,15 @@ export class RunningProcess implements AsyncDisposable {
   }
 }
 
-/** TarPyt started under systemd-socket-activate on free ports. */
-export interface ActivatedTarpyt {
-  readonly process: RunningProcess;
+/** TarPyt started under systemd-socket-activate on free ports; stopped when disposed. */
+export class ActivatedTarpyt extends RunningProcess {
   /** `host:port` for each `-l`, in fd order. */
   readonly addresses: readonly { hostname: string; port: number }[];
+
+  constructor(argv: readonly string[], addresses: ActivatedTarpyt["addresses"]) {
+    super(argv);
+    this.addresses = addresses;
+  }
 }
 
 /**
@@ -152,13 +156,13 @@ export async function socketActivated(
       ...Object.entries(programEnv).map(([k, v]) => `-E${k}=${v}`),
       ...tarpytArgv(args),
     ];
-    const process = new RunningProcess(argv);
+    const tarpyt = new ActivatedTarpyt(argv, addresses);
     try {
-      await process.waitFor(/Listening on .* as \d+\./, { times: addresses.length });
-      return { process, addresses };
+      await tarpyt.waitFor(/Listening on .* as \d+\./, { times: addresses.length });
+      return tarpyt;
     } catch (error) {
-      await process.stop("SIGKILL");
-      if (attempt < 3 && /in use/.test(process.output)) continue;
+      await tarpyt.stop("SIGKILL");
+      if (attempt < 3 && /in use/.test(tarpyt.output)) continue;
       throw error;
     }
   }

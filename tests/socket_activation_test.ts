@@ -17,12 +17,12 @@ import {
 const fast = ["--delay", "100ms"];
 
 Deno.test("ssh -v reads pre-banner lines and is still waiting for the version string", async () => {
-  const { process: tarpyt, addresses: [{ port }] } = await socketActivated(["127.0.0.1"], [
+  await using tarpyt = await socketActivated(["127.0.0.1"], [
     "--protocol",
     "ssh",
     ...fast,
   ]);
-  await using _tarpyt = tarpyt;
+  const [{ port }] = tarpyt.addresses;
   await using ssh = new RunningProcess([
     "ssh",
     "-v",
@@ -48,12 +48,12 @@ Deno.test("ssh -v reads pre-banner lines and is still waiting for the version st
 });
 
 Deno.test("curl -v gets 200 OK and header after header, still waiting for the body", async () => {
-  const { process: tarpyt, addresses: [{ port }] } = await socketActivated(["127.0.0.1"], [
+  await using tarpyt = await socketActivated(["127.0.0.1"], [
     "--protocol",
     "http",
     ...fast,
   ]);
-  await using _tarpyt = tarpyt;
+  const [{ port }] = tarpyt.addresses;
   await using curl = new RunningProcess([
     "curl",
     "-sv",
@@ -67,12 +67,12 @@ Deno.test("curl -v gets 200 OK and header after header, still waiting for the bo
 });
 
 Deno.test("Python smtplib reads 220- greeting lines and is still waiting", async () => {
-  const { process: tarpyt, addresses: [{ port }] } = await socketActivated(["127.0.0.1"], [
+  await using tarpyt = await socketActivated(["127.0.0.1"], [
     "--protocol",
     "smtp",
     ...fast,
   ]);
-  await using _tarpyt = tarpyt;
+  const [{ port }] = tarpyt.addresses;
   await using smtp = peer("smtp", "127.0.0.1", String(port), "2");
   await smtp.waitFor(/STILL WAITING|ENDED.*/);
   assertMatch(smtp.output, /STILL WAITING/);
@@ -82,8 +82,8 @@ Deno.test("Python smtplib reads 220- greeting lines and is still waiting", async
 });
 
 Deno.test("an IPv6 socket is served like an IPv4 one", async () => {
-  const { process: tarpyt, addresses: [address] } = await socketActivated(["::1"], fast);
-  await using _tarpyt = tarpyt;
+  await using tarpyt = await socketActivated(["::1"], fast);
+  const [address] = tarpyt.addresses;
   const { text, closed } = await readFor(address, 800);
   assertEquals(closed, false);
   assert(text.split("\r\n").length >= 5, JSON.stringify(text));
@@ -91,12 +91,12 @@ Deno.test("an IPv6 socket is served like an IPv4 one", async () => {
 });
 
 Deno.test("one process serves two passed sockets, named by LISTEN_FDNAMES", async () => {
-  const { process: tarpyt, addresses } = await socketActivated(
+  await using tarpyt = await socketActivated(
     ["127.0.0.1", "::1"],
     ["--protocol", "smtp", ...fast],
     { fdNames: ["smtp4", "smtp6"] },
   );
-  await using _tarpyt = tarpyt;
+  const addresses = tarpyt.addresses;
   const [v4, v6] = await Promise.all(addresses.map((address) => readFor(address, 800)));
   for (const { text } of [v4, v6]) assertMatch(text, /^(220-[\x20-\x7e]+\r\n){4,}/);
   await tarpyt.waitFor(/LISTEN fd=3 name=smtp4 address=127\.0\.0\.1:\d+/);
@@ -130,8 +130,8 @@ Deno.test("TARPYT_ variables configure the program as flags do", async () => {
 });
 
 Deno.test("ACCEPT and CLOSE lines keep endlessh's format, with the bytes the client got", async () => {
-  const { process: tarpyt, addresses: [address] } = await socketActivated(["127.0.0.1"], fast);
-  await using _tarpyt = tarpyt;
+  await using tarpyt = await socketActivated(["127.0.0.1"], fast);
+  const [address] = tarpyt.addresses;
   const conn = await Deno.connect(address);
   const { text } = await readConnFor(conn, 700);
   const clientPort = (conn.localAddr as Deno.NetAddr).port;
@@ -156,8 +156,8 @@ Deno.test("ACCEPT and CLOSE lines keep endlessh's format, with the bytes the cli
 });
 
 Deno.test("SIGTERM closes every client, logs the totals and exits 0", async () => {
-  const { process: tarpyt, addresses: [address] } = await socketActivated(["127.0.0.1"], fast);
-  await using _tarpyt = tarpyt;
+  await using tarpyt = await socketActivated(["127.0.0.1"], fast);
+  const [address] = tarpyt.addresses;
   const conns = await Promise.all([1, 2, 3].map(() => Deno.connect(address)));
   await tarpyt.waitFor(/ACCEPT .* n=3\/4096/);
   const status = await tarpyt.stop("SIGTERM");
