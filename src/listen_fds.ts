@@ -35,7 +35,7 @@ export interface ListenEnv {
 /**
  * The sockets passed to process `pid`, or none when `LISTEN_FDS` is unset.
  *
- * @throws {ListenFdsError} when the variables are malformed, disagree, or name another pid
+ * @throws {ListenFdsError} when the variables are malformed or name another pid
  * @example
  * ```ts
  * import { passedSockets } from "./listen_fds.ts";
@@ -63,14 +63,21 @@ export function passedSockets(env: ListenEnv, pid: number): PassedSocket[] {
     );
   }
   const count = Number(fds);
-  const names = fdNames === undefined ? [] : fdNames.split(":");
-  if (fdNames !== undefined && names.length !== count) {
-    throw new ListenFdsError(
-      `LISTEN_FDNAMES="${fdNames}" names ${names.length} sockets but LISTEN_FDS=${count}`,
-    );
-  }
   return Array.from({ length: count }, (_, i) => ({
     fd: firstListenFd + i,
-    name: names[i] || "unknown",
+    name: fdNameList(fdNames, count)[i] || "unknown",
   }));
+}
+
+/**
+ * The names in `LISTEN_FDNAMES`. They only label log lines, so a list that does not fit
+ * is no error: systemd names a socket after its unit by default, and an address instance
+ * such as `tarpyt-ssh@127.0.0.1:2222.socket` has a colon of its own. One socket takes
+ * the whole value; a count that does not match leaves the sockets unnamed.
+ */
+function fdNameList(fdNames: string | undefined, count: number): string[] {
+  if (fdNames === undefined) return [];
+  if (count === 1) return [fdNames];
+  const names = fdNames.split(":");
+  return names.length === count ? names : [];
 }
