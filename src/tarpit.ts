@@ -97,6 +97,8 @@ export class Tarpit {
   #connects = 0;
   #bytesSent = 0;
   #closedTrappedMs = 0;
+  /** The sum of every held client's `connectedAt`, so {@link totals} needs no loop. */
+  #connectedAtSum = 0;
   #nextId = 1;
   #acceptPaused = false;
   #acceptFailures = 0;
@@ -147,14 +149,12 @@ export class Tarpit {
 
   /** What the tarpit has done so far. */
   totals(): TarpitTotals {
-    const now = performance.now();
-    let trappedMs = this.#closedTrappedMs;
-    for (const client of this.#clients.values()) trappedMs += now - client.connectedAt;
+    const held = this.#clients.size;
     return {
       connects: this.#connects,
-      clientsNow: this.#clients.size,
+      clientsNow: held,
       bytesSent: this.#bytesSent,
-      trappedMs,
+      trappedMs: this.#closedTrappedMs + held * performance.now() - this.#connectedAtSum,
     };
   }
 
@@ -197,6 +197,7 @@ export class Tarpit {
       performance.now(),
     );
     this.#clients.set(socket, client);
+    this.#connectedAtSum += client.connectedAt;
     this.#connects++;
     socket.on("error", this.#onSocketError);
     socket.on("close", this.#onSocketClose);
@@ -236,6 +237,8 @@ export class Tarpit {
     const client = this.#clients.get(socket);
     if (client === undefined) return;
     this.#clients.delete(socket);
+    // Reset when empty, so float rounding cannot pile up over millions of clients.
+    this.#connectedAtSum = this.#clients.size === 0 ? 0 : this.#connectedAtSum - client.connectedAt;
     this.#clock.remove(client);
     void client.lines.return();
     const trappedMs = performance.now() - client.connectedAt;
