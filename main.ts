@@ -3,8 +3,9 @@
  * useless line every few seconds, and never reads what they send.
  *
  * Reads top to bottom: parse the command line, set up logging and signals, get the
- * listening sockets (systemd's, or `--listen`), serve them, and on SIGTERM or SIGINT
- * close everything and log the totals.
+ * listening sockets (systemd's, or `--listen`), serve them, tell systemd it is ready and
+ * keep its status line fresh, and on SIGTERM or SIGINT close everything and log the
+ * totals.
  *
  * Exit status: 0 after a signal, 1 when a socket cannot be used, 2 for bad usage.
  *
@@ -23,6 +24,7 @@ import { adoptPassedSocket, bindListenAddress } from "./src/listeners.ts";
 import { ListenFdsError, passedSockets } from "./src/listen_fds.ts";
 import { createLogger, type Logger } from "./src/logger.ts";
 import { runtimeFlags, version } from "./src/runtime_flags.ts";
+import { connectNotifySocket, type Notifier } from "./src/sd_notify.ts";
 import { Tarpit, type TarpitTotals } from "./src/tarpit.ts";
 
 const exitUsage = 2;
@@ -76,17 +78,69 @@ function totalsLine(totals: TarpitTotals): string {
     `bytes=${totals.bytesSent}`;
 }
 
+/** What `systemctl status` shows, refreshed every {@link statusIntervalMs}. */
+function statusLine(totals: TarpitTotals): string {
+  return `STATUS=${totals.clientsNow} clients held now, ${totals.connects} trapped since start, ` +
+    `${totals.bytesSent} bytes sent`;
+}
+
+const statusIntervalMs = 5_000;
+
+/** Sends a state to systemd, if it asked (`NOTIFY_SOCKET`); never throws. */
+type Notify = (state: string) => Promise<void>;
+
+/**
+ * The notifier for `NOTIFY_SOCKET`. A refused notification is logged once and ends
+ * notifying: the tarpit goes on without it (systemd will say why, if it waits for one).
+ */
+function systemdNotify(log: Logger): Notify {
+  const giveUp = (error: unknown): void => {
+    const why = error instanceof Deno.errors.NotCapable
+      ? "not permitted: the binary may write only /run/systemd/notify"
+      : error instanceof Error
+      ? error.message
+      : String(error);
+    log.warning(`NOTIFY_SOCKET=${Deno.env.get("NOTIFY_SOCKET")}: ${why}; notifying no more`);
+    notifier?.close();
+    notifier = undefined;
+  };
+  let notifier: Notifier | undefined;
+  try {
+    notifier = connectNotifySocket(Deno.env.get("NOTIFY_SOCKET"));
+  } catch (error) {
+    giveUp(error);
+  }
+  return async (state) => {
+    try {
+      await notifier?.send(state);
+    } catch (error) {
+      giveUp(error);
+    }
+  };
+}
+
+/** Tells systemd the tarpit is serving, then keeps the status line current. */
+async function reportReady(notify: Notify, tarpit: Tarpit): Promise<void> {
+  let last = statusLine(tarpit.totals());
+  await notify(`READY=1\n${last}`);
+  setInterval(() => {
+    const status = statusLine(tarpit.totals());
+    if (status !== last) void notify(last = status);
+  }, statusIntervalMs);
+}
+
 /**
  * Stops on SIGTERM (systemctl stop) or SIGINT (Ctrl-C). Listeners are added before any
  * socket is opened: Deno needs a file descriptor to add one, and may have none to spare
  * once clients hold them all.
  */
-function stopOnSignals(log: Logger, stop: () => Promise<TarpitTotals>): void {
+function stopOnSignals(log: Logger, notify: Notify, tarpit: Tarpit): void {
   let stopping = false;
   const onSignal = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    const totals = await stop();
+    await notify("STOPPING=1");
+    const totals = await tarpit.shutdown();
     log.info(totalsLine(totals));
     Deno.exit(0);
   };
@@ -108,7 +162,8 @@ async function main(): Promise<void> {
   const { config } = command;
   const log = createLogger({ level: config.logLevel, journal: Deno.env.has("JOURNAL_STREAM") });
   const tarpit = new Tarpit({ ...config, log });
-  stopOnSignals(log, () => tarpit.shutdown());
+  const notify = systemdNotify(log);
+  stopOnSignals(log, notify, tarpit);
 
   const listeners = await openListeners(config);
   for (const listener of listeners) {
@@ -121,6 +176,7 @@ async function main(): Promise<void> {
       `max-clients=${config.maxClients} max-line-length=${config.maxLineLength} ` +
       `max-lifetime=${formatDuration(config.maxLifetimeMs)}`,
   );
+  await reportReady(notify, tarpit);
 }
 
 if (import.meta.main) {

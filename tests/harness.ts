@@ -137,12 +137,15 @@ export class ActivatedTarpyt extends RunningProcess {
 /**
  * Starts TarPyt under `systemd-socket-activate`, listening on a free port of each host.
  * systemd-socket-activate execs the program at the first connection, as systemd starts
- * a service on its socket's first connection.
+ * a service on its socket's first connection. `env` is added to {@link programEnv}.
  */
 export async function socketActivated(
   hosts: readonly string[],
   args: readonly string[],
-  { fdNames }: { fdNames?: readonly string[] } = {},
+  { fdNames, env = {} }: {
+    fdNames?: readonly string[];
+    env?: Readonly<Record<string, string>>;
+  } = {},
 ): Promise<ActivatedTarpyt> {
   for (let attempt = 0;; attempt++) {
     const addresses = hosts.map((hostname) => ({ hostname, port: freePort(hostname) }));
@@ -153,7 +156,7 @@ export async function socketActivated(
         hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`,
       ]),
       ...(fdNames ? [`--fdname=${fdNames.join(":")}`] : []),
-      ...Object.entries(programEnv).map(([k, v]) => `-E${k}=${v}`),
+      ...Object.entries({ ...programEnv, ...env }).map(([k, v]) => `-E${k}=${v}`),
       ...tarpytArgv(args),
     ];
     const tarpyt = new ActivatedTarpyt(argv, addresses);
@@ -204,9 +207,14 @@ export async function readConnFor(
   }
 }
 
-/** A helper client written in Python (tests/peers.py), for what Deno's sockets cannot do. */
+/** The command line of a helper client written in Python (tests/peers.py). */
+export function peerArgv(...args: string[]): string[] {
+  return ["python3", "-u", `${root}tests/peers.py`, ...args];
+}
+
+/** A helper client written in Python, for what Deno's sockets cannot do. */
 export function peer(...args: string[]): RunningProcess {
-  return new RunningProcess(["python3", "-u", `${root}tests/peers.py`, ...args]);
+  return new RunningProcess(peerArgv(...args));
 }
 
 /**

@@ -11,6 +11,8 @@ holding it until the test kills it.
                                         and exec CMD with the socket as fd 3
   passfd KIND PIDOFFSET -- CMD...       exec CMD with fd 3 a file, pipe or udp socket and
                                         LISTEN_PID = own pid + PIDOFFSET
+  notify NAME                   be systemd's notify socket at abstract address @NAME:
+                                print each line of each datagram as "notify: KEY=value"
 """
 import os
 import smtplib
@@ -107,6 +109,15 @@ def passfd(kind, pid_offset, command):
     exec_with_fd3(fd, pid_offset, command)
 
 
+def notify(name):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind("\0" + name)
+    print("bound @%s" % name, flush=True)
+    while True:
+        for line in sock.recv(4096).decode().splitlines():
+            print("notify: %s" % line, flush=True)
+
+
 def main(argv):
     if "--" in argv:
         split = argv.index("--")
@@ -117,7 +128,9 @@ def main(argv):
     elif name == "passfd":
         passfd(*args, command)
     else:
-        {"smtp": smtp, "flood": flood, "noread": noread, "reset": reset}[name](*args)
+        {"smtp": smtp, "flood": flood, "noread": noread, "reset": reset, "notify": notify}[name](
+            *args
+        )
 
 
 if __name__ == "__main__":
