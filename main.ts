@@ -5,7 +5,7 @@
  * Reads top to bottom: parse the command line, set up logging and signals, get the
  * listening sockets (systemd's, or `--listen`), serve them, tell systemd it is ready and
  * keep its status line fresh, and on SIGTERM or SIGINT close everything and log the
- * totals.
+ * totals. `tarpyt systemd print` writes the unit templates instead.
  *
  * Exit status: 0 after a signal, 1 when a socket cannot be used, 2 for bad usage.
  *
@@ -15,6 +15,7 @@ import {
   type Command,
   helpText,
   parseCommandLine,
+  type SystemdPrintCommand,
   type TarpitConfig,
   UsageError,
 } from "./src/cli.ts";
@@ -25,6 +26,8 @@ import { ListenFdsError, passedSockets } from "./src/listen_fds.ts";
 import { createLogger, type Logger } from "./src/logger.ts";
 import { runtimeFlags, version } from "./src/runtime_flags.ts";
 import { connectNotifySocket, type Notifier } from "./src/sd_notify.ts";
+import { installedPath, unitFiles } from "./src/systemd_units.ts";
+import { tarArchive } from "./src/tar.ts";
 import { Tarpit, type TarpitTotals } from "./src/tarpit.ts";
 
 const exitUsage = 2;
@@ -154,6 +157,10 @@ async function main(): Promise<void> {
     console.log(helpText());
     return;
   }
+  if (command.kind === "systemd-print") {
+    await printUnits(command);
+    return;
+  }
   if (command.kind === "version") {
     console.log(`tarpyt ${version}\ndeno ${Deno.version.deno} (v8 ${Deno.version.v8})`);
     console.log(`flags ${runtimeFlags.join(" ")}`);
@@ -177,6 +184,27 @@ async function main(): Promise<void> {
       `max-lifetime=${formatDuration(config.maxLifetimeMs)}`,
   );
   await reportReady(notify, tarpit);
+}
+
+/**
+ * Writes the unit templates to stdout as a tar archive: the binary has no permission to
+ * write files, and `tar -x` needs none of ours. `ExecStart=` names this binary when it is
+ * the compiled one, else where the README installs it.
+ */
+async function printUnits(command: SystemdPrintCommand): Promise<void> {
+  if (Deno.stdout.isTerminal()) {
+    fail(
+      "systemd print writes a tar archive; pipe it: " +
+        "tarpyt systemd print | sudo tar -x -v -C /etc/systemd/system  (or | tar -t to list it)",
+      exitUsage,
+    );
+  }
+  const execPath = command.execPath ?? (Deno.build.standalone ? Deno.execPath() : installedPath);
+  const units = unitFiles(command.protocols, execPath);
+  const archive = tarArchive(units, Date.now() / 1000);
+  for (let written = 0; written < archive.length;) {
+    written += await Deno.stdout.write(archive.subarray(written));
+  }
 }
 
 if (import.meta.main) {

@@ -37,7 +37,17 @@ export interface TarpitConfig {
 export type Command =
   | { readonly kind: "run"; readonly config: TarpitConfig }
   | { readonly kind: "help" }
-  | { readonly kind: "version" };
+  | { readonly kind: "version" }
+  | SystemdPrintCommand;
+
+/** `tarpyt systemd print [--exec-path PATH] [PROTOCOL...]`: the unit templates, as tar. */
+export interface SystemdPrintCommand {
+  readonly kind: "systemd-print";
+  /** Every protocol when none is named. */
+  readonly protocols: readonly string[];
+  /** The binary to start; `undefined` means this one. */
+  readonly execPath: string | undefined;
+}
 
 /** A bad flag, value or variable; its message is the one line to show. */
 export class UsageError extends Error {
@@ -127,6 +137,7 @@ export function parseCommandLine(
   args: readonly string[],
   env: (name: string) => string | undefined,
 ): Command {
+  if (args[0] === "systemd") return parseSystemdCommand(args.slice(1));
   const { values } = parseFlags(args);
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
@@ -208,6 +219,35 @@ function parseFlags(args: readonly string[]): Flags {
   }
 }
 
+const systemdUsage = "tarpyt systemd print [--exec-path PATH] [PROTOCOL...]";
+
+function parseSystemdCommand(args: readonly string[]): SystemdPrintCommand {
+  if (args[0] !== "print") {
+    throw new UsageError(`systemd: the one subcommand is print; use: ${systemdUsage}`);
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: args.slice(1),
+      options: { "exec-path": { type: "string" } },
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch {
+    throw new UsageError(`systemd print: use: ${systemdUsage}`);
+  }
+  const execPath = parsed.values["exec-path"];
+  if (execPath !== undefined && !execPath.startsWith("/")) {
+    throw new UsageError(`--exec-path: "${execPath}" must be an absolute path`);
+  }
+  for (const name of parsed.positionals) oneOf(["systemd print", name], protocols);
+  return {
+    kind: "systemd-print",
+    protocols: parsed.positionals.length ? parsed.positionals : Object.keys(protocols),
+    execPath,
+  };
+}
+
 function oneOf<T>([source, text]: [string, string], choices: Readonly<Record<string, T>>): T {
   if (Object.hasOwn(choices, text)) return choices[text];
   throw new UsageError(`${source}: "${text}" is not one of ${Object.keys(choices).join(", ")}`);
@@ -267,6 +307,7 @@ export function helpText(): string {
     "useless line every few seconds, and never reads what they send.",
     "",
     "Usage: tarpyt [--protocol NAME] [--delay DURATION] [options] [--listen HOST:PORT]...",
+    `       ${systemdUsage}`,
     "",
     "Under systemd it serves the sockets of its .socket unit (LISTEN_FDS); without it,",
     "give --listen. Every option can also be set by the variable in parentheses.",
@@ -275,6 +316,10 @@ export function helpText(): string {
     ...rows,
     "  -h, --help     print this and exit",
     "  -V, --version  print the version, the Deno version and the runtime flags, and exit",
+    "",
+    "systemd print writes the unit templates as a tar archive, with ExecStart= set to",
+    "this binary (or --exec-path); install them with:",
+    "  tarpyt systemd print | sudo tar -x -v -C /etc/systemd/system",
     "",
     "Protocols:",
     ...protocolRows,

@@ -1,0 +1,241 @@
+/**
+ * The unit files under real systemd: a container boots systemd 252 as PID 1, the program
+ * is installed as /usr/local/bin/tarpyt, the units come from `tarpyt systemd print`, and
+ * real clients connect from the container's network namespace.
+ *
+ * The program is `$TARPYT_BIN` when set. Otherwise a two-line launcher stands in for the
+ * compiled binary, which cannot be built on these machines: it runs the same entry point
+ * with the same flags (src/runtime_flags.ts), from a copy of the source.
+ */
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { peerArgv, RunningProcess } from "./harness.ts";
+import { cannotBoot, SystemdContainer } from "./systemd_container.ts";
+import { runtimeFlags } from "../src/runtime_flags.ts";
+import { protocols } from "../protocols/mod.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const libDir = "/usr/local/lib/tarpyt";
+
+async function installProgram(container: SystemdContainer): Promise<void> {
+  const bin = Deno.env.get("TARPYT_BIN");
+  if (bin) return await container.copyIn(bin, "/usr/local/bin/tarpyt");
+  await container.copyIn(Deno.execPath(), `${libDir}/deno`);
+  for (const path of ["main.ts", "src", "protocols", "deno.json", "deno.lock"]) {
+    await container.copyIn(`${root}${path}`, `${libDir}/${path}`);
+  }
+  const flags = runtimeFlags.map((flag) => `'${flag}'`).join(" ");
+  const launcher = `${container.root}/usr/local/bin/tarpyt`;
+  await Deno.writeTextFile(
+    launcher,
+    "#!/bin/sh\n# Stands in for the compiled binary: the same entry point, the same flags.\n" +
+      `DENO_DIR=/tmp/deno-dir DENO_NO_UPDATE_CHECK=1 NO_COLOR=1 exec ${libDir}/deno run ${flags} ` +
+      `${libDir}/main.ts "$@"\n`,
+  );
+  await Deno.chmod(launcher, 0o755);
+}
+
+/** A drop-in, as `systemctl edit` writes one: lines every 500 ms keep the test short. */
+async function fastLines(container: SystemdContainer, name: string): Promise<void> {
+  const dir = `${container.root}/etc/systemd/system/tarpyt-${name}@.service.d`;
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(`${dir}/fast.conf`, "[Service]\nEnvironment=TARPYT_DELAY=500ms\n");
+}
+
+async function property(c: SystemdContainer, unit: string, name: string): Promise<string> {
+  return (await c.mustExec(["systemctl", "show", "-p", name, "--value", unit])).trim();
+}
+
+async function mainPid(c: SystemdContainer, unit: string): Promise<number> {
+  const pid = Number(await property(c, unit, "MainPID"));
+  assert(pid > 0, `${unit} has no main process`);
+  return pid;
+}
+
+async function waitUntil(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`waited 15 s in vain for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** `ssh -v` from the container's network, held until disposed. */
+function sshClient(c: SystemdContainer, host: string, port: number): RunningProcess {
+  return new RunningProcess(c.onNetwork([
+    "ssh",
+    "-v",
+    "-F",
+    "/dev/null",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-p",
+    String(port),
+    `tarpit@${host}`,
+    "true",
+  ]));
+}
+
+/** Listening TCP ports of a process's network namespace, from /proc/PID/net/tcp{,6}. */
+async function listeningPorts(c: SystemdContainer, pid: number): Promise<number[]> {
+  const tables = await c.mustExec(["cat", `/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`]);
+  return [...tables.matchAll(/^\s*\d+: [0-9A-F]+:([0-9A-F]{4}) [0-9A-F]+:[0-9A-F]{4} 0A /gm)]
+    .map((m) => parseInt(m[1], 16));
+}
+
+const protocolPorts = { ssh: 2222, http: 8080, smtp: 2525 } as const;
+
+Deno.test({
+  name: "under real systemd, enabled sockets start sandboxed tarpits that trap real clients",
+  ignore: cannotBoot() !== undefined,
+  async fn(t): Promise<void> {
+    await using container = await SystemdContainer.boot();
+    const c = container;
+    await installProgram(c);
+
+    await t.step(
+      "tarpyt systemd print | tar -x installs both units of every protocol",
+      async () => {
+        const { stdout, stderr } = await c.exec([
+          "sh",
+          "-c",
+          "tarpyt systemd print | tar -x -v -C /etc/systemd/system",
+        ]);
+        const installed = stdout.trim().split("\n").sort();
+        const expected = Object.keys(protocols).flatMap((p) => [
+          `tarpyt-${p}@.service`,
+          `tarpyt-${p}@.socket`,
+        ]).sort();
+        assertEquals(installed, expected, stderr);
+        const service = await Deno.readTextFile(`${c.root}/etc/systemd/system/tarpyt-ssh@.service`);
+        assertMatch(service, /^ExecStart=\/usr\/local\/bin\/tarpyt --protocol ssh$/m);
+      },
+    );
+
+    for (const name of Object.keys(protocolPorts)) await fastLines(c, name);
+    await c.mustExec(["systemctl", "daemon-reload"]);
+    const instances = Object.entries(protocolPorts).map(([name, port]) => `tarpyt-${name}@${port}`);
+
+    await t.step("systemd-analyze verify passes for every instance", async () => {
+      const units = instances.flatMap((i) => [`${i}.socket`, `${i}.service`]);
+      const verify = await c.exec(["systemd-analyze", "verify", ...units]);
+      assertEquals(verify.code, 0, verify.stderr);
+      assert(!/tarpyt/.test(verify.stderr), verify.stderr);
+    });
+
+    await c.mustExec(["systemctl", "enable", "--now", ...instances.map((i) => `${i}.socket`)]);
+    await using ssh = sshClient(c, "127.0.0.1", protocolPorts.ssh);
+
+    await t.step("ssh -v reads pre-banner lines and is still waiting", async () => {
+      const banners = await ssh.waitFor(/banner line \d+: [^\n]*/, { times: 3 });
+      assert(banners.every((line) => !/: SSH-/.test(line)), banners.join("\n"));
+      assertEquals(ssh.status, undefined, "ssh must still be waiting");
+    });
+
+    const service = "tarpyt-ssh@2222.service";
+    const pid = await mainPid(c, service);
+
+    await t.step(
+      "the service runs as a dynamic user, with no capability, seccomp on, in its own network namespace",
+      async () => {
+        assertEquals(await property(c, service, "ActiveState"), "active");
+        const status = await c.mustExec(["cat", `/proc/${pid}/status`]);
+        const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+        assert(uid >= 61_184 && uid <= 65_519, `uid ${uid} is not in systemd's dynamic range`);
+        assertMatch(status, /^Seccomp:\s+2$/m);
+        assertMatch(status, /^NoNewPrivs:\s+1$/m);
+        assertMatch(status, /^CapEff:\s+0+$/m);
+        assertMatch(status, /^CapBnd:\s+0+$/m);
+        const netns = await c.mustExec(["readlink", `/proc/${pid}/ns/net`, "/proc/1/ns/net"]);
+        const [own, host] = netns.trim().split("\n");
+        assert(own !== host, `the service shares PID 1's network namespace ${host}`);
+        const limits = await c.mustExec(["cat", `/proc/${pid}/limits`]);
+        const maxFiles = Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1]);
+        assert(maxFiles > 4096 + 25, `LimitNOFILE ${maxFiles} leaves no room above 4096 clients`);
+      },
+    );
+
+    await t.step("systemctl status shows the live STATUS line", async () => {
+      const pattern = /1 clients held now, 1 trapped since start, [1-9]\d* bytes sent/;
+      await waitUntil(
+        "STATUS=",
+        async () => pattern.test(await property(c, service, "StatusText")),
+      );
+      const status = await c.exec(["systemctl", "status", "--no-pager", service]);
+      assertMatch(status.stdout, new RegExp(`Status: "${pattern.source}"`));
+      assertEquals(await property(c, service, "Type"), "notify");
+      assert(Number(await property(c, "tarpyt-ssh@2222.socket", "IPEgressBytes")) > 0);
+    });
+
+    await t.step("curl and smtplib are held too", async () => {
+      await using curl = new RunningProcess(c.onNetwork([
+        "curl",
+        "-sv",
+        "--no-buffer",
+        `http://127.0.0.1:${protocolPorts.http}/`,
+      ]));
+      await curl.waitFor(/< HTTP\/1\.1 200 OK/);
+      await curl.waitFor(/< X-[^\n]*/, { times: 3 });
+      assertEquals(curl.status, undefined, "curl must still be waiting");
+      await using smtp = new RunningProcess(
+        c.onNetwork(peerArgv("smtp", "127.0.0.1", String(protocolPorts.smtp), "3")),
+      );
+      await smtp.waitFor(/STILL WAITING|ENDED/, { timeoutMs: 10_000 });
+      assertMatch(smtp.output, /STILL WAITING/);
+      assertMatch(smtp.output, /reply: b'220-/);
+    });
+
+    await t.step(
+      "SIGUSR1 opens no inspector anyone can reach, and the tarpit serves on",
+      async () => {
+        await c.mustExec(["systemctl", "kill", "--kill-whom=main", "-s", "SIGUSR1", service]);
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        assertEquals(await property(c, service, "ActiveState"), "active");
+        assertEquals(await mainPid(c, service), pid, "the service was not restarted");
+        const servicePorts = await listeningPorts(c, pid);
+        const containerPorts = await listeningPorts(c, 1);
+        assert(!servicePorts.includes(9229) && !containerPorts.includes(9229), "9229 listens");
+        const before = (ssh.output.match(/banner line/g) ?? []).length;
+        await ssh.waitFor(/banner line \d+:/, { times: before + 2 });
+      },
+    );
+
+    await t.step("the port comes from the instance name alone, IPv4 or IPv6", async () => {
+      const v6 = (await c.mustExec([
+        "systemd-escape",
+        "--template=tarpyt-ssh@.socket",
+        "[::1]:2201",
+      ])).trim();
+      await c.mustExec(["systemctl", "start", "tarpyt-ssh@127.0.0.1:2200.socket", v6]);
+      assertEquals(
+        await property(c, "tarpyt-ssh@127.0.0.1:2200.socket", "Listen"),
+        "127.0.0.1:2200 (Stream)",
+      );
+      assertEquals(await property(c, v6, "Listen"), "[::1]:2201 (Stream)");
+      for (const [host, port] of [["127.0.0.1", 2200], ["::1", 2201]] as const) {
+        await using client = sshClient(c, host, port);
+        await client.waitFor(/banner line 1: /).catch(async (error) => {
+          const journal = await c.exec(["journalctl", "--no-pager", "-n", "40"]);
+          throw new Error(`${error.message}\njournal:\n${journal.stdout}`);
+        });
+      }
+    });
+
+    await t.step("systemctl stop ends it cleanly, with the totals in the journal", async () => {
+      await c.mustExec(["systemctl", "stop", "tarpyt-ssh@2222.socket", service]);
+      assertEquals(await property(c, service, "Result"), "success");
+      assertEquals(await property(c, service, "ExecMainStatus"), "0");
+      const journal = await c.mustExec(["journalctl", "--no-pager", "-o", "cat", "-u", service]);
+      assertMatch(
+        journal,
+        /^CLOSE host=(::ffff:)?127\.0\.0\.1 port=\d+ fd=1 time=\d+\.\d+ bytes=\d+$/m,
+      );
+      assertMatch(journal, /^TOTALS connects=\d+ seconds=\d+\.\d+ bytes=[1-9]\d*$/m);
+      await ssh.exited();
+      assertMatch(ssh.output, /Connection closed|banner exchange|kex_exchange_identification/);
+    });
+  },
+});

@@ -1,0 +1,101 @@
+/**
+ * The unit templates as files: `systemd/` is exactly what `tarpyt systemd print` writes,
+ * every protocol has its pair, and systemd's own scoring rates every service's exposure
+ * at 0.5 or lower. (systemd_boot_test.ts runs them under real systemd.)
+ */
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { programEnv, tarpytArgv } from "./harness.ts";
+import { protocols } from "../protocols/mod.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const decoder = new TextDecoder();
+
+/** Runs `tarpyt systemd print ARGS | tar -x` into a new directory and returns the files. */
+async function printedUnits(args: string[]): Promise<Map<string, string>> {
+  const dir = await Deno.makeTempDir({ prefix: "tarpyt-units-" });
+  try {
+    const [bin, ...rest] = tarpytArgv(["systemd", "print", ...args]);
+    const print = new Deno.Command(bin, {
+      args: rest,
+      env: programEnv,
+      clearEnv: true,
+      stdout: "piped",
+    }).spawn();
+    const tar = new Deno.Command("tar", { args: ["-x", "-C", dir], stdin: "piped" }).spawn();
+    await print.stdout.pipeTo(tar.stdin);
+    assertEquals((await print.status).code, 0);
+    assertEquals((await tar.status).code, 0);
+    const files = new Map<string, string>();
+    for await (const entry of Deno.readDir(dir)) {
+      files.set(entry.name, await Deno.readTextFile(`${dir}/${entry.name}`));
+    }
+    return files;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function shippedUnits(): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for await (const entry of Deno.readDir(`${root}systemd`)) {
+    files.set(entry.name, await Deno.readTextFile(`${root}systemd/${entry.name}`));
+  }
+  return files;
+}
+
+Deno.test("systemd/ holds exactly what `tarpyt systemd print` writes: a socket and a service per protocol", async () => {
+  const printed = await printedUnits(["--exec-path", "/usr/local/bin/tarpyt"]);
+  const shipped = await shippedUnits();
+  const expected = Object.keys(protocols).flatMap((
+    p,
+  ) => [`tarpyt-${p}@.service`, `tarpyt-${p}@.socket`]);
+  assertEquals(
+    [...shipped.keys()].sort(),
+    expected.sort(),
+    "run `deno task units` to rewrite systemd/",
+  );
+  for (const [name, text] of shipped) {
+    assertEquals(text, printed.get(name), `${name} drifted; run \`deno task units\``);
+  }
+  for (const name of Object.keys(protocols)) {
+    const service = shipped.get(`tarpyt-${name}@.service`) ?? "";
+    assertMatch(service, new RegExp(`^ExecStart=/usr/local/bin/tarpyt --protocol ${name}$`, "m"));
+    assertMatch(service, new RegExp(`^Requires=tarpyt-${name}@%i\\.socket$`, "m"));
+    assertMatch(shipped.get(`tarpyt-${name}@.socket`) ?? "", /^ListenStream=%I$/m);
+  }
+});
+
+Deno.test("systemd print names the protocols asked for, and the path given", async () => {
+  const printed = await printedUnits(["--exec-path", "/opt/tarpyt/bin/tarpyt", "smtp"]);
+  assertEquals([...printed.keys()].sort(), ["tarpyt-smtp@.service", "tarpyt-smtp@.socket"]);
+  assertMatch(
+    printed.get("tarpyt-smtp@.service") ?? "",
+    /^ExecStart=\/opt\/tarpyt\/bin\/tarpyt --protocol smtp$/m,
+  );
+});
+
+Deno.test("each service keeps room for its clients: LimitNOFILE above TARPYT_MAX_CLIENTS plus the runtime's files", async () => {
+  for (const [name, text] of await shippedUnits()) {
+    if (!name.endsWith(".service")) continue;
+    const maxClients = Number(/^Environment=TARPYT_MAX_CLIENTS=(\d+)$/m.exec(text)?.[1]);
+    const limit = Number(/^LimitNOFILE=(\d+)$/m.exec(text)?.[1]);
+    // 25 files are open in an idle tarpit (measured): past the limit, accepting stops for good.
+    assert(limit >= maxClients + 25, `${name}: LimitNOFILE=${limit}, clients ${maxClients}`);
+    assertMatch(text, /^MemoryMax=\d+M$/m);
+    assertMatch(text, /^TasksMax=\d+$/m);
+  }
+});
+
+Deno.test("systemd-analyze security rates every service's exposure at 0.5 or lower", async () => {
+  for (const [name] of await shippedUnits()) {
+    if (!name.endsWith(".service")) continue;
+    const { stdout } = await new Deno.Command("systemd-analyze", {
+      args: ["security", "--offline=yes", "--no-pager", `${root}systemd/${name}`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const report = decoder.decode(stdout);
+    const score = Number(/Overall exposure level for .*: (\d+\.\d+)/.exec(report)?.[1]);
+    assert(score <= 0.5, `${name}: exposure ${score}\n${report}`);
+  }
+});
