@@ -9,7 +9,8 @@ import { runtimeFlags } from "./runtime_flags.ts";
 
 const output = Deno.args[0] ?? "dist/tarpyt";
 const compile = new Deno.Command(Deno.execPath(), {
-  args: ["compile", ...runtimeFlags, "--output", output, "main.ts"],
+  // No code cache: the binary would write one to disk on first run, and it may write nothing.
+  args: ["compile", "--no-code-cache", ...runtimeFlags, "--output", output, "main.ts"],
   stdout: "inherit",
   stderr: "piped",
 });

@@ -198,6 +198,9 @@ Deno.test({
         const servicePorts = await listeningPorts(c, pid);
         const containerPorts = await listeningPorts(c, 1);
         assert(!servicePorts.includes(9229) && !containerPorts.includes(9229), "9229 listens");
+        // V8 tried: RestrictAddressFamilies=AF_UNIX refused it an internet socket.
+        const journal = await c.mustExec(["journalctl", "--no-pager", "-o", "cat", "-u", service]);
+        assertMatch(journal, /Failed to start inspector server/);
         const before = (ssh.output.match(/banner line/g) ?? []).length;
         await ssh.waitFor(/banner line \d+:/, { times: before + 2 });
       },

@@ -99,3 +99,20 @@ Deno.test("systemd-analyze security rates every service's exposure at 0.5 or low
     assert(score <= 0.5, `${name}: exposure ${score}\n${report}`);
   }
 });
+
+Deno.test("systemd print to a terminal says how to unpack it, and writes no archive", async () => {
+  const argv = tarpytArgv(["systemd", "print"]).map((word) => `'${word}'`).join(" ");
+  const { code, stdout } = await new Deno.Command("script", {
+    args: ["--quiet", "--return", "--command", argv, "/dev/null"],
+    env: programEnv,
+    clearEnv: true,
+    stdout: "piped",
+  }).output();
+  const text = decoder.decode(stdout);
+  assertEquals(code, 2, text);
+  assertMatch(
+    text,
+    /^tarpyt: systemd print writes a tar archive; pipe it: tarpyt systemd print \| sudo tar -x/,
+  );
+  assert(!text.includes("ustar"), text);
+});
