@@ -162,7 +162,10 @@ async function main(): Promise<void> {
     return;
   }
   if (command.kind === "version") {
-    console.log(`tarpyt ${version}\ndeno ${Deno.version.deno} (v8 ${Deno.version.v8})`);
+    console.log(
+      `tarpyt ${version}\ndeno ${Deno.version.deno} (v8 ${Deno.version.v8}, ${Deno.build.target}` +
+        `${Deno.build.standalone ? ", compiled" : ""})`,
+    );
     console.log(`flags ${runtimeFlags.join(" ")}`);
     return;
   }
