@@ -56,7 +56,10 @@ const cacheDir = `${
 const suite = "bookworm";
 const packages = "systemd,systemd-sysv,dbus";
 
-/** The Debian mirror apt already uses, so debootstrap needs no other host. */
+/**
+ * The Debian mirror apt already uses, so debootstrap needs no other host; on a host that is
+ * not Debian (an Ubuntu CI runner), Debian's own.
+ */
 async function debianMirror(): Promise<string> {
   const sources = await mustRun([
     "sh",
@@ -66,8 +69,7 @@ async function debianMirror(): Promise<string> {
   const mirror = [...sources.matchAll(/^(?:URIs:|deb(?: \[[^\]]*\])?)\s+(\S+)/gm)]
     .map((m) => m[1])
     .find((uri) => /\/debian\/?$/.test(uri));
-  if (!mirror) throw new Error("no Debian mirror in the apt sources to debootstrap from");
-  return mirror;
+  return mirror ?? "http://deb.debian.org/debian";
 }
 
 /** The cached base root file system, built on first use. */
