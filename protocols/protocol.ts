@@ -1,8 +1,12 @@
 /**
- * What a protocol module is: a named async generator of lines, each a string of ASCII
- * text ending in CRLF. A protocol knows nothing about sockets or time; the engine asks
- * for the next line when a client is due one, writes it, and stops the generator when
- * the client leaves.
+ * What a protocol module is: a named async generator of lines. A protocol knows nothing
+ * about sockets or time; the engine asks for the next line when a client is due one,
+ * writes it, and stops the generator when the client leaves.
+ *
+ * A line is a string of bytes: each character is one byte (char codes 0 to 255, written
+ * as latin1), so text protocols yield ASCII text ending in CRLF and binary ones (SSH
+ * packets, telnet commands) yield `\xFF`-style characters. An empty string sends
+ * nothing that tick: the client is left waiting in silence.
  *
  * @module
  */
@@ -11,6 +15,8 @@
 export interface LineOptions {
   /** The longest line to produce, in bytes, CRLF included. */
   readonly maxLineLength: number;
+  /** The bytes `--banner` gives, for protocols that drip a banner. */
+  readonly banner: string;
 }
 
 /** A tarpit protocol, registered by name in `protocols/mod.ts`. */
@@ -71,3 +77,22 @@ export function randomText(length: number, alphabet: string): string {
   for (let i = 0; i < length; i++) text += alphabet[Math.floor(Math.random() * alphabet.length)];
   return text;
 }
+
+/**
+ * One continuation line of a multiline reply, `<code>-<text>\r\n`, of 7 to
+ * `maxLineLength` bytes. SMTP (RFC 5321 4.2.1) and FTP (RFC 959 4.2) share this shape: the
+ * reply ends only at a line starting `<code> `, which a tarpit never sends.
+ *
+ * @example
+ * ```ts
+ * import { replyContinuationLine } from "./protocol.ts";
+ * replyContinuationLine("220", 32); // e.g. "220-k2#Q~ a;Zm\r\n"
+ * ```
+ */
+export function replyContinuationLine(code: string, maxLineLength: number): string {
+  const room = maxLineLength - `${code}-\r\n`.length;
+  return `${code}-${randomText(randomInt(1, room), printableAscii)}\r\n`;
+}
+
+/** The shortest {@link replyContinuationLine}: `220-x\r\n`. */
+export const replyContinuationMinLength = "220-x\r\n".length;

@@ -10,10 +10,9 @@
  */
 import {
   type LineOptions,
-  printableAscii,
   type Protocol,
-  randomInt,
-  randomText,
+  replyContinuationLine,
+  replyContinuationMinLength,
 } from "./protocol.ts";
 
 /**
@@ -26,7 +25,7 @@ import {
  * ```
  */
 export function smtpGreetingLine(maxLineLength: number): string {
-  return `220-${randomText(randomInt(1, maxLineLength - "220-\r\n".length), printableAscii)}\r\n`;
+  return replyContinuationLine("220", maxLineLength);
 }
 
 /**
@@ -49,6 +48,6 @@ export async function* smtpEndlessGreetingLines(
 export const smtp: Protocol = {
   name: "smtp",
   summary: "an endless multiline 220- greeting (RFC 5321 4.2.1)",
-  minLineLength: "220-x\r\n".length,
+  minLineLength: replyContinuationMinLength,
   lines: smtpEndlessGreetingLines,
 };

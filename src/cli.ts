@@ -27,6 +27,8 @@ export interface TarpitConfig {
   readonly jitterMs: number;
   readonly maxClients: number;
   readonly maxLineLength: number;
+  /** `--banner` as bytes, one per character (latin1). */
+  readonly banner: string;
   /** 0 keeps clients until they leave. */
   readonly maxLifetimeMs: number;
   readonly logLevel: LogLevel;
@@ -97,6 +99,12 @@ export const options = {
     fallback: "32",
     help: `longest line in bytes, CRLF included (up to ${longestLine})`,
   },
+  banner: {
+    env: "TARPYT_BANNER",
+    value: "TEXT",
+    fallback: "RFB 003.008\\n",
+    help: "for --protocol banner: the bytes it drips, one a tick; escapes \\r \\n \\t \\\\ \\xHH",
+  },
   "max-lifetime": {
     env: "TARPYT_MAX_LIFETIME",
     value: "DURATION",
@@ -155,6 +163,7 @@ export function parseCommandLine(
   const jitterMs = duration(given("jitter"), 0, delayMs - 1);
   const maxClients = integer(given("max-clients"), 1, 1_000_000);
   const maxLineLength = integer(given("max-line-length"), protocol.minLineLength, longestLine);
+  const banner = bannerBytes(given("banner"));
   const maxLifetimeMs = duration(given("max-lifetime"), 0, Number.MAX_SAFE_INTEGER);
   const logLevel = oneOf(given("log-level"), Object.fromEntries(logLevels.map((l) => [l, l])));
   const listenText = values.listen?.length
@@ -171,6 +180,7 @@ export function parseCommandLine(
       jitterMs,
       maxClients,
       maxLineLength,
+      banner,
       maxLifetimeMs,
       logLevel,
       listen,
@@ -184,6 +194,7 @@ const flagOptions = {
   jitter: { type: "string" },
   "max-clients": { type: "string" },
   "max-line-length": { type: "string" },
+  banner: { type: "string" },
   "max-lifetime": { type: "string" },
   "log-level": { type: "string" },
   listen: { type: "string", multiple: true },
@@ -276,6 +287,43 @@ function integer([source, text]: [string, string], min: number, max: number): nu
   return n;
 }
 
+/** The longest `--banner`: at 10 s a byte, over 11 hours. */
+export const longestBanner = 4096;
+
+/**
+ * `--banner` text as a string of bytes: `\r`, `\n`, `\t`, `\\` and `\xHH` escapes give
+ * bytes (a shell or a unit file cannot easily carry them raw), and other characters
+ * their UTF-8 bytes.
+ */
+function bannerBytes([source, text]: [string, string]): string {
+  const simple: Record<string, number> = { r: 13, n: 10, t: 9, "\\": 92 };
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== "\\") {
+      const char = String.fromCodePoint(text.codePointAt(i) ?? 0);
+      bytes.push(...new TextEncoder().encode(char));
+      i += char.length - 1;
+      continue;
+    }
+    const next = text[++i];
+    const hex = /^x([0-9A-Fa-f]{2})/.exec(text.slice(i));
+    if (next !== undefined && next in simple) {
+      bytes.push(simple[next]);
+    } else if (hex) {
+      bytes.push(parseInt(hex[1], 16));
+      i += 2;
+    } else {
+      throw new UsageError(
+        `${source}: "\\${next ?? ""}" is not an escape; use \\r \\n \\t \\\\ or \\xHH`,
+      );
+    }
+  }
+  if (bytes.length === 0 || bytes.length > longestBanner) {
+    throw new UsageError(`${source}: the banner must be 1 to ${longestBanner} bytes`);
+  }
+  return String.fromCharCode(...bytes);
+}
+
 function listenAddress(source: string, text: string): ListenAddress {
   const match = /^\[([0-9A-Fa-f:.]+)\]:(\d+)$/.exec(text) ?? /^([^:[\]\s]+):(\d+)$/.exec(text);
   const port = Number(match?.[2]);
@@ -301,7 +349,10 @@ export function helpText(): string {
     const fallback = spec.fallback === undefined ? "" : ` [${spec.fallback}]`;
     return `  --${name} ${spec.value}\n      ${spec.help}${fallback}  (${spec.env})`;
   });
-  const protocolRows = Object.values(protocols).map((p) => `  ${p.name.padEnd(6)} ${p.summary}`);
+  const width = Math.max(...Object.keys(protocols).map((name) => name.length));
+  const protocolRows = Object.values(protocols).map((p) =>
+    `  ${p.name.padEnd(width)} ${p.summary}`
+  );
   return [
     "tarpyt: a network tarpit. Holds attackers' connections open by sending one legal,",
     "useless line every few seconds, and never reads what they send.",

@@ -16,7 +16,7 @@
  * @module
  */
 import type { Server, Socket } from "node:net";
-import type { Protocol } from "../protocols/mod.ts";
+import type { LineOptions, Protocol } from "../protocols/mod.ts";
 import type { Logger } from "./logger.ts";
 import { type AcceptGate, acceptLoop } from "./accept_loop.ts";
 import { laneDelays, type Paced, PacingClock } from "./pacing_clock.ts";
@@ -28,6 +28,8 @@ export interface TarpitOptions {
   readonly jitterMs: number;
   readonly maxClients: number;
   readonly maxLineLength: number;
+  /** `--banner`, for protocols that drip one. */
+  readonly banner: string;
   /** 0 holds a client until it leaves. */
   readonly maxLifetimeMs: number;
   readonly log: Logger;
@@ -79,7 +81,7 @@ class TrappedClient implements Paced {
  * import { bindListenAddress } from "./listeners.ts";
  * const tarpit = new Tarpit({
  *   protocol: protocols.ssh, delayMs: 10_000, jitterMs: 0, maxClients: 4096,
- *   maxLineLength: 32, maxLifetimeMs: 0, log: createLogger({ level: "info", journal: false }),
+ *   maxLineLength: 32, banner: "", maxLifetimeMs: 0, log: createLogger({ level: "info", journal: false }),
  * });
  * tarpit.serve((await bindListenAddress({ host: "127.0.0.1", port: 2222 })).server);
  * // on SIGTERM: const totals = await tarpit.shutdown();
@@ -87,6 +89,8 @@ class TrappedClient implements Paced {
  */
 export class Tarpit {
   readonly #options: TarpitOptions;
+  /** One object for every client's generator. */
+  readonly #lineOptions: LineOptions;
   readonly #log: Logger;
   readonly #clients = new Map<Socket, TrappedClient>();
   readonly #clock: PacingClock<TrappedClient>;
@@ -108,6 +112,7 @@ export class Tarpit {
 
   constructor(options: TarpitOptions) {
     this.#options = options;
+    this.#lineOptions = { maxLineLength: options.maxLineLength, banner: options.banner };
     this.#log = options.log;
     this.#clock = new PacingClock(
       laneDelays(options.delayMs, options.jitterMs),
@@ -190,7 +195,7 @@ export class Tarpit {
   #admit(socket: Socket): void {
     const client = new TrappedClient(
       socket,
-      this.#options.protocol.lines({ maxLineLength: this.#options.maxLineLength }),
+      this.#options.protocol.lines(this.#lineOptions),
       socket.remoteAddress ?? "unknown",
       socket.remotePort ?? 0,
       this.#nextId++,
@@ -228,7 +233,9 @@ export class Tarpit {
       client.socket.destroy();
       return;
     }
-    client.socket.write(line.value);
+    if (line.value === "") return; // silence this tick
+    // One character is one byte (protocols/protocol.ts), binary protocols included.
+    client.socket.write(line.value, "latin1");
     client.bytesSent += line.value.length;
     this.#bytesSent += line.value.length;
   }
