@@ -22,6 +22,9 @@ export const httpStatusLine = "HTTP/1.1 200 OK\r\n";
 /** `X-` + name + `: ` + value + CRLF, with at least one character each of name and value. */
 const fieldOverhead = "X-: \r\n".length;
 
+/** The shortest {@link httpHeaderLine}: `X-a: b\r\n`. */
+const httpFieldMinLength = fieldOverhead + 2;
+
 /**
  * One header field line of 8 to `maxLineLength` bytes: `X-<name>: <value>\r\n`.
  *
@@ -60,6 +63,6 @@ export async function* httpEndlessHeaderLines(
 export const http: Protocol = {
   name: "http",
   summary: "HTTP/1.1 200 OK, then endless header fields (RFC 9110 5.4)",
-  minLineLength: fieldOverhead + 2,
+  minLineLength: httpFieldMinLength,
   lines: httpEndlessHeaderLines,
 };

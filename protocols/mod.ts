@@ -5,17 +5,29 @@
  * @example
  * ```ts
  * import { protocols } from "./mod.ts";
- * Object.keys(protocols); // ["ssh", "http", "smtp"]
+ * Object.keys(protocols); // ["ssh", "ssh-ignore", "http", ...]
  * ```
  *
  * @module
  */
 import type { Protocol } from "./protocol.ts";
 import { ssh } from "./ssh.ts";
+import { sshIgnore } from "./ssh_ignore.ts";
 import { http } from "./http.ts";
+import { httpInterim } from "./http_interim.ts";
+import { httpChunked } from "./http_chunked.ts";
 import { smtp } from "./smtp.ts";
+import { ftp } from "./ftp.ts";
+import { telnet } from "./telnet.ts";
+import { pop3 } from "./pop3.ts";
+import { imap } from "./imap.ts";
+import { irc } from "./irc.ts";
+import { banner } from "./banner.ts";
 
 export type { LineOptions, Protocol } from "./protocol.ts";
 
 /** Every protocol, by its `--protocol` name. */
-export const protocols: Readonly<Record<string, Protocol>> = { ssh, http, smtp };
+export const protocols: Readonly<Record<string, Protocol>> = Object.fromEntries(
+  [ssh, sshIgnore, http, httpInterim, httpChunked, smtp, ftp, telnet, pop3, imap, irc, banner]
+    .map((protocol) => [protocol.name, protocol]),
+);

@@ -9,6 +9,7 @@ import {
 } from "../src/cli.ts";
 import { formatDuration, parseDuration } from "../src/duration.ts";
 import { runtimeFlags } from "../src/runtime_flags.ts";
+import { protocols } from "../protocols/mod.ts";
 
 const noEnv = () => undefined;
 
@@ -78,6 +79,7 @@ Deno.test("every option is settable by its TARPYT_ variable, and a flag wins", (
     TARPYT_MAX_LIFETIME: "5m",
     TARPYT_LOG_LEVEL: "warning",
     TARPYT_LISTEN: "127.0.0.1:1 [::1]:2,127.0.0.2:3",
+    TARPYT_BANNER: "SSH-2.0-x\\r\\n",
   };
   const c = config([], env);
   assertEquals(
@@ -86,8 +88,16 @@ Deno.test("every option is settable by its TARPYT_ variable, and a flag wins", (
   );
   assertEquals(c.logLevel, "warning");
   assertEquals(c.listen.map((a) => a.port), [1, 2, 3]);
+  assertEquals(c.banner, "SSH-2.0-x\r\n");
   assertEquals(Object.keys(env).sort(), Object.values(options).map((o) => o.env).sort());
   assertEquals(config(["--delay", "2s"], env).delayMs, 2_000);
+});
+
+Deno.test("--banner turns escapes into bytes, and text into its UTF-8 bytes", () => {
+  const banner = (text: string): string => config(["--banner", text]).banner;
+  assertEquals(config([]).banner, "RFB 003.008\n");
+  assertEquals(banner("\\x4a\\x00\\xFF\\r\\n\\t\\\\"), "\x4a\x00\xff\r\n\t\\");
+  assertEquals(banner("é"), "\xc3\xa9");
 });
 
 Deno.test("bad values name the flag or variable and what it accepts", () => {
@@ -99,7 +109,11 @@ Deno.test("bad values name the flag or variable and what it accepts", () => {
     [["--max-clients", "1e3"], {}, /^--max-clients: "1e3" must be a whole number/],
     [["--max-line-length", "300"], {}, /^--max-line-length: "300" must be .* from 3 to 255$/],
     [["--protocol", "http", "--max-line-length", "7"], {}, /from 8 to 255$/],
-    [["--protocol", "gopher"], {}, /^--protocol: "gopher" is not one of ssh, http, smtp$/],
+    [["--protocol", "gopher"], {}, /^--protocol: "gopher" is not one of ssh, ssh-ignore, http,/],
+    [["--banner", "\\q"], {}, /^--banner: "\\q" is not an escape; use \\r \\n \\t \\\\ or \\xHH$/],
+    [["--banner", "\\x4"], {}, /^--banner: "\\x" is not an escape/],
+    [["--banner", ""], {}, /^--banner: the banner must be 1 to 4096 bytes$/],
+    [["--banner", "x".repeat(4097)], {}, /^--banner: the banner must be 1 to 4096 bytes$/],
     [
       ["--log-level", "loud"],
       {},
@@ -126,7 +140,7 @@ Deno.test("--help lists every option with its variable and every protocol", () =
   for (const [name, spec] of Object.entries(options)) {
     assertMatch(help, new RegExp(`--${name} .*\\n.*\\(${spec.env}\\)`));
   }
-  for (const protocol of ["ssh", "http", "smtp"]) {
+  for (const protocol of Object.keys(protocols)) {
     assertMatch(help, new RegExp(`\\n  ${protocol} `));
   }
 });

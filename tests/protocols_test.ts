@@ -8,9 +8,14 @@ import { longestLine } from "../src/cli.ts";
 const samples = 5_000;
 
 /** The first `count` lines a client would get. */
-async function firstLines(name: string, maxLineLength: number, count: number): Promise<string[]> {
+async function firstLines(
+  name: string,
+  maxLineLength: number,
+  count: number,
+  banner = "RFB 003.008\n",
+): Promise<string[]> {
   const lines: string[] = [];
-  for await (const line of protocols[name].lines({ maxLineLength })) {
+  for await (const line of protocols[name].lines({ maxLineLength, banner })) {
     lines.push(line);
     if (lines.length === count) break;
   }
@@ -69,17 +74,118 @@ for (const max of [8, 32, longestLine]) {
 }
 
 for (const max of [7, 32, longestLine]) {
-  Deno.test(`smtp sends only 220- continuation lines (RFC 5321 4.2.1) at max ${max}`, async () => {
-    const lines = await firstLines("smtp", max, samples);
-    assertLengthsWithin(lines, 7, max);
-    for (const line of lines) assertMatch(line, /^220-[\x20-\x7e]+\r\n$/);
-  });
+  for (const name of ["smtp", "ftp"]) {
+    Deno.test(`${name} sends only 220- continuation lines (RFC 5321 4.2.1, RFC 959 4.2) at max ${max}`, async () => {
+      const lines = await firstLines(name, max, samples);
+      assertLengthsWithin(lines, 7, max);
+      for (const line of lines) assertMatch(line, /^220-[\x20-\x7e]+\r\n$/);
+    });
+  }
 }
 
 Deno.test("every registered protocol honours its own minimum line length", async () => {
   for (const [name, protocol] of Object.entries(protocols)) {
     assertEquals(protocol.name, name);
     const lines = await firstLines(name, protocol.minLineLength, 1_000);
-    assert(lines.slice(1).every((line) => line.length <= protocol.minLineLength), name);
+    // ssh-ignore's KEXINIT (its second tick) is the one packet no length bound applies to.
+    const bounded = name === "ssh-ignore" ? lines.slice(2) : lines.slice(1);
+    assert(bounded.every((line) => line.length <= protocol.minLineLength), name);
+    const oneByteEach = (line: string): boolean => [...line].every((c) => c.charCodeAt(0) < 256);
+    assert(lines.every(oneByteEach), `${name}: one byte a character`);
   }
+});
+
+for (const max of [6, 32, longestLine]) {
+  Deno.test(`telnet offers ECHO and SGA, then printable banner lines without IAC at max ${max}`, async () => {
+    const [offer, ...lines] = await firstLines("telnet", max, samples);
+    assertEquals(offer, "\xff\xfb\x01\xff\xfb\x03"); // IAC WILL ECHO, IAC WILL SGA
+    assertLengthsWithin(lines, 3, max);
+    for (const line of lines) assertMatch(line, /^[\x20-\x7e]+\r\n$/);
+  });
+}
+
+Deno.test("pop3 drips a 512-octet +OK greeting a byte a tick (RFC 1939 4, RFC 2449 4), then falls silent", async () => {
+  const ticks = await firstLines("pop3", 32, 600);
+  assertEquals(ticks[0], "+OK ");
+  const greeting = ticks.slice(0, 508).join("");
+  assertEquals(greeting.length, 512);
+  assertMatch(greeting, /^\+OK [\x20-\x7e]{506}\r\n$/);
+  assert(ticks.slice(1, 507).every((tick) => tick.length === 1));
+  assert(ticks.slice(508).every((tick) => tick === ""));
+});
+
+for (const max of [8, 32, longestLine]) {
+  Deno.test(`imap sends untagged * OK lines without response codes (RFC 9051 7.1) at max ${max}`, async () => {
+    const lines = await firstLines("imap", max, samples);
+    assertLengthsWithin(lines, 8, max);
+    for (const line of lines) assertMatch(line, /^\* OK [\x20-\x5a\x5c-\x7e][\x20-\x7e]*\r\n$/);
+  });
+}
+
+for (const max of [17, 32, longestLine]) {
+  Deno.test(`irc sends NOTICE * lines within RFC 2812's 512 bytes at max ${max}`, async () => {
+    const lines = await firstLines("irc", max, samples);
+    assertLengthsWithin(lines, 17, max);
+    for (const line of lines) assertMatch(line, /^NOTICE \* :\*\*\* [\x20-\x7e]+\r\n$/);
+  });
+}
+
+/** Splits SSH binary packets (RFC 4253 6) and checks their framing. */
+function sshPackets(stream: string): { type: number; payload: string }[] {
+  const packets = [];
+  for (let at = 0; at < stream.length;) {
+    const length = [0, 1, 2, 3].reduce((n, i) => n * 256 + stream.charCodeAt(at + i), 0);
+    const padding = stream.charCodeAt(at + 4);
+    assert((length + 4) % 8 === 0, `packet at ${at}: ${length + 4} bytes is not a multiple of 8`);
+    assert(padding >= 4 && padding < length, `packet at ${at}: padding ${padding}`);
+    const payload = stream.slice(at + 5, at + 4 + length - padding);
+    packets.push({ type: payload.charCodeAt(0), payload });
+    at += 4 + length;
+  }
+  return packets;
+}
+
+for (const max of [23, 64, longestLine]) {
+  Deno.test(`ssh-ignore sends a version, a KEXINIT, then only SSH_MSG_IGNORE packets (RFC 4253 11.2) at max ${max}`, async () => {
+    const [version, ...packets] = await firstLines("ssh-ignore", max, 2_000);
+    assertMatch(version, /^SSH-2\.0-[\x21-\x2c\x2e-\x7e]+\r\n$/);
+    const parsed = sshPackets(packets.join(""));
+    assertEquals(parsed.map((p) => p.type).slice(0, 3), [20, 2, 2]);
+    assert(parsed.slice(1).every((p) => p.type === 2));
+    assert(packets.slice(1).every((packet) => packet.length <= max));
+    assert(!parsed[0].payload.includes("kex-strict"), "strict kex would forbid IGNORE");
+    assertMatch(parsed[0].payload, /curve25519-sha256/);
+  });
+}
+
+Deno.test("http-1xx sends 100 Continue responses of at most 3 fields, never a final status (RFC 9110 15.2)", async () => {
+  const text = (await firstLines("http-1xx", 32, samples)).join("");
+  const responses = text.split("\r\n\r\n").slice(0, -1);
+  assert(responses.length > 500, `${responses.length} responses`);
+  for (const response of responses) {
+    const [status, ...fields] = response.split("\r\n");
+    assertEquals(status, "HTTP/1.1 100 Continue");
+    assert(fields.length <= 3 && fields.every((f) => /^X-[A-Za-z0-9]+: [A-Za-z0-9]+$/.test(f)));
+  }
+});
+
+for (const max of [28, 32, longestLine]) {
+  Deno.test(`http-chunked sends 200 OK, chunked, then chunks that match their sizes (RFC 9112 7.1) at max ${max}`, async () => {
+    const lines = await firstLines("http-chunked", max, samples);
+    assertEquals(
+      lines.slice(0, 4).join(""),
+      "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n",
+    );
+    assertLengthsWithin(lines.slice(4), 6, max);
+    for (const chunk of lines.slice(4)) {
+      const [, size, data] = /^([0-9a-f]+)\r\n([A-Za-z0-9]+)\r\n$/.exec(chunk) ?? [];
+      assertEquals(parseInt(size, 16), data?.length, chunk);
+    }
+  });
+}
+
+Deno.test("banner drips --banner one byte a tick, then falls silent", async () => {
+  const ticks = await firstLines("banner", 32, 20, "RFB 003.008\n");
+  assertEquals(ticks.slice(0, 12), [..."RFB 003.008\n"]);
+  assert(ticks.slice(12).every((tick) => tick === ""));
 });

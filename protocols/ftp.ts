@@ -1,0 +1,40 @@
+/**
+ * ftp: a greeting that never ends.
+ *
+ * RFC 959 4.2: "a multi-line reply ... the first line will have the reply code followed
+ * immediately by a hyphen", and the reply ends only at a line starting with the same
+ * code and a space. The client must read the whole 220 greeting before it may send USER
+ * (RFC 959 5.4), so it waits through `220-` lines that never end.
+ *
+ * @module
+ */
+import {
+  type LineOptions,
+  type Protocol,
+  replyContinuationLine,
+  replyContinuationMinLength,
+} from "./protocol.ts";
+
+/**
+ * The ftp tarpit's lines: `220-` continuation lines forever.
+ *
+ * @example
+ * ```ts
+ * import { ftpEndlessGreetingLines } from "./ftp.ts";
+ * const lines = ftpEndlessGreetingLines({ maxLineLength: 32, banner: "" });
+ * (await lines.next()).value?.startsWith("220-"); // true
+ * ```
+ */
+export async function* ftpEndlessGreetingLines(
+  { maxLineLength }: LineOptions,
+): AsyncGenerator<string, void, undefined> {
+  for (;;) yield replyContinuationLine("220", maxLineLength);
+}
+
+/** The ftp protocol for the registry. */
+export const ftp: Protocol = {
+  name: "ftp",
+  summary: "an endless multiline 220- greeting (RFC 959 4.2)",
+  minLineLength: replyContinuationMinLength,
+  lines: ftpEndlessGreetingLines,
+};

@@ -1,0 +1,45 @@
+/**
+ * http-1xx: interim `100 Continue` responses, one after another, never a final one.
+ *
+ * RFC 9110 15.2: "A client MUST be able to parse one or more 1xx responses received
+ * prior to a final response, even if the client does not expect one." Each interim
+ * response is a status line, up to three header fields and the empty line; then the
+ * next begins. `100` is the one code every client skips: Python's http.client, for one,
+ * loops over 100 but takes any other 1xx as final.
+ *
+ * @module
+ */
+import { type LineOptions, type Protocol, randomInt } from "./protocol.ts";
+import { httpHeaderLine } from "./http.ts";
+
+/** The status line of every interim response. */
+export const httpContinueLine = "HTTP/1.1 100 Continue\r\n";
+
+/**
+ * The http-1xx tarpit's lines: `100 Continue` responses of 0 to 3 fields, forever.
+ *
+ * @example
+ * ```ts
+ * import { httpEndlessContinueLines } from "./http_interim.ts";
+ * const lines = httpEndlessContinueLines({ maxLineLength: 32, banner: "" });
+ * (await lines.next()).value; // "HTTP/1.1 100 Continue\r\n"
+ * ```
+ */
+export async function* httpEndlessContinueLines(
+  { maxLineLength }: LineOptions,
+): AsyncGenerator<string, void, undefined> {
+  for (;;) {
+    yield httpContinueLine;
+    // Few fields each: http.client allows 100 per response, interim ones included.
+    for (let fields = randomInt(0, 3); fields > 0; fields--) yield httpHeaderLine(maxLineLength);
+    yield "\r\n";
+  }
+}
+
+/** The http-1xx protocol for the registry. */
+export const httpInterim: Protocol = {
+  name: "http-1xx",
+  summary: "endless interim 100 Continue responses, never a final one (RFC 9110 15.2)",
+  minLineLength: httpContinueLine.length,
+  lines: httpEndlessContinueLines,
+};
