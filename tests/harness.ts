@@ -42,12 +42,21 @@ export class RunningProcess implements AsyncDisposable {
   readonly #done: Promise<Deno.CommandStatus>;
   #status: Deno.CommandStatus | undefined;
 
-  constructor(argv: readonly string[], env: Record<string, string> = programEnv) {
+  /**
+   * @param argv the command line
+   * @param env its whole environment
+   * @param stdin "piped" keeps its input open (and unused) until it is stopped
+   */
+  constructor(
+    argv: readonly string[],
+    env: Record<string, string> = programEnv,
+    stdin: "null" | "piped" = "null",
+  ) {
     this.child = new Deno.Command(argv[0], {
       args: argv.slice(1),
       env,
       clearEnv: true,
-      stdin: "null",
+      stdin,
       stdout: "piped",
       stderr: "piped",
     }).spawn();

@@ -3,7 +3,11 @@
 Each subcommand prints one result line on stdout and, where it holds a connection, keeps
 holding it until the test kills it.
 
-  smtp HOST PORT SECONDS        smtplib connects; after SECONDS, report whether it still waits
+  held CLIENT HOST PORT SECONDS run a real client library against the tarpit, printing
+                                "got ..." for what it receives; after SECONDS, print
+                                "STILL WAITING" or how it ended. CLIENT is one of smtp
+                                (smtplib), ftp (ftplib), pop3 (poplib), imap (imaplib),
+                                telnet (telnetlib), http (http.client), urllib, irc, rfb
   flood HOST PORT MB SECONDS    send up to MB megabytes for up to SECONDS; report bytes sent
   noread HOST PORT RCVBUF       connect with a small receive buffer and never read
   reset HOST PORT COUNT HOLD    open COUNT connections, hold HOLD seconds, reset them all
@@ -14,12 +18,19 @@ holding it until the test kills it.
   notify NAME                   be systemd's notify socket at abstract address @NAME:
                                 print each line of each datagram as "notify: KEY=value"
 """
+import ftplib
+import http.client
+import imaplib
 import os
+import poplib
+import re
 import smtplib
 import socket
 import sys
 import threading
 import time
+import urllib.request
+import warnings
 
 
 def hold_forever():
@@ -28,19 +39,123 @@ def hold_forever():
         time.sleep(3600)
 
 
-def smtp(host, port, seconds):
+def say(text):
+    print("got %s" % (text,), flush=True)
+
+
+def smtp_client(host, port):
     client = smtplib.SMTP(timeout=3600)
     client.set_debuglevel(1)  # prints every reply line to stderr as it arrives
+    return client.connect(host, port)
+
+
+def ftp_client(host, port):
+    class LoudFTP(ftplib.FTP):
+        def getline(self):
+            line = super().getline()
+            say(line)
+            return line
+
+    return LoudFTP().connect(host, port, timeout=3600)
+
+
+def pop3_client(host, port):
+    class LoudPOP3(poplib.POP3):
+        def _getline(self):
+            line, octets = super()._getline()
+            say("a line of %d bytes: %r" % (len(line), line[:4]))
+            return line, octets
+
+    client = LoudPOP3(host, port, timeout=3600)
+    say("sending USER")
+    return client.user("root")
+
+
+def imap_client(host, port):
+    class LoudIMAP4(imaplib.IMAP4):
+        def _get_line(self):
+            line = super()._get_line()
+            say(line)
+            return line
+
+    return LoudIMAP4(host, port, timeout=3600).capabilities
+
+
+def telnet_client(host, port):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import telnetlib
+    client = telnetlib.Telnet(host, port, timeout=3600)
+    client.set_debuglevel(1)  # prints each recv and each option it is offered
+    seen = b""
+    while b"login:" not in seen:
+        data = client.read_some()
+        if not data:
+            return "EOF"
+        seen += data
+        say(data)
+    return "login prompt"
+
+
+def http_client(host, port):
+    conn = http.client.HTTPConnection(host, port, timeout=3600)
+    conn.set_debuglevel(1)  # prints each status line and the fields of each interim response
+    conn.request("GET", "/")
+    response = conn.getresponse()
+    return "final status %d" % response.status
+
+
+def urllib_client(host, port):
+    response = urllib.request.urlopen("http://%s:%d/" % (host, port), timeout=3600)
+    say("status %d" % response.status)
+    while True:
+        body = response.read1(65536)
+        if not body:
+            return "body ended"
+        say("body %d bytes" % len(body))
+
+
+def irc_client(host, port):
+    conn = socket.create_connection((host, port), timeout=3600)
+    conn.sendall(b"NICK tarpit\r\nUSER tarpit 0 * :tarpit\r\n")
+    # RFC 2812 2.3.1: [":" prefix SPACE] command [params] CRLF
+    grammar = re.compile(rb"^(?::(\S+) )?([A-Za-z]+|\d{3})(?: (.*))?$")
+    for line in conn.makefile("rb"):
+        match = grammar.match(line.rstrip(b"\r\n"))
+        if not match:
+            return "unparsable line %r" % line
+        say("%s %s" % (match.group(2).decode(), match.group(3).decode()))
+        if match.group(2) == b"001":
+            return "registered"
+    return "EOF"
+
+
+def rfb_client(host, port):
+    conn = socket.create_connection((host, port), timeout=3600)
+    version = b""
+    while len(version) < 12:  # RFC 6143 7.1.1: "RFB xxx.yyy\n"
+        byte = conn.recv(12 - len(version))
+        if not byte:
+            return "EOF in the version"
+        version += byte
+        say("%d bytes %r" % (len(version), version))
+    conn.sendall(version)
+    return "security types %r" % conn.recv(1)  # RFC 6143 7.1.2
+
+
+def held(client, host, port, seconds):
+    run = globals()[client + "_client"]
     outcome = []
 
-    def greet():
+    def attempt():
         try:
-            outcome.append("ENDED %r" % (client.connect(host, int(port)),))
+            outcome.append("ENDED %r" % (run(host, int(port)),))
         except Exception as error:  # noqa: BLE001 - any end is a failure to report
             outcome.append("ENDED %s: %s" % (type(error).__name__, error))
 
-    threading.Thread(target=greet, daemon=True).start()
-    time.sleep(float(seconds))
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(float(seconds))
     print(outcome[0] if outcome else "STILL WAITING", flush=True)
     os._exit(0)
 
@@ -128,7 +243,7 @@ def main(argv):
     elif name == "passfd":
         passfd(*args, command)
     else:
-        {"smtp": smtp, "flood": flood, "noread": noread, "reset": reset, "notify": notify}[name](
+        {"held": held, "flood": flood, "noread": noread, "reset": reset, "notify": notify}[name](
             *args
         )
 

@@ -73,7 +73,7 @@ Deno.test("Python smtplib reads 220- greeting lines and is still waiting", async
     ...fast,
   ]);
   const [{ port }] = tarpyt.addresses;
-  await using smtp = peer("smtp", "127.0.0.1", String(port), "2");
+  await using smtp = peer("held", "smtp", "127.0.0.1", String(port), "2");
   await smtp.waitFor(/STILL WAITING|ENDED.*/);
   assertMatch(smtp.output, /STILL WAITING/);
   const replies = smtp.output.match(/reply: b'220-[^']*\\r\\n'/g) ?? [];

@@ -181,7 +181,7 @@ Deno.test({
       await curl.waitFor(/< X-[^\n]*/, { times: 3 });
       assertEquals(curl.status, undefined, "curl must still be waiting");
       await using smtp = new RunningProcess(
-        c.onNetwork(peerArgv("smtp", "127.0.0.1", String(protocolPorts.smtp), "3")),
+        c.onNetwork(peerArgv("held", "smtp", "127.0.0.1", String(protocolPorts.smtp), "3")),
       );
       await smtp.waitFor(/STILL WAITING|ENDED/, { timeoutMs: 10_000 });
       assertMatch(smtp.output, /STILL WAITING/);
