@@ -27,6 +27,8 @@ export interface Protocol {
   readonly summary: string;
   /** The shortest `maxLineLength` the protocol can honour. */
   readonly minLineLength: number;
+  /** Its own `--max-line-length` default, where the global 32 would trap clients less long. */
+  readonly defaultMaxLineLength?: number;
   /**
    * The lines one client is sent, one per tick, for as long as it stays.
    *

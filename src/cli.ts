@@ -97,7 +97,7 @@ export const options = {
     env: "TARPYT_MAX_LINE_LENGTH",
     value: "N",
     fallback: "32",
-    help: `longest line in bytes, CRLF included (up to ${longestLine})`,
+    help: `longest line in bytes, CRLF included (up to ${longestLine}); http's default is 8`,
   },
   banner: {
     env: "TARPYT_BANNER",
@@ -150,19 +150,29 @@ export function parseCommandLine(
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
 
-  const given = (name: Exclude<OptionName, "listen">): [source: string, text: string] => {
+  const given = (
+    name: Exclude<OptionName, "listen">,
+    fallback: string = options[name].fallback,
+  ): [source: string, text: string] => {
     const flag = values[name];
     if (flag !== undefined) return [`--${name}`, flag];
     const fromEnv = env(options[name].env);
     if (fromEnv !== undefined && fromEnv !== "") return [options[name].env, fromEnv];
-    return [`--${name}`, options[name].fallback];
+    return [`--${name}`, fallback];
   };
 
   const protocol = oneOf(given("protocol"), protocols);
   const delayMs = duration(given("delay"), 10, 86_400_000);
   const jitterMs = duration(given("jitter"), 0, delayMs - 1);
   const maxClients = integer(given("max-clients"), 1, 1_000_000);
-  const maxLineLength = integer(given("max-line-length"), protocol.minLineLength, longestLine);
+  const maxLineLength = integer(
+    given(
+      "max-line-length",
+      String(protocol.defaultMaxLineLength ?? options["max-line-length"].fallback),
+    ),
+    protocol.minLineLength,
+    longestLine,
+  );
   const banner = bannerBytes(given("banner"));
   const maxLifetimeMs = duration(given("max-lifetime"), 0, Number.MAX_SAFE_INTEGER);
   const logLevel = oneOf(given("log-level"), Object.fromEntries(logLevels.map((l) => [l, l])));

@@ -29,6 +29,13 @@ Deno.test("defaults: ssh, 10 s delay, no jitter, 4096 clients, 32-byte lines", (
   assertEquals(c.listen, []);
 });
 
+Deno.test("http's lines default to 8 bytes, the most header fields under curl's 300 KiB", () => {
+  assertEquals(config(["--protocol", "http"]).maxLineLength, 8);
+  assertEquals(config(["--protocol", "http", "--max-line-length", "40"]).maxLineLength, 40);
+  assertEquals(config(["--protocol", "http"], { TARPYT_MAX_LINE_LENGTH: "20" }).maxLineLength, 20);
+  assertEquals(config(["--protocol", "http-1xx"]).maxLineLength, 32);
+});
+
 Deno.test("durations accept ms, s, m and h, and refuse bare numbers", () => {
   assertEquals(parseDuration("500ms"), 500);
   assertEquals(parseDuration("10s"), 10_000);
