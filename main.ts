@@ -24,6 +24,9 @@ import { type Listener, ListenError } from "./src/listeners.ts";
 import { adoptPassedSocket, bindListenAddress } from "./src/listeners.ts";
 import { ListenFdsError, passedSockets } from "./src/listen_fds.ts";
 import { createLogger, type Logger } from "./src/logger.ts";
+import { metricsText } from "./src/metrics.ts";
+import { reportSvg, reportText, summarizeLog } from "./src/report.ts";
+import { serveMetrics } from "./src/metrics_server.ts";
 import { runtimeFlags, version } from "./src/runtime_flags.ts";
 import { connectNotifySocket, type Notifier } from "./src/sd_notify.ts";
 import { installedPath, unitFiles } from "./src/systemd_units.ts";
@@ -48,8 +51,16 @@ function readCommand(): Command {
   }
 }
 
-/** The sockets to serve: every one systemd passed, and every `--listen` address. */
-async function openListeners(config: TarpitConfig): Promise<Listener[]> {
+/** The name that marks a passed socket as the metrics endpoint (`FileDescriptorName=`). */
+const metricsFdName = "metrics";
+
+/**
+ * The sockets to serve: every one systemd passed and every `--listen` address for the
+ * tarpit; the passed socket named `metrics` and `--metrics-listen` for metrics.
+ */
+async function openListeners(
+  config: TarpitConfig,
+): Promise<{ tarpit: Listener[]; metrics: Listener[] }> {
   try {
     const passed = passedSockets({
       LISTEN_FDS: Deno.env.get("LISTEN_FDS"),
@@ -63,10 +74,19 @@ async function openListeners(config: TarpitConfig): Promise<Listener[]> {
         exitUsage,
       );
     }
-    const listeners: Listener[] = [];
-    for (const socket of passed) listeners.push(await adoptPassedSocket(socket));
-    for (const address of config.listen) listeners.push(await bindListenAddress(address));
-    return listeners;
+    const tarpit: Listener[] = [];
+    const metrics: Listener[] = [];
+    for (const socket of passed) {
+      (socket.name === metricsFdName ? metrics : tarpit).push(await adoptPassedSocket(socket));
+    }
+    for (const address of config.listen) tarpit.push(await bindListenAddress(address));
+    if (config.metricsListen) {
+      metrics.push(await bindListenAddress(config.metricsListen, "--metrics-listen"));
+    }
+    if (tarpit.length === 0) {
+      fail("no socket to serve: every passed socket is named metrics", exitUsage);
+    }
+    return { tarpit, metrics };
   } catch (error) {
     if (error instanceof ListenFdsError || error instanceof ListenError) {
       fail(error.message, exitNoSocket);
@@ -76,9 +96,31 @@ async function openListeners(config: TarpitConfig): Promise<Listener[]> {
 }
 
 /** endlessh's summary line, so its log parsers read ours. */
-function totalsLine(totals: TarpitTotals): string {
-  return `TOTALS connects=${totals.connects} seconds=${(totals.trappedMs / 1000).toFixed(3)} ` +
-    `bytes=${totals.bytesSent}`;
+function logTotals(log: Logger, totals: TarpitTotals): void {
+  log.log("info", "TOTALS", {
+    connects: totals.connects,
+    seconds: (totals.trappedMs / 1000).toFixed(3),
+    bytes: totals.bytesSent,
+  });
+}
+
+/** How many of the busiest sources a STATS line names. */
+const statsTopTalkers = 5;
+
+/**
+ * A summary on demand (SIGUSR2, SIGHUP) and at shutdown: clients now, totals, and the
+ * busiest sources as `address/connections`.
+ */
+function logStats(log: Logger, tarpit: Tarpit): void {
+  const totals = tarpit.totals();
+  const top = tarpit.stats().talkers.top(statsTopTalkers);
+  log.log("info", "STATS", {
+    clients: totals.clientsNow,
+    connects: totals.connects,
+    seconds: (totals.trappedMs / 1000).toFixed(3),
+    bytes: totals.bytesSent,
+    top: top.map(([address, count]) => `${address}/${count}`).join(",") || "-",
+  });
 }
 
 /** What `systemctl status` shows, refreshed every {@link statusIntervalMs}. */
@@ -103,7 +145,7 @@ function systemdNotify(log: Logger): Notify {
       : error instanceof Error
       ? error.message
       : String(error);
-    log.warning(`NOTIFY_SOCKET=${Deno.env.get("NOTIFY_SOCKET")}: ${why}; notifying no more`);
+    log.log("warning", "NOTIFY_FAILED", { socket: Deno.env.get("NOTIFY_SOCKET") ?? "" }, why);
     notifier?.close();
     notifier = undefined;
   };
@@ -133,22 +175,25 @@ async function reportReady(notify: Notify, tarpit: Tarpit): Promise<void> {
 }
 
 /**
- * Stops on SIGTERM (systemctl stop) or SIGINT (Ctrl-C). Listeners are added before any
- * socket is opened: Deno needs a file descriptor to add one, and may have none to spare
- * once clients hold them all.
+ * Stops on SIGTERM (systemctl stop) or SIGINT (Ctrl-C); logs STATS on SIGUSR2 or SIGHUP
+ * (SIGUSR1 belongs to the runtime's inspector). Listeners are added before any socket
+ * is opened: Deno needs a file descriptor to add one, and may have none to spare once
+ * clients hold them all.
  */
-function stopOnSignals(log: Logger, notify: Notify, tarpit: Tarpit): void {
+function handleSignals(log: Logger, notify: Notify, tarpit: Tarpit): void {
   let stopping = false;
-  const onSignal = async (): Promise<void> => {
+  const onStop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
     await notify("STOPPING=1");
-    const totals = await tarpit.shutdown();
-    log.info(totalsLine(totals));
+    logStats(log, tarpit);
+    logTotals(log, await tarpit.shutdown());
     Deno.exit(0);
   };
-  Deno.addSignalListener("SIGTERM", onSignal);
-  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onStop);
+  Deno.addSignalListener("SIGINT", onStop);
+  Deno.addSignalListener("SIGUSR2", () => logStats(log, tarpit));
+  Deno.addSignalListener("SIGHUP", () => logStats(log, tarpit));
 }
 
 async function main(): Promise<void> {
@@ -161,6 +206,11 @@ async function main(): Promise<void> {
     await printUnits(command);
     return;
   }
+  if (command.kind === "report") {
+    const report = await summarizeLog(stdinLines());
+    await writeAll(new TextEncoder().encode(command.svg ? reportSvg(report) : reportText(report)));
+    return;
+  }
   if (command.kind === "version") {
     console.log(
       `tarpyt ${version}\ndeno ${Deno.version.deno} (v8 ${Deno.version.v8}, ${Deno.build.target}` +
@@ -170,22 +220,33 @@ async function main(): Promise<void> {
     return;
   }
   const { config } = command;
-  const log = createLogger({ level: config.logLevel, journal: Deno.env.has("JOURNAL_STREAM") });
+  const log = createLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    journal: Deno.env.has("JOURNAL_STREAM"),
+  });
   const tarpit = new Tarpit({ ...config, log });
   const notify = systemdNotify(log);
-  stopOnSignals(log, notify, tarpit);
+  handleSignals(log, notify, tarpit);
 
   const listeners = await openListeners(config);
-  for (const listener of listeners) {
+  for (const listener of listeners.tarpit) {
     tarpit.serve(listener.server);
-    log.info(`LISTEN ${listener.origin} address=${listener.address}`);
+    log.log("info", "LISTEN", { ...listener.origin, address: listener.address });
   }
-  log.info(
-    `START version=${version} protocol=${config.protocol.name} ` +
-      `delay=${formatDuration(config.delayMs)} jitter=${formatDuration(config.jitterMs)} ` +
-      `max-clients=${config.maxClients} max-line-length=${config.maxLineLength} ` +
-      `max-lifetime=${formatDuration(config.maxLifetimeMs)}`,
-  );
+  for (const listener of listeners.metrics) {
+    serveMetrics(listener.server, () => metricsText(tarpit.stats(), performance.now(), version));
+    log.log("info", "METRICS", { ...listener.origin, address: listener.address });
+  }
+  log.log("info", "START", {
+    version,
+    protocol: config.protocol.name,
+    delay: formatDuration(config.delayMs),
+    jitter: formatDuration(config.jitterMs),
+    "max-clients": config.maxClients,
+    "max-line-length": config.maxLineLength,
+    "max-lifetime": formatDuration(config.maxLifetimeMs),
+  });
   await reportReady(notify, tarpit);
 }
 
@@ -204,10 +265,24 @@ async function printUnits(command: SystemdPrintCommand): Promise<void> {
   }
   const execPath = command.execPath ?? (Deno.build.standalone ? Deno.execPath() : installedPath);
   const units = unitFiles(command.protocols, execPath);
-  const archive = tarArchive(units, Date.now() / 1000);
-  for (let written = 0; written < archive.length;) {
-    written += await Deno.stdout.write(archive.subarray(written));
+  await writeAll(tarArchive(units, Date.now() / 1000));
+}
+
+async function writeAll(bytes: Uint8Array): Promise<void> {
+  for (let written = 0; written < bytes.length;) {
+    written += await Deno.stdout.write(bytes.subarray(written));
   }
+}
+
+/** Standard input, a line at a time: `tarpyt report` reads logs through a pipe. */
+async function* stdinLines(): AsyncGenerator<string> {
+  let rest = "";
+  for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    const lines = (rest + chunk).split("\n");
+    rest = lines.pop() ?? "";
+    yield* lines;
+  }
+  if (rest) yield rest;
 }
 
 if (import.meta.main) {

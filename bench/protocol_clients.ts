@@ -98,7 +98,7 @@ async function tarpit(protocol: string, delay: string): Promise<[RunningProcess,
     "--listen",
     "127.0.0.1:0",
   ]));
-  const [listen] = await process.waitFor(/LISTEN --listen address=127\.0\.0\.1:\d+/);
+  const [listen] = await process.waitFor(/LISTEN from=--listen address=127\.0\.0\.1:\d+/);
   return [process, Number(listen.split(":").at(-1))];
 }
 

@@ -10,7 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { formatDuration, parseDuration } from "./duration.ts";
-import { type LogLevel, logLevels } from "./logger.ts";
+import { type LogFormat, logFormats, type LogLevel, logLevels } from "./logger.ts";
 import { type Protocol, protocols } from "../protocols/mod.ts";
 
 /** An address to bind with `--listen`, for running without systemd. */
@@ -32,7 +32,10 @@ export interface TarpitConfig {
   /** 0 keeps clients until they leave. */
   readonly maxLifetimeMs: number;
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
   readonly listen: readonly ListenAddress[];
+  /** Where to serve Prometheus metrics, besides a passed socket named `metrics`. */
+  readonly metricsListen: ListenAddress | undefined;
 }
 
 /** What the command line asks for. */
@@ -40,6 +43,7 @@ export type Command =
   | { readonly kind: "run"; readonly config: TarpitConfig }
   | { readonly kind: "help" }
   | { readonly kind: "version" }
+  | { readonly kind: "report"; readonly svg: boolean }
   | SystemdPrintCommand;
 
 /** `tarpyt systemd print [--exec-path PATH] [PROTOCOL...]`: the unit templates, as tar. */
@@ -117,6 +121,19 @@ export const options = {
     fallback: "info",
     help: `${logLevels.join(", ")}; info logs every ACCEPT and CLOSE`,
   },
+  "log-format": {
+    env: "TARPYT_LOG_FORMAT",
+    value: "FORMAT",
+    fallback: "text",
+    help: "text (endlessh's lines) or json (one object a line)",
+  },
+  "metrics-listen": {
+    env: "TARPYT_METRICS_LISTEN",
+    value: "HOST:PORT",
+    fallback: "",
+    help: "serve Prometheus metrics here (GET /metrics); under systemd, pass a socket " +
+      "named metrics (FileDescriptorName=metrics) instead",
+  },
   listen: {
     env: "TARPYT_LISTEN",
     value: "HOST:PORT",
@@ -146,6 +163,7 @@ export function parseCommandLine(
   env: (name: string) => string | undefined,
 ): Command {
   if (args[0] === "systemd") return parseSystemdCommand(args.slice(1));
+  if (args[0] === "report") return parseReportCommand(args.slice(1));
   const { values } = parseFlags(args);
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
@@ -176,6 +194,9 @@ export function parseCommandLine(
   const banner = bannerBytes(given("banner"));
   const maxLifetimeMs = duration(given("max-lifetime"), 0, Number.MAX_SAFE_INTEGER);
   const logLevel = oneOf(given("log-level"), Object.fromEntries(logLevels.map((l) => [l, l])));
+  const logFormat = oneOf(given("log-format"), Object.fromEntries(logFormats.map((f) => [f, f])));
+  const [metricsSource, metricsText] = given("metrics-listen");
+  const metricsListen = metricsText ? listenAddress(metricsSource, metricsText) : undefined;
   const listenText = values.listen?.length
     ? values.listen.map((text) => ["--listen", text] as const)
     : (env(options.listen.env) ?? "").split(/[\s,]+/).filter(Boolean)
@@ -193,7 +214,9 @@ export function parseCommandLine(
       banner,
       maxLifetimeMs,
       logLevel,
+      logFormat,
       listen,
+      metricsListen,
     },
   };
 }
@@ -207,6 +230,8 @@ const flagOptions = {
   banner: { type: "string" },
   "max-lifetime": { type: "string" },
   "log-level": { type: "string" },
+  "log-format": { type: "string" },
+  "metrics-listen": { type: "string" },
   listen: { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "V" },
@@ -241,6 +266,13 @@ function parseFlags(args: readonly string[]): Flags {
 }
 
 const systemdUsage = "tarpyt systemd print [--exec-path PATH] [PROTOCOL...]";
+const reportUsage = "journalctl -o short-iso -t tarpyt | tarpyt report [--svg]";
+
+function parseReportCommand(args: readonly string[]): Command {
+  if (args.length === 0) return { kind: "report", svg: false };
+  if (args.length === 1 && args[0] === "--svg") return { kind: "report", svg: true };
+  throw new UsageError(`report: use: ${reportUsage}`);
+}
 
 function parseSystemdCommand(args: readonly string[]): SystemdPrintCommand {
   if (args[0] !== "print") {
@@ -356,7 +388,7 @@ function listenAddress(source: string, text: string): ListenAddress {
  */
 export function helpText(): string {
   const rows = Object.entries(options).map(([name, spec]: [string, OptionSpec]) => {
-    const fallback = spec.fallback === undefined ? "" : ` [${spec.fallback}]`;
+    const fallback = spec.fallback ? ` [${spec.fallback}]` : "";
     return `  --${name} ${spec.value}\n      ${spec.help}${fallback}  (${spec.env})`;
   });
   const width = Math.max(...Object.keys(protocols).map((name) => name.length));
@@ -369,6 +401,7 @@ export function helpText(): string {
     "",
     "Usage: tarpyt [--protocol NAME] [--delay DURATION] [options] [--listen HOST:PORT]...",
     `       ${systemdUsage}`,
+    `       ${reportUsage}`,
     "",
     "Under systemd it serves the sockets of its .socket unit (LISTEN_FDS); without it,",
     "give --listen. Every option can also be set by the variable in parentheses.",
@@ -381,6 +414,10 @@ export function helpText(): string {
     "systemd print writes the unit templates as a tar archive, with ExecStart= set to",
     "this binary (or --exec-path); install them with:",
     "  tarpyt systemd print | sudo tar -x -v -C /etc/systemd/system",
+    "",
+    "report reads TarPyt's log lines (text or JSON) on stdin and prints the busiest",
+    "sources, the attackers' time wasted and connections per protocol; with --svg, a",
+    "chart of trapped clients over time instead.",
     "",
     "Protocols:",
     ...protocolRows,

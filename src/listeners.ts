@@ -10,12 +10,13 @@
 import { createServer, type Server } from "node:net";
 import type { PassedSocket } from "./listen_fds.ts";
 import type { ListenAddress } from "./cli.ts";
+import type { LogFields } from "./logger.ts";
 
 /** A listening socket and how to name it in logs. */
 export interface Listener {
   readonly server: Server;
-  /** `fd=3 name=tarpyt-ssh@22.socket` or `--listen`. */
-  readonly origin: string;
+  /** `{ fd: 3, name: "tarpyt-ssh@22.socket" }` or `{ from: "--listen" }`. */
+  readonly origin: LogFields;
   /** `127.0.0.1:2222`, `[::]:22` or a unix socket path, as the kernel reports it. */
   readonly address: string;
 }
@@ -36,7 +37,7 @@ export class ListenError extends Error {
  * ```
  */
 export async function adoptPassedSocket(passed: PassedSocket): Promise<Listener> {
-  const origin = `fd=${passed.fd} name=${passed.name}`;
+  const origin = { fd: passed.fd, name: passed.name };
   try {
     const server = await listening((server) => server.listen({ fd: passed.fd }));
     return { server, origin, address: formatAddress(server) };
@@ -57,7 +58,7 @@ export async function adoptPassedSocket(passed: PassedSocket): Promise<Listener>
 }
 
 /**
- * Binds and listens on `--listen HOST:PORT`.
+ * Binds and listens on `--listen HOST:PORT` (or the address of another flag, `flag`).
  *
  * @throws {ListenError} when the address cannot be bound
  * @example
@@ -66,7 +67,10 @@ export async function adoptPassedSocket(passed: PassedSocket): Promise<Listener>
  * const listener = await bindListenAddress({ host: "127.0.0.1", port: 2222 });
  * ```
  */
-export async function bindListenAddress(address: ListenAddress): Promise<Listener> {
+export async function bindListenAddress(
+  address: ListenAddress,
+  flag = "--listen",
+): Promise<Listener> {
   const text = address.host.includes(":")
     ? `[${address.host}]:${address.port}`
     : `${address.host}:${address.port}`;
@@ -74,7 +78,7 @@ export async function bindListenAddress(address: ListenAddress): Promise<Listene
     const server = await listening((server) =>
       server.listen({ host: address.host, port: address.port, exclusive: true })
     );
-    return { server, origin: "--listen", address: formatAddress(server) };
+    return { server, origin: { from: flag }, address: formatAddress(server) };
   } catch (error) {
     const code = errorCode(error);
     const why = code === "EADDRINUSE"
@@ -88,7 +92,7 @@ export async function bindListenAddress(address: ListenAddress): Promise<Listene
       : error instanceof Deno.errors.NotCapable
       ? "binding is not permitted (run with --allow-net)"
       : code ?? String(error);
-    throw new ListenError(`--listen ${text}: cannot listen: ${why}`);
+    throw new ListenError(`${flag} ${text}: cannot listen: ${why}`);
   }
 }
 

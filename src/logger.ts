@@ -1,10 +1,15 @@
 /**
- * A logger of one line per event on stderr, for journald and for people.
+ * A logger of one line per event on stderr, for journald, for people and for programs.
+ *
+ * An event is a name, fields and an optional message. The text format writes
+ * `ACCEPT host=203.0.113.7 port=54208 fd=1 n=1/4096`: endlessh's lines, so fail2ban and
+ * CrowdSec parsers written for endlessh keep working. The JSON format writes one object
+ * per line with stable keys: `timestamp`, `level`, `event`, the event's fields (numbers
+ * as numbers), and `message` when there is one.
  *
  * Under systemd (`JOURNAL_STREAM` set) each line starts with its syslog priority, `<6>`,
  * which journald turns into the entry's priority and strips; journald stamps the time.
- * Elsewhere each line starts with an ISO 8601 time, as endlessh's do, so parsers written
- * for endlessh's `ACCEPT`/`CLOSE` lines keep working on either.
+ * Elsewhere a text line starts with an ISO 8601 time, as endlessh's do.
  *
  * @module
  */
@@ -15,6 +20,18 @@ export const logLevels = ["error", "warning", "info", "debug"] as const;
 /** One of {@link logLevels}. */
 export type LogLevel = typeof logLevels[number];
 
+/** How lines are written. */
+export const logFormats = ["text", "json"] as const;
+
+/** One of {@link logFormats}. */
+export type LogFormat = typeof logFormats[number];
+
+/**
+ * An event's fields, in the order they are written. Values hold no spaces; keys are not
+ * `timestamp`, `level`, `event` or `message`, which JSON lines use.
+ */
+export type LogFields = Readonly<Record<string, string | number>>;
+
 const syslogPriority: Readonly<Record<LogLevel, number>> = {
   error: 3,
   warning: 4,
@@ -24,18 +41,18 @@ const syslogPriority: Readonly<Record<LogLevel, number>> = {
 
 /** Writes events at or above a level. */
 export interface Logger {
-  /** Whether a message at `level` would be written (to skip building it when not). */
+  /** Whether an event at `level` would be written (to skip building it when not). */
   enabled(level: LogLevel): boolean;
-  error(message: string): void;
-  warning(message: string): void;
-  info(message: string): void;
-  debug(message: string): void;
+  /** Writes `event` with its fields and, after them, a message for people. */
+  log(level: LogLevel, event: string, fields?: LogFields, message?: string): void;
 }
 
 /** How {@link createLogger} formats and where it writes. */
 export interface LoggerOptions {
   /** The least severe level written. */
   level: LogLevel;
+  /** `text` (endlessh's) or `json`; text by default. */
+  format?: LogFormat;
   /** Prefix `<priority>` for journald instead of a timestamp. */
   journal: boolean;
   /** Where lines go; stderr by default. */
@@ -51,7 +68,7 @@ export interface LoggerOptions {
  * ```ts
  * import { createLogger } from "./logger.ts";
  * const log = createLogger({ level: "info", journal: Deno.env.has("JOURNAL_STREAM") });
- * log.info("ACCEPT host=127.0.0.1 port=40000 fd=1 n=1/4096");
+ * log.log("info", "ACCEPT", { host: "127.0.0.1", port: 40000, fd: 1, n: "1/4096" });
  * ```
  */
 export function createLogger(options: LoggerOptions): Logger {
@@ -59,18 +76,41 @@ export function createLogger(options: LoggerOptions): Logger {
   const now = options.now ?? Date.now;
   const threshold = logLevels.indexOf(options.level);
   const enabled = (level: LogLevel): boolean => logLevels.indexOf(level) <= threshold;
-  const at = (level: LogLevel) => (message: string): void => {
-    if (!enabled(level)) return;
-    const prefix = options.journal
-      ? `<${syslogPriority[level]}>`
-      : `${new Date(now()).toISOString()} `;
-    write(prefix + message);
-  };
+  const json = options.format === "json";
   return {
     enabled,
-    error: at("error"),
-    warning: at("warning"),
-    info: at("info"),
-    debug: at("debug"),
+    log(level, event, fields = {}, message): void {
+      if (!enabled(level)) return;
+      const timestamp = new Date(now()).toISOString();
+      const prefix = options.journal ? `<${syslogPriority[level]}>` : json ? "" : `${timestamp} `;
+      const body = json
+        ? jsonLine({ timestamp, level, event }, fields, message)
+        : textLine(event, fields, message);
+      write(prefix + body);
+    },
   };
+}
+
+/** Numbers written as text (`"1.500"`, kept so for the text format) become numbers. */
+const decimal = /^-?\d+(\.\d+)?$/;
+
+/** `{"timestamp":...,"level":...,"event":...,fields...,"message":...}`. */
+function jsonLine(
+  head: Readonly<Record<string, string>>,
+  fields: LogFields,
+  message: string | undefined,
+): string {
+  const object: Record<string, string | number> = { ...head };
+  for (const [key, value] of Object.entries(fields)) {
+    object[key] = typeof value === "string" && decimal.test(value) ? Number(value) : value;
+  }
+  if (message) object.message = message;
+  return JSON.stringify(object);
+}
+
+/** `EVENT key=value ... message`. */
+function textLine(event: string, fields: LogFields, message: string | undefined): string {
+  let line = event;
+  for (const [key, value] of Object.entries(fields)) line += ` ${key}=${value}`;
+  return message ? `${line} ${message}` : line;
 }

@@ -20,6 +20,7 @@ import type { LineOptions, Protocol } from "../protocols/mod.ts";
 import type { Logger } from "./logger.ts";
 import { type AcceptGate, acceptLoop } from "./accept_loop.ts";
 import { laneDelays, type Paced, PacingClock } from "./pacing_clock.ts";
+import { PortStats, TopTalkers, TrappedHistogram } from "./trap_stats.ts";
 
 /** How a {@link Tarpit} treats its clients. */
 export interface TarpitOptions {
@@ -47,6 +48,18 @@ export interface TarpitTotals {
   readonly trappedMs: number;
 }
 
+/** Everything a {@link Tarpit} has counted; see {@link Tarpit.stats}. */
+export interface TarpitStats {
+  readonly ports: readonly PortStats[];
+  readonly histogram: TrappedHistogram;
+  readonly talkers: TopTalkers;
+  readonly maxClients: number;
+  readonly protocol: string;
+}
+
+/** Slots of the busiest-sources table: bounded, whatever the number of attackers. */
+export const topTalkerSlots = 100;
+
 /** Idle time before TCP keepalive probes: reaps peers that vanished without FIN or RST. */
 export const keepAliveMs = 60_000;
 
@@ -61,6 +74,8 @@ class TrappedClient implements Paced {
   bytesSent = 0;
   constructor(
     readonly socket: Socket,
+    /** Its listening port's counters. */
+    readonly stats: PortStats,
     readonly lines: AsyncGenerator<string, void, undefined>,
     readonly host: string,
     readonly port: number,
@@ -98,11 +113,9 @@ export class Tarpit {
   readonly #gates: AcceptGate[] = [];
   readonly #onSocketClose: (this: Socket) => void;
   readonly #onSocketError: (this: Socket, error: NodeJS.ErrnoException) => void;
-  #connects = 0;
-  #bytesSent = 0;
-  #closedTrappedMs = 0;
-  /** The sum of every held client's `connectedAt`, so {@link totals} needs no loop. */
-  #connectedAtSum = 0;
+  readonly #ports = new Map<number, PortStats>();
+  readonly #histogram = new TrappedHistogram();
+  readonly #talkers = new TopTalkers(topTalkerSlots);
   #nextId = 1;
   #acceptPaused = false;
   #acceptFailures = 0;
@@ -129,7 +142,11 @@ export class Tarpit {
       // The peer left (EPIPE, ECONNRESET, ETIMEDOUT): 'close' follows and logs it.
       if (log.enabled("debug")) {
         const client = clients.get(this);
-        log.debug(`ERROR host=${client?.host} port=${client?.port} code=${error.code}`);
+        log.log("debug", "ERROR", {
+          host: client?.host ?? "",
+          port: client?.port ?? 0,
+          code: error.code ?? "",
+        });
       }
     };
   }
@@ -143,7 +160,10 @@ export class Tarpit {
    * ```
    */
   serve(server: Server): void {
-    server.on("error", (error: Error) => this.#log.error(`listener error: ${error.message}`));
+    server.on(
+      "error",
+      (error: Error) => this.#log.log("error", "LISTENER_ERROR", {}, error.message),
+    );
     this.#servers.push(server);
     this.#gates.push(acceptLoop(server, {
       hasRoom: () => this.#hasRoom(),
@@ -154,12 +174,28 @@ export class Tarpit {
 
   /** What the tarpit has done so far. */
   totals(): TarpitTotals {
-    const held = this.#clients.size;
+    const now = performance.now();
+    let connects = 0, clientsNow = 0, bytesSent = 0, trappedMs = 0;
+    for (const port of this.#ports.values()) {
+      connects += port.opened;
+      clientsNow += port.held;
+      bytesSent += port.bytesSent;
+      trappedMs += port.trappedMs(now);
+    }
+    return { connects, clientsNow, bytesSent, trappedMs };
+  }
+
+  /**
+   * Everything counted, for metrics and summaries: per listening port, the trapped-time
+   * histogram of clients that left, and the busiest sources.
+   */
+  stats(): TarpitStats {
     return {
-      connects: this.#connects,
-      clientsNow: held,
-      bytesSent: this.#bytesSent,
-      trappedMs: this.#closedTrappedMs + held * performance.now() - this.#connectedAtSum,
+      ports: [...this.#ports.values()],
+      histogram: this.#histogram,
+      talkers: this.#talkers,
+      maxClients: this.#options.maxClients,
+      protocol: this.#options.protocol.name,
     };
   }
 
@@ -184,17 +220,23 @@ export class Tarpit {
     if (this.#clients.size < this.#options.maxClients) return true;
     if (!this.#acceptPaused) {
       this.#acceptPaused = true;
-      this.#log.warning(
-        `FULL n=${this.#clients.size}/${this.#options.maxClients}: ` +
-          "new clients wait in the listen backlog until one leaves",
+      this.#log.log(
+        "warning",
+        "FULL",
+        { n: `${this.#clients.size}/${this.#options.maxClients}` },
+        "new clients wait in the listen backlog until one leaves",
       );
     }
     return false;
   }
 
   #admit(socket: Socket): void {
+    const localPort = socket.localPort ?? 0;
+    let stats = this.#ports.get(localPort);
+    if (stats === undefined) this.#ports.set(localPort, stats = new PortStats(localPort));
     const client = new TrappedClient(
       socket,
+      stats,
       this.#options.protocol.lines(this.#lineOptions),
       socket.remoteAddress ?? "unknown",
       socket.remotePort ?? 0,
@@ -202,16 +244,19 @@ export class Tarpit {
       performance.now(),
     );
     this.#clients.set(socket, client);
-    this.#connectedAtSum += client.connectedAt;
-    this.#connects++;
+    stats.opened++;
+    stats.connectedAtSum += client.connectedAt;
+    this.#talkers.add(client.host);
     socket.on("error", this.#onSocketError);
     socket.on("close", this.#onSocketClose);
     socket.setKeepAlive(true, keepAliveMs);
     this.#clock.add(client);
-    this.#log.info(
-      `ACCEPT host=${client.host} port=${client.port} fd=${client.id} ` +
-        `n=${this.#clients.size}/${this.#options.maxClients}`,
-    );
+    this.#log.log("info", "ACCEPT", {
+      host: client.host,
+      port: client.port,
+      fd: client.id,
+      n: `${this.#clients.size}/${this.#options.maxClients}`,
+    });
   }
 
   #serveLine(client: TrappedClient, now: number): void {
@@ -237,23 +282,29 @@ export class Tarpit {
     // One character is one byte (protocols/protocol.ts), binary protocols included.
     client.socket.write(line.value, "latin1");
     client.bytesSent += line.value.length;
-    this.#bytesSent += line.value.length;
+    client.stats.bytesSent += line.value.length;
   }
 
   #release(socket: Socket): void {
     const client = this.#clients.get(socket);
     if (client === undefined) return;
     this.#clients.delete(socket);
+    const { stats } = client;
+    stats.closed++;
     // Reset when empty, so float rounding cannot pile up over millions of clients.
-    this.#connectedAtSum = this.#clients.size === 0 ? 0 : this.#connectedAtSum - client.connectedAt;
+    stats.connectedAtSum = stats.held === 0 ? 0 : stats.connectedAtSum - client.connectedAt;
     this.#clock.remove(client);
     void client.lines.return();
     const trappedMs = performance.now() - client.connectedAt;
-    this.#closedTrappedMs += trappedMs;
-    this.#log.info(
-      `CLOSE host=${client.host} port=${client.port} fd=${client.id} ` +
-        `time=${(trappedMs / 1000).toFixed(3)} bytes=${client.bytesSent}`,
-    );
+    stats.closedTrappedMs += trappedMs;
+    this.#histogram.observe(trappedMs / 1000);
+    this.#log.log("info", "CLOSE", {
+      host: client.host,
+      port: client.port,
+      fd: client.id,
+      time: (trappedMs / 1000).toFixed(3),
+      bytes: client.bytesSent,
+    });
     if (this.#stopping) {
       if (this.#clients.size === 0) this.#allClosed?.();
     } else if (this.#acceptPaused) {
@@ -267,11 +318,13 @@ export class Tarpit {
     const now = performance.now();
     if (now - this.#acceptFailureReportedAt < acceptFailureReportMs) return;
     this.#acceptFailureReportedAt = now;
-    this.#log.error(
-      `accept() failed: ${code} (${this.#acceptFailures} times since the last report)` +
-        (code === "EMFILE" || code === "ENFILE"
-          ? `; raise LimitNOFILE= above --max-clients (${this.#options.maxClients})`
-          : ""),
+    this.#log.log(
+      "error",
+      "ACCEPT_FAILED",
+      { code, times: this.#acceptFailures },
+      code === "EMFILE" || code === "ENFILE"
+        ? `raise LimitNOFILE= above --max-clients (${this.#options.maxClients})`
+        : undefined,
     );
     this.#acceptFailures = 0;
   }

@@ -87,6 +87,8 @@ Deno.test("every option is settable by its TARPYT_ variable, and a flag wins", (
     TARPYT_LOG_LEVEL: "warning",
     TARPYT_LISTEN: "127.0.0.1:1 [::1]:2,127.0.0.2:3",
     TARPYT_BANNER: "SSH-2.0-x\\r\\n",
+    TARPYT_LOG_FORMAT: "json",
+    TARPYT_METRICS_LISTEN: "127.0.0.1:9101",
   };
   const c = config([], env);
   assertEquals(
@@ -96,6 +98,7 @@ Deno.test("every option is settable by its TARPYT_ variable, and a flag wins", (
   assertEquals(c.logLevel, "warning");
   assertEquals(c.listen.map((a) => a.port), [1, 2, 3]);
   assertEquals(c.banner, "SSH-2.0-x\r\n");
+  assertEquals([c.logFormat, c.metricsListen], ["json", { host: "127.0.0.1", port: 9101 }]);
   assertEquals(Object.keys(env).sort(), Object.values(options).map((o) => o.env).sort());
   assertEquals(config(["--delay", "2s"], env).delayMs, 2_000);
 });
@@ -127,6 +130,8 @@ Deno.test("bad values name the flag or variable and what it accepts", () => {
       /^--log-level: "loud" is not one of error, warning, info, debug$/,
     ],
     [["--listen", "2222"], {}, /^--listen: "2222" is not HOST:PORT; write it like 127.0.0.1:2222/],
+    [["--metrics-listen", "9101"], {}, /^--metrics-listen: "9101" is not HOST:PORT/],
+    [["--log-format", "xml"], {}, /^--log-format: "xml" is not one of text, json$/],
     [["--listen", "::1:22"], {}, /is not HOST:PORT/],
     [["--listen", "a:70000"], {}, /is not HOST:PORT/],
     [[], { TARPYT_DELAY: "soon" }, /^TARPYT_DELAY: "soon" is not a duration/],

@@ -239,3 +239,35 @@ export async function procFile(pid: number, name: string): Promise<string> {
 export async function rssBytes(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(await procFile(pid, "status"))?.[1]) * 1024;
 }
+
+/**
+ * The log of a short real run: TarPyt on a dual-stack and an IPv4 socket, three clients
+ * (127.0.0.1 twice, ::1 once) that each stay 250 ms, then SIGTERM.
+ */
+export async function trappedLog(format: "text" | "json"): Promise<string> {
+  await using tarpyt = new RunningProcess(tarpytArgv([
+    "--listen",
+    "[::]:0",
+    "--listen",
+    "127.0.0.1:0",
+    "--delay",
+    "100ms",
+    "--log-format",
+    format,
+  ]));
+  const ports = (await tarpyt.waitFor(/"?address"?[=:]"?\S+:\d+/, { times: 2 }))
+    .map((match) => Number(/(\d+)"?$/.exec(match)?.[1]));
+  for (
+    const [hostname, port] of [["127.0.0.1", ports[0]], ["::1", ports[0]], [
+      "127.0.0.1",
+      ports[1],
+    ]] as const
+  ) {
+    const conn = await Deno.connect({ hostname, port });
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    conn.close();
+  }
+  await tarpyt.waitFor(/CLOSE/, { times: 3 });
+  await tarpyt.stop();
+  return tarpyt.output;
+}

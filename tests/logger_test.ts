@@ -1,34 +1,49 @@
 import { assertEquals } from "./assert.ts";
-import { createLogger } from "../src/logger.ts";
+import { createLogger, type LoggerOptions } from "../src/logger.ts";
+
+function collect(
+  options: Omit<LoggerOptions, "write">,
+): [string[], ReturnType<typeof createLogger>] {
+  const lines: string[] = [];
+  return [lines, createLogger({ now: () => 0, ...options, write: (line) => lines.push(line) })];
+}
 
 Deno.test("under journald each line carries its syslog priority and no timestamp", () => {
-  const lines: string[] = [];
-  const log = createLogger({ level: "debug", journal: true, write: (line) => lines.push(line) });
-  log.error("e");
-  log.warning("w");
-  log.info("i");
-  log.debug("d");
-  assertEquals(lines, ["<3>e", "<4>w", "<6>i", "<7>d"]);
+  const [lines, log] = collect({ level: "debug", journal: true });
+  log.log("error", "E");
+  log.log("warning", "W");
+  log.log("info", "I");
+  log.log("debug", "D");
+  assertEquals(lines, ["<3>E", "<4>W", "<6>I", "<7>D"]);
 });
 
-Deno.test("elsewhere each line starts with an ISO time, as endlessh's do", () => {
-  const lines: string[] = [];
-  const log = createLogger({
-    level: "info",
-    journal: false,
-    write: (line) => lines.push(line),
-    now: () => 0,
-  });
-  log.info("ACCEPT host=::1 port=1 fd=1 n=1/2");
-  assertEquals(lines, ["1970-01-01T00:00:00.000Z ACCEPT host=::1 port=1 fd=1 n=1/2"]);
+Deno.test("elsewhere each text line starts with an ISO time and reads as endlessh's", () => {
+  const [lines, log] = collect({ level: "info", journal: false });
+  log.log("info", "ACCEPT", { host: "::1", port: 1, fd: 1, n: "1/2" });
+  log.log("info", "FULL", { n: "2/2" }, "new clients wait");
+  assertEquals(lines, [
+    "1970-01-01T00:00:00.000Z ACCEPT host=::1 port=1 fd=1 n=1/2",
+    "1970-01-01T00:00:00.000Z FULL n=2/2 new clients wait",
+  ]);
+});
+
+Deno.test("json lines are one object each: timestamp, level, event, fields (numbers as numbers), message", () => {
+  const [lines, log] = collect({ level: "info", journal: false, format: "json" });
+  log.log("info", "CLOSE", { host: "::1", port: 54208, fd: 1, time: "1.500", bytes: 42 });
+  log.log("warning", "FULL", { n: "2/2" }, "new clients wait");
+  assertEquals(lines, [
+    '{"timestamp":"1970-01-01T00:00:00.000Z","level":"info","event":"CLOSE","host":"::1",' +
+    '"port":54208,"fd":1,"time":1.5,"bytes":42}',
+    '{"timestamp":"1970-01-01T00:00:00.000Z","level":"warning","event":"FULL","n":"2/2",' +
+    '"message":"new clients wait"}',
+  ]);
 });
 
 Deno.test("a level hides the levels below it", () => {
-  const lines: string[] = [];
-  const log = createLogger({ level: "warning", journal: true, write: (line) => lines.push(line) });
-  log.info("hidden");
-  log.debug("hidden");
-  log.warning("shown");
-  assertEquals(lines, ["<4>shown"]);
+  const [lines, log] = collect({ level: "warning", journal: true });
+  log.log("info", "HIDDEN");
+  log.log("debug", "HIDDEN");
+  log.log("warning", "SHOWN");
+  assertEquals(lines, ["<4>SHOWN"]);
   assertEquals([log.enabled("error"), log.enabled("info")], [true, false]);
 });

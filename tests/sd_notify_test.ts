@@ -46,7 +46,7 @@ Deno.test("a notify socket the program may not write is reported once, and the t
     });
     const { text, closed } = await readFor(tarpyt.addresses[0], 1_500);
     assert(text.split("\r\n").length > 3 && !closed, text);
-    const warnings = tarpyt.output.match(/NOTIFY_SOCKET=.*/g) ?? [];
+    const warnings = tarpyt.output.match(/NOTIFY_FAILED socket=.*/g) ?? [];
     assertEquals(warnings.length, 1, tarpyt.output);
     assertMatch(String(warnings[0]), /not permitted.*\/run\/systemd\/notify/);
   } finally {

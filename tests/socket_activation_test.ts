@@ -107,7 +107,7 @@ Deno.test("--listen binds its own sockets when systemd passes none", async () =>
   await using tarpyt = new RunningProcess(
     tarpytArgv(["--listen", "127.0.0.1:0", "--listen", "[::1]:0", "--protocol", "smtp", ...fast]),
   );
-  const listens = await tarpyt.waitFor(/LISTEN --listen address=\S+/, { times: 2 });
+  const listens = await tarpyt.waitFor(/LISTEN from=--listen address=\S+/, { times: 2 });
   for (const line of listens) {
     const [, host, port] = /address=\[?([^\]]+?)\]?:(\d+)$/.exec(line)!;
     const { text } = await readFor({ hostname: host, port: Number(port) }, 500);
@@ -122,7 +122,7 @@ Deno.test("TARPYT_ variables configure the program as flags do", async () => {
     TARPYT_DELAY: "100ms",
     TARPYT_LISTEN: "127.0.0.1:0",
   });
-  const [line] = await tarpyt.waitFor(/LISTEN --listen address=127\.0\.0\.1:\d+/);
+  const [line] = await tarpyt.waitFor(/LISTEN from=--listen address=127\.0\.0\.1:\d+/);
   const port = Number(line.split(":").at(-1));
   const { text } = await readFor({ hostname: "127.0.0.1", port }, 500);
   assertMatch(text, /^HTTP\/1\.1 200 OK\r\nX-/);

@@ -1,0 +1,111 @@
+/**
+ * Prometheus text exposition (format 0.0.4) of what the tarpit counted.
+ *
+ * The `endlessh_*` families carry endlessh-go's names and `local_port` label, so its
+ * published Grafana dashboard works unchanged; `tarpyt_*` adds what it lacks. No series
+ * is labelled with a client address: the number of series is fixed by the number of
+ * listening ports, whatever the number of attackers.
+ *
+ * @module
+ */
+import type { TarpitStats } from "./tarpit.ts";
+import { trappedSecondsBuckets } from "./trap_stats.ts";
+
+type Labels = Readonly<Record<string, string>>;
+
+/** One metric family: its samples, each a label set and a value. */
+interface Family {
+  readonly name: string;
+  readonly type: "counter" | "gauge" | "histogram";
+  readonly help: string;
+  readonly samples: readonly (readonly [suffix: string, labels: Labels, value: number])[];
+}
+
+/**
+ * The exposition text for `stats` as of `now` (a `performance.now()` time).
+ *
+ * @example
+ * ```ts ignore
+ * const text = metricsText(tarpit.stats(), performance.now(), "0.1.0");
+ * ```
+ */
+export function metricsText(stats: TarpitStats, now: number, version: string): string {
+  const { ports, histogram, protocol } = stats;
+  const perPort = (value: (port: TarpitStats["ports"][number]) => number) =>
+    ports.map((port) => ["", { local_port: String(port.localPort) }, value(port)] as const);
+  let cumulative = 0;
+  const buckets = trappedSecondsBuckets.map((le, i) => {
+    cumulative += histogram.counts[i];
+    return ["_bucket", { protocol, le: String(le) }, cumulative] as const;
+  });
+  const families: Family[] = [
+    {
+      name: "endlessh_client_open_count_total",
+      type: "counter",
+      help: "Clients accepted.",
+      samples: perPort((p) => p.opened),
+    },
+    {
+      name: "endlessh_client_closed_count_total",
+      type: "counter",
+      help: "Clients that left or were closed.",
+      samples: perPort((p) => p.closed),
+    },
+    {
+      name: "endlessh_sent_bytes_total",
+      type: "counter",
+      help: "Bytes sent to clients.",
+      samples: perPort((p) => p.bytesSent),
+    },
+    {
+      name: "endlessh_trapped_time_seconds_total",
+      type: "counter",
+      help: "Time clients have spent trapped, those still held included.",
+      samples: perPort((p) => p.trappedMs(now) / 1000),
+    },
+    {
+      name: "tarpyt_clients",
+      type: "gauge",
+      help: "Clients held now.",
+      samples: ports.map((p) => ["", { protocol, local_port: String(p.localPort) }, p.held]),
+    },
+    {
+      name: "tarpyt_clients_max",
+      type: "gauge",
+      help: "Clients that can be held at once (--max-clients).",
+      samples: [["", { protocol }, stats.maxClients]],
+    },
+    {
+      name: "tarpyt_client_trapped_seconds",
+      type: "histogram",
+      help: "How long clients that left were trapped.",
+      samples: [
+        ...buckets,
+        ["_bucket", { protocol, le: "+Inf" }, histogram.count],
+        ["_sum", { protocol }, histogram.sumSeconds],
+        ["_count", { protocol }, histogram.count],
+      ],
+    },
+    {
+      name: "tarpyt_info",
+      type: "gauge",
+      help: "The running version and protocol.",
+      samples: [["", { version, protocol }, 1]],
+    },
+  ];
+  return families.map(familyText).join("");
+}
+
+function familyText({ name, type, help, samples }: Family): string {
+  let text = `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
+  for (const [suffix, labels, value] of samples) {
+    const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
+    text += `${name}${suffix}${pairs.length ? `{${pairs.join(",")}}` : ""} ${value}\n`;
+  }
+  return text;
+}
+
+/** Label values escape backslash, double quote and newline. */
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}

@@ -1,0 +1,146 @@
+/**
+ * What operators see: Prometheus metrics scraped with curl and read strictly, STATS
+ * summaries on SIGUSR2, SIGHUP and at shutdown, and JSON log lines.
+ */
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { parseExposition, sampleValue } from "./prometheus_text.ts";
+import {
+  freePort,
+  readConnFor,
+  readFor,
+  RunningProcess,
+  socketActivated,
+  tarpytArgv,
+} from "./harness.ts";
+
+async function scrape(url: string): Promise<{ status: string; body: string }> {
+  const { stdout } = await new Deno.Command("curl", {
+    args: ["-s", "-i", "--max-time", "5", url],
+    stdout: "piped",
+  }).output();
+  const text = new TextDecoder().decode(stdout);
+  const split = text.indexOf("\r\n\r\n");
+  return { status: text.slice(0, text.indexOf("\r\n")), body: text.slice(split + 4) };
+}
+
+Deno.test("a passed socket named metrics serves endlessh-go's series per local_port, read strictly", async () => {
+  await using tarpyt = await socketActivated(["127.0.0.1", "127.0.0.1"], ["--delay", "100ms"], {
+    fdNames: ["ssh", "metrics"],
+  });
+  const [trap, metrics] = tarpyt.addresses;
+  const held = Deno.connect(trap);
+  await readFor(trap, 500); // one client comes and goes
+  const kept = await held;
+  try {
+    await tarpyt.waitFor(/CLOSE host=/);
+    const { status, body } = await scrape(`http://127.0.0.1:${metrics.port}/metrics`);
+    assertEquals(status, "HTTP/1.1 200 OK");
+    const exposition = parseExposition(body);
+    const port = { local_port: String(trap.port) };
+    assertEquals(sampleValue(exposition, "endlessh_client_open_count_total", port), 2);
+    assertEquals(sampleValue(exposition, "endlessh_client_closed_count_total", port), 1);
+    assert((sampleValue(exposition, "endlessh_sent_bytes_total", port) ?? 0) > 0);
+    assert((sampleValue(exposition, "endlessh_trapped_time_seconds_total", port) ?? 0) > 0.4);
+    assertEquals(sampleValue(exposition, "tarpyt_clients", { protocol: "ssh", ...port }), 1);
+    assertEquals(sampleValue(exposition, "tarpyt_client_trapped_seconds_count"), 1);
+    assertEquals(sampleValue(exposition, "tarpyt_client_trapped_seconds_bucket", { le: "10" }), 1);
+    assertEquals(sampleValue(exposition, "tarpyt_info", { protocol: "ssh" }), 1);
+    // No series is labelled with a client's address: cardinality is bounded by ports.
+    const labelNames = new Set(exposition.samples.flatMap((s) => Object.keys(s.labels)));
+    assertEquals([...labelNames].sort(), ["le", "local_port", "protocol", "version"]);
+    assertMatch(tarpyt.output, /METRICS fd=4 name=metrics address=127\.0\.0\.1:\d+/);
+  } finally {
+    kept.close();
+  }
+});
+
+Deno.test("--metrics-listen answers GET /metrics, 404 elsewhere, 400 to junk, and reads at most 2 KiB", async () => {
+  const metricsPort = freePort();
+  await using tarpyt = new RunningProcess(tarpytArgv([
+    "--listen",
+    "127.0.0.1:0",
+    "--metrics-listen",
+    `127.0.0.1:${metricsPort}`,
+  ]));
+  await tarpyt.waitFor(/START /);
+  const base = `http://127.0.0.1:${metricsPort}`;
+  assertEquals((await scrape(`${base}/metrics`)).status, "HTTP/1.1 200 OK");
+  assertEquals((await scrape(`${base}/secret`)).status, "HTTP/1.1 404 Not Found");
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: metricsPort });
+  try {
+    await conn.write(new TextEncoder().encode("x".repeat(3000))); // no end of head, ever
+    const { text, closed } = await readConnFor(conn, 3_000);
+    assertMatch(text, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert(closed, "the connection is closed after the answer");
+  } finally {
+    conn.close();
+  }
+});
+
+Deno.test("SIGUSR2 and SIGHUP log STATS with the busiest sources; stopping logs STATS, then TOTALS", async () => {
+  await using tarpyt = new RunningProcess(tarpytArgv(["--listen", "127.0.0.1:0", "--delay", "1s"]));
+  const [listen] = await tarpyt.waitFor(/LISTEN from=--listen address=127\.0\.0\.1:\d+/);
+  const port = Number(listen.split(":").at(-1));
+  const conns = await Promise.all(
+    [1, 2, 3].map(() => Deno.connect({ hostname: "127.0.0.1", port })),
+  );
+  try {
+    await tarpyt.waitFor(/ACCEPT /, { times: 3 });
+    for (const signal of ["SIGUSR2", "SIGHUP"] as const) {
+      tarpyt.child.kill(signal);
+    }
+    const stats = await tarpyt.waitFor(/STATS [^\n]*/, { times: 2 });
+    for (const line of stats) {
+      assertMatch(
+        line,
+        /^STATS clients=3 connects=3 seconds=\d+\.\d{3} bytes=\d+ top=127\.0\.0\.1\/3$/,
+      );
+    }
+    assertEquals(tarpyt.status, undefined, "SIGHUP and SIGUSR2 do not stop it");
+  } finally {
+    for (const conn of conns) conn.close();
+  }
+  await tarpyt.waitFor(/CLOSE /, { times: 3 });
+  assertEquals((await tarpyt.stop()).code, 0);
+  assertMatch(tarpyt.output, /STATS clients=0 connects=3 [^\n]*\n[^\n]*TOTALS connects=3 /);
+});
+
+Deno.test("--log-format json writes one object a line with the documented keys", async () => {
+  await using tarpyt = await socketActivated(["127.0.0.1"], [
+    "--delay",
+    "100ms",
+    "--log-format",
+    "json",
+  ]);
+  await readFor(tarpyt.addresses[0], 300);
+  await tarpyt.waitFor(/"event":"CLOSE"/);
+  assertEquals((await tarpyt.stop()).code, 0);
+  const events = tarpyt.output.split("\n").filter((line) => line.startsWith("{")).map((line) =>
+    JSON.parse(line)
+  );
+  assertEquals(
+    events.map((e) => e.event),
+    ["LISTEN", "START", "ACCEPT", "CLOSE", "STATS", "TOTALS"],
+  );
+  for (const event of events) {
+    assertMatch(event.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assertEquals(event.level, "info");
+  }
+  const close = events[3];
+  assertEquals(Object.keys(close), [
+    "timestamp",
+    "level",
+    "event",
+    "host",
+    "port",
+    "fd",
+    "time",
+    "bytes",
+  ]);
+  assertEquals([typeof close.port, typeof close.time, typeof close.bytes], [
+    "number",
+    "number",
+    "number",
+  ]);
+  assertEquals(events[2].n, "1/4096");
+});

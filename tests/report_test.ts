@@ -1,0 +1,85 @@
+/**
+ * `tarpyt report` on real logs: what a person reads, and the SVG chart.
+ */
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { programEnv, tarpytArgv, trappedLog } from "./harness.ts";
+import { humanDuration, summarizeLog } from "../src/report.ts";
+
+/** Runs `tarpyt report ARGS` with `input` on stdin. */
+async function report(input: string, args: string[] = []): Promise<string> {
+  const [bin, ...rest] = tarpytArgv(["report", ...args]);
+  const child = new Deno.Command(bin, {
+    args: rest,
+    env: programEnv,
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(input));
+  await writer.close();
+  const { code, stdout } = await child.output();
+  assertEquals(code, 0);
+  return new TextDecoder().decode(stdout);
+}
+
+Deno.test("report reads a real text log: sources, time wasted, protocol counts", async () => {
+  const log = await trappedLog("text");
+  const seconds = [...log.matchAll(/CLOSE .* time=(\d+\.\d+)/g)].reduce(
+    (s, m) => s + Number(m[1]),
+    0,
+  );
+  const text = await report(log);
+  assertMatch(text, /^connections: 3 from 2 addresses\n/);
+  assertMatch(text, new RegExp(`attackers' time wasted: \\S+ \\(${seconds.toFixed(0)} s\\)`));
+  assertMatch(text, /per protocol:\n {2}ssh +3\n/);
+  assertMatch(text, /top 10 sources:\n.*\n {2}127\.0\.0\.1 +2 +\d+s\n {2}::1 +1 +\d+s\n/);
+});
+
+Deno.test("report reads JSON logs as journalctl -o short-iso prints them, per process and protocol", async () => {
+  const json = (await trappedLog("json")).split("\n").filter((l) => l.startsWith("{"));
+  // Two processes, as in the journal: the real JSON log, and one smtp tarpit beside it.
+  const journal = [
+    ...json.map((line) => `2026-11-24T16:25:30+0000 vm tarpyt[101]: ${line}`),
+    "2026-11-24T16:25:29+0000 vm tarpyt[202]: START version=0.1.0 protocol=smtp delay=10s",
+    "2026-11-24T16:25:31+0000 vm tarpyt[202]: ACCEPT host=203.0.113.7 port=1 fd=1 n=1/4096",
+    "2026-11-24T16:25:31+0000 vm sshd[7]: Invalid user admin from 203.0.113.7",
+  ];
+  const summary = await summarizeLog(journal);
+  assertEquals([...summary.protocols].sort(), [["smtp", 1], ["ssh", 3]]);
+  assertEquals(summary.connections, 4);
+  assertEquals(summary.sources.get("127.0.0.1")?.connections, 2);
+  assertEquals(summary.skipped, 1);
+  assertMatch(await report(journal.join("\n")), /1 lines were not TarPyt's and skipped/);
+});
+
+Deno.test("report --svg draws trapped clients over time as well-formed SVG", async () => {
+  const svg = await report(await trappedLog("text"), ["--svg"]);
+  const parse = new Deno.Command("python3", {
+    args: ["-c", "import sys, xml.etree.ElementTree as E; print(E.parse(sys.stdin).getroot().tag)"],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const writer = parse.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(svg));
+  await writer.close();
+  const { code, stdout } = await parse.output();
+  assertEquals([code, new TextDecoder().decode(stdout).trim()], [
+    0,
+    "{http://www.w3.org/2000/svg}svg",
+  ]);
+  const points = /<polyline [^>]*points="([^"]+)"/.exec(svg)?.[1].split(" ") ?? [];
+  assertEquals(points.length, 2 * 6, "a step up or down for each of 3 ACCEPT and 3 CLOSE lines");
+  assertMatch(svg, /clients trapped \(most: [1-3]\); 3 connections/);
+  assert(points.every((p) => /^\d+\.\d,\d+\.\d$/.test(p)), svg);
+});
+
+Deno.test("durations read at a glance", () => {
+  assertEquals([0, 42, 125, 7_500, 200_000].map(humanDuration), [
+    "0s",
+    "42s",
+    "2m 5s",
+    "2h 5m",
+    "2d 7h",
+  ]);
+});
