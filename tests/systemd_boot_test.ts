@@ -9,7 +9,8 @@
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { peerArgv, RunningProcess } from "./harness.ts";
-import { cannotBoot, SystemdContainer } from "./systemd_container.ts";
+import { cannotBoot, run, SystemdContainer } from "./systemd_container.ts";
+import { parseExposition, sampleValue } from "./prometheus_text.ts";
 import { runtimeFlags } from "../src/runtime_flags.ts";
 import { protocols } from "../protocols/mod.ts";
 
@@ -239,6 +240,23 @@ Deno.test({
       assertMatch(journal, /^TOTALS connects=\d+ seconds=\d+\.\d+ bytes=[1-9]\d*$/m);
       await ssh.exited();
       assertMatch(ssh.output, /Connection closed|banner exchange|kex_exchange_identification/);
+    });
+
+    await t.step("contrib/systemd passes a metrics socket that Prometheus can scrape", async () => {
+      await c.copyIn(`${root}contrib/systemd/.`, "/etc/systemd/system");
+      await c.mustExec(["systemctl", "daemon-reload"]);
+      await c.mustExec(["systemctl", "start", "tarpyt-ssh-metrics@2222.socket"]);
+      await c.mustExec(["systemctl", "start", "tarpyt-ssh@2222.socket", service]);
+      await using client = sshClient(c, "127.0.0.1", protocolPorts.ssh);
+      await client.waitFor(/banner line 1: /);
+      const scrape = await run(c.onNetwork(["curl", "-s", "http://127.0.0.1:9101/metrics"]));
+      const exposition = parseExposition(scrape.stdout);
+      assertEquals(
+        sampleValue(exposition, "endlessh_client_open_count_total", { local_port: "2222" }),
+        1,
+      );
+      const journal = await c.mustExec(["journalctl", "--no-pager", "-o", "cat", "-u", service]);
+      assertMatch(journal, /^METRICS fd=\d name=metrics address=127\.0\.0\.1:9101$/m);
     });
   },
 });
