@@ -13,7 +13,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { peerArgv, RunningProcess, tarpytArgv } from "../tests/harness.ts";
+import { peerArgv, RunningProcess, sshArgv, tarpytArgv } from "../tests/harness.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -47,22 +47,7 @@ const python = (protocol: string, client: string, name: string): Client => ({
 const ssh = (protocol: string): Client => ({
   protocol,
   name: "OpenSSH",
-  argv: (port) => [
-    "ssh",
-    "-vvv",
-    "-F",
-    "/dev/null",
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "StrictHostKeyChecking=no",
-    "-o",
-    "UserKnownHostsFile=/dev/null",
-    "-p",
-    String(port),
-    "tarpit@127.0.0.1",
-    "true",
-  ],
+  argv: (port) => sshArgv("127.0.0.1", port, "-vvv"),
   received: (output) => (output.match(/banner line \d+:|Received SSH2_MSG_IGNORE/g) ?? []).length,
 });
 

@@ -9,7 +9,7 @@
  * @module
  */
 import {
-  type LineOptions,
+  endlessLines,
   type Protocol,
   replyContinuationLine,
   replyContinuationMinLength,
@@ -25,11 +25,9 @@ import {
  * (await lines.next()).value?.startsWith("220-"); // true
  * ```
  */
-export async function* ftpEndlessGreetingLines(
-  { maxLineLength }: LineOptions,
-): AsyncGenerator<string, void, undefined> {
-  for (;;) yield replyContinuationLine("220", maxLineLength);
-}
+export const ftpEndlessGreetingLines: Protocol["lines"] = endlessLines((max) =>
+  replyContinuationLine("220", max)
+);
 
 /** The ftp protocol for the registry. */
 export const ftp: Protocol = {

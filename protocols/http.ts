@@ -8,13 +8,7 @@
  *
  * @module
  */
-import {
-  alphanumeric,
-  type LineOptions,
-  type Protocol,
-  randomInt,
-  randomText,
-} from "./protocol.ts";
+import { alphanumeric, endlessLines, type Protocol, randomInt, randomText } from "./protocol.ts";
 
 /** The status line every client gets first. */
 export const httpStatusLine = "HTTP/1.1 200 OK\r\n";
@@ -48,16 +42,13 @@ export function httpHeaderLine(maxLineLength: number): string {
  * @example
  * ```ts
  * import { httpEndlessHeaderLines } from "./http.ts";
- * const lines = httpEndlessHeaderLines({ maxLineLength: 32 });
+ * const lines = httpEndlessHeaderLines({ maxLineLength: 32, banner: "" });
  * (await lines.next()).value; // "HTTP/1.1 200 OK\r\n"
  * ```
  */
-export async function* httpEndlessHeaderLines(
-  { maxLineLength }: LineOptions,
-): AsyncGenerator<string, void, undefined> {
-  yield httpStatusLine;
-  for (;;) yield httpHeaderLine(maxLineLength);
-}
+export const httpEndlessHeaderLines: Protocol["lines"] = endlessLines(httpHeaderLine, [
+  httpStatusLine,
+]);
 
 /** The http protocol for the registry. */
 export const http: Protocol = {

@@ -7,13 +7,7 @@
  *
  * @module
  */
-import {
-  alphanumeric,
-  type LineOptions,
-  type Protocol,
-  randomInt,
-  randomText,
-} from "./protocol.ts";
+import { alphanumeric, endlessLines, type Protocol, randomInt, randomText } from "./protocol.ts";
 import { httpStatusLine } from "./http.ts";
 
 /** The header section: status line, fields, empty line; one line a tick. */
@@ -52,12 +46,7 @@ export function httpChunk(maxLineLength: number): string {
  * (await lines.next()).value; // "HTTP/1.1 200 OK\r\n"
  * ```
  */
-export async function* httpEndlessChunkedBody(
-  { maxLineLength }: LineOptions,
-): AsyncGenerator<string, void, undefined> {
-  yield* httpChunkedHead;
-  for (;;) yield httpChunk(maxLineLength);
-}
+export const httpEndlessChunkedBody: Protocol["lines"] = endlessLines(httpChunk, httpChunkedHead);
 
 /** The http-chunked protocol for the registry. */
 export const httpChunked: Protocol = {

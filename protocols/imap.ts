@@ -8,13 +8,7 @@
  *
  * @module
  */
-import {
-  type LineOptions,
-  printableAscii,
-  type Protocol,
-  randomInt,
-  randomText,
-} from "./protocol.ts";
+import { endlessLines, printableAscii, type Protocol, randomInt, randomText } from "./protocol.ts";
 
 /**
  * One untagged status line, `* OK <text>\r\n`, of 8 to `maxLineLength` bytes. The text
@@ -41,11 +35,7 @@ export function imapUntaggedOkLine(maxLineLength: number): string {
  * (await lines.next()).value?.startsWith("* OK "); // true
  * ```
  */
-export async function* imapEndlessUntaggedLines(
-  { maxLineLength }: LineOptions,
-): AsyncGenerator<string, void, undefined> {
-  for (;;) yield imapUntaggedOkLine(maxLineLength);
-}
+export const imapEndlessUntaggedLines: Protocol["lines"] = endlessLines(imapUntaggedOkLine);
 
 /** The imap protocol for the registry. */
 export const imap: Protocol = {

@@ -9,13 +9,7 @@
  *
  * @module
  */
-import {
-  type LineOptions,
-  printableAscii,
-  type Protocol,
-  randomInt,
-  randomText,
-} from "./protocol.ts";
+import { endlessLines, printableAscii, type Protocol, randomInt, randomText } from "./protocol.ts";
 
 const noticePrefix = "NOTICE * :*** ";
 
@@ -43,11 +37,7 @@ export function ircNoticeLine(maxLineLength: number): string {
  * (await lines.next()).value?.startsWith("NOTICE * :*** "); // true
  * ```
  */
-export async function* ircEndlessNoticeLines(
-  { maxLineLength }: LineOptions,
-): AsyncGenerator<string, void, undefined> {
-  for (;;) yield ircNoticeLine(maxLineLength);
-}
+export const ircEndlessNoticeLines: Protocol["lines"] = endlessLines(ircNoticeLine);
 
 /** The irc protocol for the registry. */
 export const irc: Protocol = {

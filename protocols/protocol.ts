@@ -35,11 +35,30 @@ export interface Protocol {
    * @example
    * ```ts
    * import { protocols } from "./mod.ts";
-   * const lines = protocols.ssh.lines({ maxLineLength: 32 });
+   * const lines = protocols.ssh.lines({ maxLineLength: 32, banner: "" });
    * const first = await lines.next(); // { value: "...\r\n", done: false }
    * ```
    */
   lines(options: LineOptions): AsyncGenerator<string, void, undefined>;
+}
+
+/**
+ * A protocol's `lines`: the `opening` lines once, then `line(maxLineLength)` forever.
+ *
+ * @example
+ * ```ts
+ * import { endlessLines } from "./protocol.ts";
+ * const lines = endlessLines((max) => "x".repeat(max - 2) + "\r\n", ["hello\r\n"]);
+ * ```
+ */
+export function endlessLines(
+  line: (maxLineLength: number) => string,
+  opening: readonly string[] = [],
+): Protocol["lines"] {
+  return async function* ({ maxLineLength }: LineOptions): AsyncGenerator<string, void, undefined> {
+    yield* opening;
+    for (;;) yield line(maxLineLength);
+  };
 }
 
 /**

@@ -9,7 +9,7 @@
  * @module
  */
 import {
-  type LineOptions,
+  endlessLines,
   type Protocol,
   replyContinuationLine,
   replyContinuationMinLength,
@@ -34,15 +34,11 @@ export function smtpGreetingLine(maxLineLength: number): string {
  * @example
  * ```ts
  * import { smtpEndlessGreetingLines } from "./smtp.ts";
- * const lines = smtpEndlessGreetingLines({ maxLineLength: 32 });
+ * const lines = smtpEndlessGreetingLines({ maxLineLength: 32, banner: "" });
  * (await lines.next()).value?.startsWith("220-"); // true
  * ```
  */
-export async function* smtpEndlessGreetingLines(
-  { maxLineLength }: LineOptions,
-): AsyncGenerator<string, void, undefined> {
-  for (;;) yield smtpGreetingLine(maxLineLength);
-}
+export const smtpEndlessGreetingLines: Protocol["lines"] = endlessLines(smtpGreetingLine);
 
 /** The smtp protocol for the registry. */
 export const smtp: Protocol = {

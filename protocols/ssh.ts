@@ -10,13 +10,7 @@
  *
  * @module
  */
-import {
-  type LineOptions,
-  printableAscii,
-  type Protocol,
-  randomInt,
-  randomText,
-} from "./protocol.ts";
+import { endlessLines, printableAscii, type Protocol, randomInt, randomText } from "./protocol.ts";
 
 /**
  * One pre-banner line: 1 to `maxLineLength - 2` printable characters, then CRLF, never
@@ -40,17 +34,13 @@ export function sshPreBannerLine(maxLineLength: number): string {
  * @example
  * ```ts
  * import { sshPreBannerLines } from "./ssh.ts";
- * for await (const line of sshPreBannerLines({ maxLineLength: 32 })) {
+ * for await (const line of sshPreBannerLines({ maxLineLength: 32, banner: "" })) {
  *   console.log(line.trimEnd());
  *   break;
  * }
  * ```
  */
-export async function* sshPreBannerLines(
-  { maxLineLength }: LineOptions,
-): AsyncGenerator<string, void, undefined> {
-  for (;;) yield sshPreBannerLine(maxLineLength);
-}
+export const sshPreBannerLines: Protocol["lines"] = endlessLines(sshPreBannerLine);
 
 /** The ssh protocol for the registry. */
 export const ssh: Protocol = {

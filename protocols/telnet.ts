@@ -10,16 +10,23 @@
  *
  * @module
  */
-import {
-  type LineOptions,
-  printableAscii,
-  type Protocol,
-  randomInt,
-  randomText,
-} from "./protocol.ts";
+import { endlessLines, printableAscii, type Protocol, randomInt, randomText } from "./protocol.ts";
 
 /** IAC WILL ECHO, IAC WILL SUPPRESS-GO-AHEAD: RFC 854 commands, RFC 857 and 858 options. */
 export const telnetOptionOffer = "\xff\xfb\x01\xff\xfb\x03";
+
+/**
+ * One banner line: 1 to `maxLineLength - 2` printable characters, then CRLF.
+ *
+ * @example
+ * ```ts
+ * import { telnetBannerLine } from "./telnet.ts";
+ * telnetBannerLine(32); // e.g. "k2#Q~ a;Zm\r\n"
+ * ```
+ */
+export function telnetBannerLine(maxLineLength: number): string {
+  return `${randomText(randomInt(1, maxLineLength - 2), printableAscii)}\r\n`;
+}
 
 /**
  * The telnet tarpit's lines: {@link telnetOptionOffer}, then banner lines forever.
@@ -31,12 +38,9 @@ export const telnetOptionOffer = "\xff\xfb\x01\xff\xfb\x03";
  * (await lines.next()).value; // "\xff\xfb\x01\xff\xfb\x03"
  * ```
  */
-export async function* telnetBannerLines(
-  { maxLineLength }: LineOptions,
-): AsyncGenerator<string, void, undefined> {
-  yield telnetOptionOffer;
-  for (;;) yield `${randomText(randomInt(1, maxLineLength - 2), printableAscii)}\r\n`;
-}
+export const telnetBannerLines: Protocol["lines"] = endlessLines(telnetBannerLine, [
+  telnetOptionOffer,
+]);
 
 /** The telnet protocol for the registry. */
 export const telnet: Protocol = {

@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { parseExposition } from "./prometheus_text.ts";
-import { freePort, RunningProcess, tarpytArgv, trappedLog } from "./harness.ts";
+import { freePort, run, RunningProcess, tarpytArgv, trappedLog } from "./harness.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const filter = `${root}contrib/fail2ban/filter.d/tarpyt.conf`;
@@ -18,13 +18,9 @@ for (const format of ["text", "json"] as const) {
     const file = await Deno.makeTempFile({ suffix: ".log" });
     try {
       await Deno.writeTextFile(file, log);
-      const { code, stdout, stderr } = await new Deno.Command("fail2ban-regex", {
-        args: ["--out", "ip", file, filter],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const banned = new TextDecoder().decode(stdout).trim().split("\n");
-      assertEquals(code, 0, new TextDecoder().decode(stderr));
+      const { code, stdout, stderr } = await run(["fail2ban-regex", "--out", "ip", file, filter]);
+      const banned = stdout.trim().split("\n");
+      assertEquals(code, 0, stderr);
       // One address per ACCEPT, in order: an IPv4 client on the dual-stack socket is banned
       // as IPv4; a match on any other line would add an address.
       assertEquals(banned, ["127.0.0.1", "::1", "127.0.0.1"]);
@@ -43,11 +39,8 @@ Deno.test("every series the Grafana dashboard and the scrape config name is one 
     `127.0.0.1:${metricsPort}`,
   ]));
   await tarpyt.waitFor(/START /);
-  const { stdout } = await new Deno.Command("curl", {
-    args: ["-s", `http://127.0.0.1:${metricsPort}/metrics`],
-    stdout: "piped",
-  }).output();
-  const served = new Set(parseExposition(new TextDecoder().decode(stdout)).types.keys());
+  const { stdout } = await run(["curl", "-s", `http://127.0.0.1:${metricsPort}/metrics`]);
+  const served = new Set(parseExposition(stdout).types.keys());
   const dashboard = JSON.parse(
     await Deno.readTextFile(`${root}contrib/grafana/tarpyt-dashboard.json`),
   );

@@ -271,3 +271,52 @@ export async function trappedLog(format: "text" | "json"): Promise<string> {
   await tarpyt.stop();
   return tarpyt.output;
 }
+
+/** The output of a command that ran to its end. */
+export interface Ran {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a command to its end, with `stdin` as its input, and collects its output. */
+export async function run(
+  argv: readonly string[],
+  stdin?: string,
+  env?: Readonly<Record<string, string>>,
+): Promise<Ran> {
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    ...(env ? { env: { ...env }, clearEnv: true } : {}),
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+  }
+  const { code, stdout, stderr } = await child.output();
+  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
+
+/** OpenSSH as a tarpit's client: no config, no keys, no prompts. */
+export function sshArgv(host: string, port: number, verbosity = "-v"): string[] {
+  return [
+    "ssh",
+    verbosity,
+    "-F",
+    "/dev/null",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-p",
+    String(port),
+    `tarpit@${host}`,
+    "true",
+  ];
+}

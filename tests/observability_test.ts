@@ -8,17 +8,14 @@ import {
   freePort,
   readConnFor,
   readFor,
+  run,
   RunningProcess,
   socketActivated,
   tarpytArgv,
 } from "./harness.ts";
 
 async function scrape(url: string): Promise<{ status: string; body: string }> {
-  const { stdout } = await new Deno.Command("curl", {
-    args: ["-s", "-i", "--max-time", "5", url],
-    stdout: "piped",
-  }).output();
-  const text = new TextDecoder().decode(stdout);
+  const { stdout: text } = await run(["curl", "-s", "-i", "--max-time", "5", url]);
   const split = text.indexOf("\r\n\r\n");
   return { status: text.slice(0, text.indexOf("\r\n")), body: text.slice(split + 4) };
 }

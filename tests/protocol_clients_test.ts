@@ -10,6 +10,7 @@ import {
   programEnv,
   RunningProcess,
   socketActivated,
+  sshArgv,
 } from "./harness.ts";
 
 function activated(
@@ -111,22 +112,7 @@ Deno.test("telnet: the telnet client and telnetlib see option offers and banner 
 
 Deno.test("ssh-ignore holds OpenSSH past its 1024-line limit with SSH_MSG_IGNORE after KEXINIT", async () => {
   await using tarpyt = await activated("ssh-ignore", "10ms");
-  await using ssh = new RunningProcess([
-    "ssh",
-    "-vvv",
-    "-F",
-    "/dev/null",
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "StrictHostKeyChecking=no",
-    "-o",
-    "UserKnownHostsFile=/dev/null",
-    "-p",
-    String(tarpyt.addresses[0].port),
-    "tarpit@127.0.0.1",
-    "true",
-  ]);
+  await using ssh = new RunningProcess(sshArgv("127.0.0.1", tarpyt.addresses[0].port, "-vvv"));
   await ssh.waitFor(/expecting SSH2_MSG_KEX_ECDH_REPLY/);
   await ssh.waitFor(/Received SSH2_MSG_IGNORE/, { times: 1100, timeoutMs: 40_000 });
   assertMatch(ssh.output, /Remote protocol version 2\.0, remote software version OpenSSH_9\.6p1/);

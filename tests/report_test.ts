@@ -2,25 +2,14 @@
  * `tarpyt report` on real logs: what a person reads, and the SVG chart.
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { programEnv, tarpytArgv, trappedLog } from "./harness.ts";
+import { programEnv, run, tarpytArgv, trappedLog } from "./harness.ts";
 import { humanDuration, summarizeLog } from "../src/report.ts";
 
 /** Runs `tarpyt report ARGS` with `input` on stdin. */
 async function report(input: string, args: string[] = []): Promise<string> {
-  const [bin, ...rest] = tarpytArgv(["report", ...args]);
-  const child = new Deno.Command(bin, {
-    args: rest,
-    env: programEnv,
-    clearEnv: true,
-    stdin: "piped",
-    stdout: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input));
-  await writer.close();
-  const { code, stdout } = await child.output();
+  const { code, stdout } = await run(tarpytArgv(["report", ...args]), input, programEnv);
   assertEquals(code, 0);
-  return new TextDecoder().decode(stdout);
+  return stdout;
 }
 
 Deno.test("report reads a real text log: sources, time wasted, protocol counts", async () => {
@@ -55,19 +44,12 @@ Deno.test("report reads JSON logs as journalctl -o short-iso prints them, per pr
 
 Deno.test("report --svg draws trapped clients over time as well-formed SVG", async () => {
   const svg = await report(await trappedLog("text"), ["--svg"]);
-  const parse = new Deno.Command("python3", {
-    args: ["-c", "import sys, xml.etree.ElementTree as E; print(E.parse(sys.stdin).getroot().tag)"],
-    stdin: "piped",
-    stdout: "piped",
-  }).spawn();
-  const writer = parse.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(svg));
-  await writer.close();
-  const { code, stdout } = await parse.output();
-  assertEquals([code, new TextDecoder().decode(stdout).trim()], [
-    0,
-    "{http://www.w3.org/2000/svg}svg",
-  ]);
+  const { code, stdout } = await run([
+    "python3",
+    "-c",
+    "import sys, xml.etree.ElementTree as E; print(E.parse(sys.stdin).getroot().tag)",
+  ], svg);
+  assertEquals([code, stdout.trim()], [0, "{http://www.w3.org/2000/svg}svg"]);
   const points = /<polyline [^>]*points="([^"]+)"/.exec(svg)?.[1].split(" ") ?? [];
   assertEquals(points.length, 2 * 6, "a step up or down for each of 3 ACCEPT and 3 CLOSE lines");
   assertMatch(svg, /clients trapped \(most: [1-3]\); 3 connections/);

@@ -11,6 +11,7 @@ import {
   readFor,
   RunningProcess,
   socketActivated,
+  sshArgv,
   tarpytArgv,
 } from "./harness.ts";
 
@@ -23,22 +24,7 @@ Deno.test("ssh -v reads pre-banner lines and is still waiting for the version st
     ...fast,
   ]);
   const [{ port }] = tarpyt.addresses;
-  await using ssh = new RunningProcess([
-    "ssh",
-    "-v",
-    "-F",
-    "/dev/null",
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "StrictHostKeyChecking=no",
-    "-o",
-    "UserKnownHostsFile=/dev/null",
-    "-p",
-    String(port),
-    "tarpit@127.0.0.1",
-    "true",
-  ]);
+  await using ssh = new RunningProcess(sshArgv("127.0.0.1", port));
   const banners = await ssh.waitFor(/banner line \d+: [^\n]*/, { times: 8 });
   assertEquals(ssh.status, undefined, "ssh must still be waiting");
   assertMatch(banners[0], /banner line 0: /);

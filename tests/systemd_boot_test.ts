@@ -8,8 +8,8 @@
  * with the same flags (src/runtime_flags.ts), from a copy of the source.
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { peerArgv, RunningProcess } from "./harness.ts";
-import { cannotBoot, run, SystemdContainer } from "./systemd_container.ts";
+import { peerArgv, run, RunningProcess, sshArgv } from "./harness.ts";
+import { cannotBoot, SystemdContainer } from "./systemd_container.ts";
 import { parseExposition, sampleValue } from "./prometheus_text.ts";
 import { runtimeFlags } from "../src/runtime_flags.ts";
 import { protocols } from "../protocols/mod.ts";
@@ -62,22 +62,7 @@ async function waitUntil(what: string, check: () => Promise<boolean>): Promise<v
 
 /** `ssh -v` from the container's network, held until disposed. */
 function sshClient(c: SystemdContainer, host: string, port: number): RunningProcess {
-  return new RunningProcess(c.onNetwork([
-    "ssh",
-    "-v",
-    "-F",
-    "/dev/null",
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "StrictHostKeyChecking=no",
-    "-o",
-    "UserKnownHostsFile=/dev/null",
-    "-p",
-    String(port),
-    `tarpit@${host}`,
-    "true",
-  ]));
+  return new RunningProcess(c.onNetwork(sshArgv(host, port)));
 }
 
 /** Listening TCP ports of a process's network namespace, from /proc/PID/net/tcp{,6}. */

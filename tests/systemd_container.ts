@@ -9,31 +9,9 @@
  * @module
  */
 
+import { type Ran, run } from "./harness.ts";
+
 const decoder = new TextDecoder();
-
-/** The output of a command that ran to its end. */
-export interface Ran {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs a command on the host and collects its output. */
-export async function run(argv: readonly string[], stdin?: string): Promise<Ran> {
-  const child = new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const { code, stdout, stderr } = await child.output();
-  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
-}
 
 async function mustRun(argv: readonly string[]): Promise<string> {
   const ran = await run(argv);

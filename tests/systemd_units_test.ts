@@ -4,11 +4,10 @@
  * at 0.5 or lower. (systemd_boot_test.ts runs them under real systemd.)
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { programEnv, tarpytArgv } from "./harness.ts";
+import { programEnv, run, tarpytArgv } from "./harness.ts";
 import { protocols } from "../protocols/mod.ts";
 
 const root = new URL("..", import.meta.url).pathname;
-const decoder = new TextDecoder();
 
 /** Runs `tarpyt systemd print ARGS | tar -x` into a new directory and returns the files. */
 async function printedUnits(args: string[]): Promise<Map<string, string>> {
@@ -89,12 +88,13 @@ Deno.test("each service keeps room for its clients: LimitNOFILE above TARPYT_MAX
 Deno.test("systemd-analyze security rates every service's exposure at 0.5 or lower", async () => {
   for (const [name] of await shippedUnits()) {
     if (!name.endsWith(".service")) continue;
-    const { stdout } = await new Deno.Command("systemd-analyze", {
-      args: ["security", "--offline=yes", "--no-pager", `${root}systemd/${name}`],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const report = decoder.decode(stdout);
+    const { stdout: report } = await run([
+      "systemd-analyze",
+      "security",
+      "--offline=yes",
+      "--no-pager",
+      `${root}systemd/${name}`,
+    ]);
     const score = Number(/Overall exposure level for .*: (\d+\.\d+)/.exec(report)?.[1]);
     assert(score <= 0.5, `${name}: exposure ${score}\n${report}`);
   }
@@ -102,13 +102,11 @@ Deno.test("systemd-analyze security rates every service's exposure at 0.5 or low
 
 Deno.test("systemd print to a terminal says how to unpack it, and writes no archive", async () => {
   const argv = tarpytArgv(["systemd", "print"]).map((word) => `'${word}'`).join(" ");
-  const { code, stdout } = await new Deno.Command("script", {
-    args: ["--quiet", "--return", "--command", argv, "/dev/null"],
-    env: programEnv,
-    clearEnv: true,
-    stdout: "piped",
-  }).output();
-  const text = decoder.decode(stdout);
+  const { code, stdout: text } = await run(
+    ["script", "--quiet", "--return", "--command", argv, "/dev/null"],
+    undefined,
+    programEnv,
+  );
   assertEquals(code, 2, text);
   assertMatch(
     text,
