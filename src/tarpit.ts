@@ -165,9 +165,15 @@ export class Tarpit {
       (error: Error) => this.#log.log("error", "LISTENER_ERROR", {}, error.message),
     );
     this.#servers.push(server);
+    // Every client of a listening socket has its port: look it up once, not per accept.
+    const address = server.address();
+    const localPort = typeof address === "object" && address !== null ? address.port : 0;
+    let stats = this.#ports.get(localPort);
+    if (stats === undefined) this.#ports.set(localPort, stats = new PortStats(localPort));
+    const portStats = stats;
     this.#gates.push(acceptLoop(server, {
       hasRoom: () => this.#hasRoom(),
-      admit: (socket) => this.#admit(socket),
+      admit: (socket) => this.#admit(socket, portStats),
       failed: (code) => this.#acceptFailed(code),
     }));
   }
@@ -230,10 +236,7 @@ export class Tarpit {
     return false;
   }
 
-  #admit(socket: Socket): void {
-    const localPort = socket.localPort ?? 0;
-    let stats = this.#ports.get(localPort);
-    if (stats === undefined) this.#ports.set(localPort, stats = new PortStats(localPort));
+  #admit(socket: Socket, stats: PortStats): void {
     const client = new TrappedClient(
       socket,
       stats,
