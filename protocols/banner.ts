@@ -18,12 +18,12 @@ import type { LineOptions, Protocol } from "./protocol.ts";
  * ```ts
  * import { bannerOneByteATick } from "./banner.ts";
  * const ticks = bannerOneByteATick({ maxLineLength: 32, banner: "RFB 003.008\n" });
- * (await ticks.next()).value; // "R"
+ * ticks.next().value; // "R"
  * ```
  */
-export async function* bannerOneByteATick(
+export function* bannerOneByteATick(
   { banner }: LineOptions,
-): AsyncGenerator<string, void, undefined> {
+): Generator<string, void, undefined> {
   for (const byte of banner) yield byte;
   for (;;) yield "";
 }

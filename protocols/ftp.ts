@@ -22,7 +22,7 @@ import {
  * ```ts
  * import { ftpEndlessGreetingLines } from "./ftp.ts";
  * const lines = ftpEndlessGreetingLines({ maxLineLength: 32, banner: "" });
- * (await lines.next()).value?.startsWith("220-"); // true
+ * lines.next().value?.startsWith("220-"); // true
  * ```
  */
 export const ftpEndlessGreetingLines: Protocol["lines"] = endlessLines((max) =>

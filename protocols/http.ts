@@ -43,7 +43,7 @@ export function httpHeaderLine(maxLineLength: number): string {
  * ```ts
  * import { httpEndlessHeaderLines } from "./http.ts";
  * const lines = httpEndlessHeaderLines({ maxLineLength: 32, banner: "" });
- * (await lines.next()).value; // "HTTP/1.1 200 OK\r\n"
+ * lines.next().value; // "HTTP/1.1 200 OK\r\n"
  * ```
  */
 export const httpEndlessHeaderLines: Protocol["lines"] = endlessLines(httpHeaderLine, [

@@ -43,7 +43,7 @@ export function httpChunk(maxLineLength: number): string {
  * ```ts
  * import { httpEndlessChunkedBody } from "./http_chunked.ts";
  * const lines = httpEndlessChunkedBody({ maxLineLength: 32, banner: "" });
- * (await lines.next()).value; // "HTTP/1.1 200 OK\r\n"
+ * lines.next().value; // "HTTP/1.1 200 OK\r\n"
  * ```
  */
 export const httpEndlessChunkedBody: Protocol["lines"] = endlessLines(httpChunk, httpChunkedHead);

@@ -22,12 +22,12 @@ export const httpContinueLine = "HTTP/1.1 100 Continue\r\n";
  * ```ts
  * import { httpEndlessContinueLines } from "./http_interim.ts";
  * const lines = httpEndlessContinueLines({ maxLineLength: 32, banner: "" });
- * (await lines.next()).value; // "HTTP/1.1 100 Continue\r\n"
+ * lines.next().value; // "HTTP/1.1 100 Continue\r\n"
  * ```
  */
-export async function* httpEndlessContinueLines(
+export function* httpEndlessContinueLines(
   { maxLineLength }: LineOptions,
-): AsyncGenerator<string, void, undefined> {
+): Generator<string, void, undefined> {
   for (;;) {
     yield httpContinueLine;
     // Few fields each: http.client allows 100 per response, interim ones included.

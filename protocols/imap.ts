@@ -32,7 +32,7 @@ export function imapUntaggedOkLine(maxLineLength: number): string {
  * ```ts
  * import { imapEndlessUntaggedLines } from "./imap.ts";
  * const lines = imapEndlessUntaggedLines({ maxLineLength: 32, banner: "" });
- * (await lines.next()).value?.startsWith("* OK "); // true
+ * lines.next().value?.startsWith("* OK "); // true
  * ```
  */
 export const imapEndlessUntaggedLines: Protocol["lines"] = endlessLines(imapUntaggedOkLine);

@@ -34,7 +34,7 @@ export function ircNoticeLine(maxLineLength: number): string {
  * ```ts
  * import { ircEndlessNoticeLines } from "./irc.ts";
  * const lines = ircEndlessNoticeLines({ maxLineLength: 32, banner: "" });
- * (await lines.next()).value?.startsWith("NOTICE * :*** "); // true
+ * lines.next().value?.startsWith("NOTICE * :*** "); // true
  * ```
  */
 export const ircEndlessNoticeLines: Protocol["lines"] = endlessLines(ircNoticeLine);

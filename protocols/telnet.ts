@@ -35,7 +35,7 @@ export function telnetBannerLine(maxLineLength: number): string {
  * ```ts
  * import { telnetBannerLines } from "./telnet.ts";
  * const lines = telnetBannerLines({ maxLineLength: 32, banner: "" });
- * (await lines.next()).value; // "\xff\xfb\x01\xff\xfb\x03"
+ * lines.next().value; // "\xff\xfb\x01\xff\xfb\x03"
  * ```
  */
 export const telnetBannerLines: Protocol["lines"] = endlessLines(telnetBannerLine, [

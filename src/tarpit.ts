@@ -76,7 +76,7 @@ class TrappedClient implements Paced {
     readonly socket: Socket,
     /** Its listening port's counters. */
     readonly stats: PortStats,
-    readonly lines: AsyncGenerator<string, void, undefined>,
+    readonly lines: Generator<string, void, undefined>,
     readonly host: string,
     readonly port: number,
     /** endlessh logs the fd; Deno does not expose it, so this is a connection number. */
@@ -271,12 +271,7 @@ export class Tarpit {
     // The kernel has not taken the last line yet (the client is not reading): do not
     // queue another in user space.
     if (client.socket.writableLength > 0) return;
-    void this.#writeNextLine(client);
-  }
-
-  async #writeNextLine(client: TrappedClient): Promise<void> {
-    const line = await client.lines.next();
-    if (client.socket.destroyed) return;
+    const line = client.lines.next();
     if (line.done) {
       client.socket.destroy();
       return;
@@ -297,7 +292,7 @@ export class Tarpit {
     // Reset when empty, so float rounding cannot pile up over millions of clients.
     stats.connectedAtSum = stats.held === 0 ? 0 : stats.connectedAtSum - client.connectedAt;
     this.#clock.remove(client);
-    void client.lines.return();
+    client.lines.return();
     const trappedMs = performance.now() - client.connectedAt;
     stats.closedTrappedMs += trappedMs;
     this.#histogram.observe(trappedMs / 1000);

@@ -8,14 +8,14 @@ import { longestLine } from "../src/cli.ts";
 const samples = 5_000;
 
 /** The first `count` lines a client would get. */
-async function firstLines(
+function firstLines(
   name: string,
   maxLineLength: number,
   count: number,
   banner = "RFB 003.008\n",
-): Promise<string[]> {
+): string[] {
   const lines: string[] = [];
-  for await (const line of protocols[name].lines({ maxLineLength, banner })) {
+  for (const line of protocols[name].lines({ maxLineLength, banner })) {
     lines.push(line);
     if (lines.length === count) break;
   }
@@ -32,8 +32,8 @@ function assertLengthsWithin(lines: string[], min: number, max: number): void {
 }
 
 for (const max of [3, 4, 32, longestLine]) {
-  Deno.test(`ssh pre-banner lines are legal under RFC 4253 4.2 and OpenSSH at max ${max}`, async () => {
-    const lines = await firstLines("ssh", max, samples);
+  Deno.test(`ssh pre-banner lines are legal under RFC 4253 4.2 and OpenSSH at max ${max}`, () => {
+    const lines = firstLines("ssh", max, samples);
     assertLengthsWithin(lines, 3, max);
     for (const line of lines) {
       // CRLF-terminated; printable only: no NUL and no lone CR (OpenSSH rejects both).
@@ -56,14 +56,14 @@ Deno.test("an ssh line drawn as SSH-... is sent without the SSH- prefix", () => 
   }
 });
 
-Deno.test("ssh line lengths spread over the whole allowed range", async () => {
-  const lengths = new Set((await firstLines("ssh", 32, samples)).map((line) => line.length));
+Deno.test("ssh line lengths spread over the whole allowed range", () => {
+  const lengths = new Set((firstLines("ssh", 32, samples)).map((line) => line.length));
   assertEquals(lengths.size, 30); // every length from 3 to 32
 });
 
 for (const max of [8, 32, longestLine]) {
-  Deno.test(`http sends 200 OK then header fields legal under RFC 9110 at max ${max}`, async () => {
-    const lines = await firstLines("http", max, samples);
+  Deno.test(`http sends 200 OK then header fields legal under RFC 9110 at max ${max}`, () => {
+    const lines = firstLines("http", max, samples);
     assertEquals(lines[0], httpStatusLine);
     assertLengthsWithin(lines.slice(1), 8, max);
     for (const line of lines.slice(1)) {
@@ -75,18 +75,18 @@ for (const max of [8, 32, longestLine]) {
 
 for (const max of [7, 32, longestLine]) {
   for (const name of ["smtp", "ftp"]) {
-    Deno.test(`${name} sends only 220- continuation lines (RFC 5321 4.2.1, RFC 959 4.2) at max ${max}`, async () => {
-      const lines = await firstLines(name, max, samples);
+    Deno.test(`${name} sends only 220- continuation lines (RFC 5321 4.2.1, RFC 959 4.2) at max ${max}`, () => {
+      const lines = firstLines(name, max, samples);
       assertLengthsWithin(lines, 7, max);
       for (const line of lines) assertMatch(line, /^220-[\x20-\x7e]+\r\n$/);
     });
   }
 }
 
-Deno.test("every registered protocol honours its own minimum line length", async () => {
+Deno.test("every registered protocol honours its own minimum line length", () => {
   for (const [name, protocol] of Object.entries(protocols)) {
     assertEquals(protocol.name, name);
-    const lines = await firstLines(name, protocol.minLineLength, 1_000);
+    const lines = firstLines(name, protocol.minLineLength, 1_000);
     // ssh-ignore's KEXINIT (its second tick) is the one packet no length bound applies to.
     const bounded = name === "ssh-ignore" ? lines.slice(2) : lines.slice(1);
     assert(bounded.every((line) => line.length <= protocol.minLineLength), name);
@@ -96,16 +96,16 @@ Deno.test("every registered protocol honours its own minimum line length", async
 });
 
 for (const max of [6, 32, longestLine]) {
-  Deno.test(`telnet offers ECHO and SGA, then printable banner lines without IAC at max ${max}`, async () => {
-    const [offer, ...lines] = await firstLines("telnet", max, samples);
+  Deno.test(`telnet offers ECHO and SGA, then printable banner lines without IAC at max ${max}`, () => {
+    const [offer, ...lines] = firstLines("telnet", max, samples);
     assertEquals(offer, "\xff\xfb\x01\xff\xfb\x03"); // IAC WILL ECHO, IAC WILL SGA
     assertLengthsWithin(lines, 3, max);
     for (const line of lines) assertMatch(line, /^[\x20-\x7e]+\r\n$/);
   });
 }
 
-Deno.test("pop3 drips a 512-octet +OK greeting a byte a tick (RFC 1939 4, RFC 2449 4), then falls silent", async () => {
-  const ticks = await firstLines("pop3", 32, 600);
+Deno.test("pop3 drips a 512-octet +OK greeting a byte a tick (RFC 1939 4, RFC 2449 4), then falls silent", () => {
+  const ticks = firstLines("pop3", 32, 600);
   assertEquals(ticks[0], "+OK ");
   const greeting = ticks.slice(0, 508).join("");
   assertEquals(greeting.length, 512);
@@ -115,16 +115,16 @@ Deno.test("pop3 drips a 512-octet +OK greeting a byte a tick (RFC 1939 4, RFC 24
 });
 
 for (const max of [8, 32, longestLine]) {
-  Deno.test(`imap sends untagged * OK lines without response codes (RFC 9051 7.1) at max ${max}`, async () => {
-    const lines = await firstLines("imap", max, samples);
+  Deno.test(`imap sends untagged * OK lines without response codes (RFC 9051 7.1) at max ${max}`, () => {
+    const lines = firstLines("imap", max, samples);
     assertLengthsWithin(lines, 8, max);
     for (const line of lines) assertMatch(line, /^\* OK [\x20-\x5a\x5c-\x7e][\x20-\x7e]*\r\n$/);
   });
 }
 
 for (const max of [17, 32, longestLine]) {
-  Deno.test(`irc sends NOTICE * lines within RFC 2812's 512 bytes at max ${max}`, async () => {
-    const lines = await firstLines("irc", max, samples);
+  Deno.test(`irc sends NOTICE * lines within RFC 2812's 512 bytes at max ${max}`, () => {
+    const lines = firstLines("irc", max, samples);
     assertLengthsWithin(lines, 17, max);
     for (const line of lines) assertMatch(line, /^NOTICE \* :\*\*\* [\x20-\x7e]+\r\n$/);
   });
@@ -146,8 +146,8 @@ function sshPackets(stream: string): { type: number; payload: string }[] {
 }
 
 for (const max of [23, 64, longestLine]) {
-  Deno.test(`ssh-ignore sends a version, a KEXINIT, then only SSH_MSG_IGNORE packets (RFC 4253 11.2) at max ${max}`, async () => {
-    const [version, ...packets] = await firstLines("ssh-ignore", max, 2_000);
+  Deno.test(`ssh-ignore sends a version, a KEXINIT, then only SSH_MSG_IGNORE packets (RFC 4253 11.2) at max ${max}`, () => {
+    const [version, ...packets] = firstLines("ssh-ignore", max, 2_000);
     assertMatch(version, /^SSH-2\.0-[\x21-\x2c\x2e-\x7e]+\r\n$/);
     const parsed = sshPackets(packets.join(""));
     assertEquals(parsed.map((p) => p.type).slice(0, 3), [20, 2, 2]);
@@ -158,8 +158,8 @@ for (const max of [23, 64, longestLine]) {
   });
 }
 
-Deno.test("http-1xx sends 100 Continue responses of at most 3 fields, never a final status (RFC 9110 15.2)", async () => {
-  const text = (await firstLines("http-1xx", 32, samples)).join("");
+Deno.test("http-1xx sends 100 Continue responses of at most 3 fields, never a final status (RFC 9110 15.2)", () => {
+  const text = (firstLines("http-1xx", 32, samples)).join("");
   const responses = text.split("\r\n\r\n").slice(0, -1);
   assert(responses.length > 500, `${responses.length} responses`);
   for (const response of responses) {
@@ -170,8 +170,8 @@ Deno.test("http-1xx sends 100 Continue responses of at most 3 fields, never a fi
 });
 
 for (const max of [28, 32, longestLine]) {
-  Deno.test(`http-chunked sends 200 OK, chunked, then chunks that match their sizes (RFC 9112 7.1) at max ${max}`, async () => {
-    const lines = await firstLines("http-chunked", max, samples);
+  Deno.test(`http-chunked sends 200 OK, chunked, then chunks that match their sizes (RFC 9112 7.1) at max ${max}`, () => {
+    const lines = firstLines("http-chunked", max, samples);
     assertEquals(
       lines.slice(0, 4).join(""),
       "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n",
@@ -184,8 +184,8 @@ for (const max of [28, 32, longestLine]) {
   });
 }
 
-Deno.test("banner drips --banner one byte a tick, then falls silent", async () => {
-  const ticks = await firstLines("banner", 32, 20, "RFB 003.008\n");
+Deno.test("banner drips --banner one byte a tick, then falls silent", () => {
+  const ticks = firstLines("banner", 32, 20, "RFB 003.008\n");
   assertEquals(ticks.slice(0, 12), [..."RFB 003.008\n"]);
   assert(ticks.slice(12).every((tick) => tick === ""));
 });
