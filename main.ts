@@ -244,6 +244,7 @@ async function main(): Promise<void> {
     delay: formatDuration(config.delayMs),
     jitter: formatDuration(config.jitterMs),
     "max-clients": config.maxClients,
+    "max-per-ip": config.maxPerIp,
     "max-line-length": config.maxLineLength,
     "max-lifetime": formatDuration(config.maxLifetimeMs),
   });

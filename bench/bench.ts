@@ -43,6 +43,8 @@ const servers: Server[] = [{
       `${delayMs}ms`,
       "--max-clients",
       String(clients + 100),
+      "--max-per-ip",
+      String(clients),
       "--log-level",
       "warning",
     ]),

@@ -26,6 +26,8 @@ export interface TarpitConfig {
   readonly delayMs: number;
   readonly jitterMs: number;
   readonly maxClients: number;
+  /** Clients one source address may hold at once. */
+  readonly maxPerIp: number;
   readonly maxLineLength: number;
   /** `--banner` as bytes, one per character (latin1). */
   readonly banner: string;
@@ -96,6 +98,12 @@ export const options = {
     value: "N",
     fallback: "4096",
     help: "clients held at once; past it, new ones wait in the kernel's backlog",
+  },
+  "max-per-ip": {
+    env: "TARPYT_MAX_PER_IP",
+    value: "N",
+    fallback: "32",
+    help: "clients one address may hold at once; past it, its new ones are closed at once",
   },
   "max-line-length": {
     env: "TARPYT_MAX_LINE_LENGTH",
@@ -183,6 +191,7 @@ export function parseCommandLine(
   const delayMs = duration(given("delay"), 10, 86_400_000);
   const jitterMs = duration(given("jitter"), 0, delayMs - 1);
   const maxClients = integer(given("max-clients"), 1, 1_000_000);
+  const maxPerIp = integer(given("max-per-ip"), 1, 1_000_000);
   const maxLineLength = integer(
     given(
       "max-line-length",
@@ -210,6 +219,7 @@ export function parseCommandLine(
       delayMs,
       jitterMs,
       maxClients,
+      maxPerIp,
       maxLineLength,
       banner,
       maxLifetimeMs,
@@ -226,6 +236,7 @@ const flagOptions = {
   delay: { type: "string" },
   jitter: { type: "string" },
   "max-clients": { type: "string" },
+  "max-per-ip": { type: "string" },
   "max-line-length": { type: "string" },
   banner: { type: "string" },
   "max-lifetime": { type: "string" },

@@ -64,6 +64,12 @@ export function metricsText(stats: TarpitStats, now: number, version: string): s
       samples: perPort((p) => p.trappedMs(now) / 1000),
     },
     {
+      name: "tarpyt_clients_refused_total",
+      type: "counter",
+      help: "Connections closed on arrival because their address held --max-per-ip clients.",
+      samples: ports.map((p) => ["", { protocol, local_port: String(p.localPort) }, p.refused]),
+    },
+    {
       name: "tarpyt_clients",
       type: "gauge",
       help: "Clients held now.",

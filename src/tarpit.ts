@@ -28,6 +28,8 @@ export interface TarpitOptions {
   readonly delayMs: number;
   readonly jitterMs: number;
   readonly maxClients: number;
+  /** Clients one source address may hold; more from it are closed on arrival. */
+  readonly maxPerIp: number;
   readonly maxLineLength: number;
   /** `--banner`, for protocols that drip one. */
   readonly banner: string;
@@ -96,7 +98,7 @@ class TrappedClient implements Paced {
  * import { bindListenAddress } from "./listeners.ts";
  * const tarpit = new Tarpit({
  *   protocol: protocols.ssh, delayMs: 10_000, jitterMs: 0, maxClients: 4096,
- *   maxLineLength: 32, banner: "", maxLifetimeMs: 0, log: createLogger({ level: "info", journal: false }),
+ *   maxPerIp: 32, maxLineLength: 32, banner: "", maxLifetimeMs: 0, log: createLogger({ level: "info", journal: false }),
  * });
  * tarpit.serve((await bindListenAddress({ host: "127.0.0.1", port: 2222 })).server);
  * // on SIGTERM: const totals = await tarpit.shutdown();
@@ -108,6 +110,8 @@ export class Tarpit {
   readonly #lineOptions: LineOptions;
   readonly #log: Logger;
   readonly #clients = new Map<Socket, TrappedClient>();
+  /** Clients held per source address; never larger than the clients held. */
+  readonly #perAddress = new Map<string, number>();
   readonly #clock: PacingClock<TrappedClient>;
   readonly #servers: Server[] = [];
   readonly #gates: AcceptGate[] = [];
@@ -237,11 +241,24 @@ export class Tarpit {
   }
 
   #admit(socket: Socket, stats: PortStats): void {
+    const host = socket.remoteAddress ?? "unknown";
+    const fromHost = this.#perAddress.get(host) ?? 0;
+    if (fromHost >= this.#options.maxPerIp) {
+      // One address must not take every slot: its extra connections are closed at once,
+      // costing it a handshake and us nothing held.
+      stats.refused++;
+      if (this.#log.enabled("debug")) {
+        this.#log.log("debug", "REFUSE", { host, port: socket.remotePort ?? 0, held: fromHost });
+      }
+      socket.destroy();
+      return;
+    }
+    this.#perAddress.set(host, fromHost + 1);
     const client = new TrappedClient(
       socket,
       stats,
       this.#options.protocol.lines(this.#lineOptions),
-      socket.remoteAddress ?? "unknown",
+      host,
       socket.remotePort ?? 0,
       this.#nextId++,
       performance.now(),
@@ -287,6 +304,9 @@ export class Tarpit {
     const client = this.#clients.get(socket);
     if (client === undefined) return;
     this.#clients.delete(socket);
+    const fromHost = (this.#perAddress.get(client.host) ?? 1) - 1;
+    if (fromHost === 0) this.#perAddress.delete(client.host);
+    else this.#perAddress.set(client.host, fromHost);
     const { stats } = client;
     stats.closed++;
     // Reset when empty, so float rounding cannot pile up over millions of clients.

@@ -11,6 +11,8 @@
 export class PortStats {
   opened = 0;
   closed = 0;
+  /** Connections closed on arrival: their address already held `--max-per-ip`. */
+  refused = 0;
   bytesSent = 0;
   /** Time spent by clients that have left. */
   closedTrappedMs = 0;

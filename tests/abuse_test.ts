@@ -70,7 +70,7 @@ Deno.test("a client that never reads makes the server hold at most one line for 
 });
 
 Deno.test("200 clients resetting at once are all released and the tarpit keeps serving", async () => {
-  await using tarpyt = await socketActivated(["127.0.0.1"], fast);
+  await using tarpyt = await socketActivated(["127.0.0.1"], [...fast, "--max-per-ip", "200"]);
   const [address] = tarpyt.addresses;
   await using resets = peer("reset", "127.0.0.1", String(address.port), "200", "1.5");
   await tarpyt.waitFor(/ACCEPT .* n=200\/4096/);
@@ -132,4 +132,23 @@ Deno.test("the tarpit keeps running when a client vanishes mid-line", async () =
   for (let i = 0; i < 20; i++) (await Deno.connect(address)).close();
   await tarpyt.waitFor(/ CLOSE /, { times: 20 });
   assertMatch((await readFor(address, 400)).text, /\r\n/);
+});
+
+Deno.test("--max-per-ip: an address past its limit is closed at once, and other addresses still get in", async () => {
+  await using tarpyt = await socketActivated(["::"], [...fast, "--max-per-ip", "2"]);
+  const { port } = tarpyt.addresses[0];
+  const v4 = await Promise.all([1, 2, 3].map(() => Deno.connect({ hostname: "127.0.0.1", port })));
+  const v6 = await Deno.connect({ hostname: "::1", port });
+  try {
+    const outcomes = await Promise.all([...v4, v6].map((conn) => readConnFor(conn, 800)));
+    const closed = outcomes.map((o) => o.closed);
+    assertEquals(closed.filter(Boolean).length, 1, "one of the three IPv4 clients is refused");
+    const refused = outcomes.find((o) => o.closed);
+    assertEquals(refused?.text, "", "a refused client gets nothing");
+    assertEquals(closed[3], false, "::1 is another address and is held");
+    assert(outcomes.filter((o) => !o.closed).every((o) => o.text.length > 0));
+    assertEquals((tarpyt.output.match(/ACCEPT host=::ffff:127\.0\.0\.1 /g) ?? []).length, 2);
+  } finally {
+    for (const conn of [...v4, v6]) conn.close();
+  }
 });

@@ -27,6 +27,7 @@ Deno.test("defaults: ssh, 10 s delay, no jitter, 4096 clients, 32-byte lines", (
   );
   assertEquals(c.logLevel, "info");
   assertEquals(c.listen, []);
+  assertEquals(c.maxPerIp, 32);
 });
 
 Deno.test("http's lines default to 8 bytes, the most header fields under curl's 300 KiB", () => {
@@ -82,6 +83,7 @@ Deno.test("every option is settable by its TARPYT_ variable, and a flag wins", (
     TARPYT_DELAY: "3s",
     TARPYT_JITTER: "1s",
     TARPYT_MAX_CLIENTS: "7",
+    TARPYT_MAX_PER_IP: "3",
     TARPYT_MAX_LINE_LENGTH: "40",
     TARPYT_MAX_LIFETIME: "5m",
     TARPYT_LOG_LEVEL: "warning",
@@ -98,6 +100,7 @@ Deno.test("every option is settable by its TARPYT_ variable, and a flag wins", (
   assertEquals(c.logLevel, "warning");
   assertEquals(c.listen.map((a) => a.port), [1, 2, 3]);
   assertEquals(c.banner, "SSH-2.0-x\r\n");
+  assertEquals(c.maxPerIp, 3);
   assertEquals([c.logFormat, c.metricsListen], ["json", { host: "127.0.0.1", port: 9101 }]);
   assertEquals(Object.keys(env).sort(), Object.values(options).map((o) => o.env).sort());
   assertEquals(config(["--delay", "2s"], env).delayMs, 2_000);
@@ -117,6 +120,7 @@ Deno.test("bad values name the flag or variable and what it accepts", () => {
     [["--jitter", "10s"], {}, /^--jitter: 10s is out of range; it must be from 0s to 9999ms$/],
     [["--max-clients", "0"], {}, /^--max-clients: "0" must be a whole number from 1 to 1000000$/],
     [["--max-clients", "1e3"], {}, /^--max-clients: "1e3" must be a whole number/],
+    [["--max-per-ip", "0"], {}, /^--max-per-ip: "0" must be a whole number from 1 to 1000000$/],
     [["--max-line-length", "300"], {}, /^--max-line-length: "300" must be .* from 3 to 255$/],
     [["--protocol", "http", "--max-line-length", "7"], {}, /from 8 to 255$/],
     [["--protocol", "gopher"], {}, /^--protocol: "gopher" is not one of ssh, ssh-ignore, http,/],
