@@ -5,7 +5,8 @@
  * Reads top to bottom: parse the command line, set up logging and signals, get the
  * listening sockets (systemd's, or `--listen`), serve them, tell systemd it is ready and
  * keep its status line fresh, and on SIGTERM or SIGINT close everything and log the
- * totals. `tarpyt systemd print` writes the unit templates instead.
+ * totals. `tarpyt systemd print` writes the unit templates instead, and `tarpyt report`
+ * sums up a log read on stdin.
  *
  * Exit status: 0 after a signal, 1 when a socket cannot be used, 2 for bad usage.
  *
