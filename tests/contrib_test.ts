@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { parseExposition } from "./prometheus_text.ts";
-import { freePort, run, RunningProcess, tarpytArgv, trappedLog } from "./harness.ts";
+import { MetricsTarpyt, run, trappedLog } from "./harness.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const filter = `${root}contrib/fail2ban/filter.d/tarpyt.conf`;
@@ -31,15 +31,8 @@ for (const format of ["text", "json"] as const) {
 }
 
 Deno.test("every series the Grafana dashboard and the scrape config name is one TarPyt serves", async () => {
-  const metricsPort = freePort();
-  await using tarpyt = new RunningProcess(tarpytArgv([
-    "--listen",
-    "127.0.0.1:0",
-    "--metrics-listen",
-    `127.0.0.1:${metricsPort}`,
-  ]));
-  await tarpyt.waitFor(/START /);
-  const { stdout } = await run(["curl", "-s", `http://127.0.0.1:${metricsPort}/metrics`]);
+  await using tarpyt = new MetricsTarpyt();
+  const { stdout } = await run(["curl", "-s", `${await tarpyt.metricsBase()}/metrics`]);
   const served = new Set(parseExposition(stdout).types.keys());
   const dashboard = JSON.parse(
     await Deno.readTextFile(`${root}contrib/grafana/tarpyt-dashboard.json`),

@@ -320,3 +320,16 @@ export function sshArgv(host: string, port: number, verbosity = "-v"): string[] 
     "true",
   ];
 }
+
+/** TarPyt serving a free loopback port, with its metrics on `--metrics-listen`. */
+export class MetricsTarpyt extends RunningProcess {
+  constructor(readonly metricsPort: number = freePort()) {
+    super(tarpytArgv(["--listen", "127.0.0.1:0", "--metrics-listen", `127.0.0.1:${metricsPort}`]));
+  }
+
+  /** `http://127.0.0.1:PORT`, once the program has started. */
+  async metricsBase(): Promise<string> {
+    await this.waitFor(/START /);
+    return `http://127.0.0.1:${this.metricsPort}`;
+  }
+}

@@ -5,7 +5,7 @@
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { parseExposition, sampleValue } from "./prometheus_text.ts";
 import {
-  freePort,
+  MetricsTarpyt,
   readConnFor,
   readFor,
   run,
@@ -52,18 +52,11 @@ Deno.test("a passed socket named metrics serves endlessh-go's series per local_p
 });
 
 Deno.test("--metrics-listen answers GET /metrics, 404 elsewhere, 400 to junk, and reads at most 2 KiB", async () => {
-  const metricsPort = freePort();
-  await using tarpyt = new RunningProcess(tarpytArgv([
-    "--listen",
-    "127.0.0.1:0",
-    "--metrics-listen",
-    `127.0.0.1:${metricsPort}`,
-  ]));
-  await tarpyt.waitFor(/START /);
-  const base = `http://127.0.0.1:${metricsPort}`;
+  await using tarpyt = new MetricsTarpyt();
+  const base = await tarpyt.metricsBase();
   assertEquals((await scrape(`${base}/metrics`)).status, "HTTP/1.1 200 OK");
   assertEquals((await scrape(`${base}/secret`)).status, "HTTP/1.1 404 Not Found");
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: metricsPort });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: tarpyt.metricsPort });
   try {
     await conn.write(new TextEncoder().encode("x".repeat(3000))); // no end of head, ever
     const { text, closed } = await readConnFor(conn, 3_000);
