@@ -65,7 +65,7 @@ export const topTalkerSlots = 100;
 /** Idle time before TCP keepalive probes: reaps peers that vanished without FIN or RST. */
 export const keepAliveMs = 60_000;
 
-/** How often an accept() failure such as EMFILE is reported, at most. */
+/** How often an accept() failure such as EMFILE, or FULL, is reported, at most. */
 export const acceptFailureReportMs = 10_000;
 
 class TrappedClient implements Paced {
@@ -124,6 +124,8 @@ export class Tarpit {
   #acceptPaused = false;
   #acceptFailures = 0;
   #acceptFailureReportedAt = -Infinity;
+  #fullPauses = 0;
+  #fullReportedAt = -Infinity;
   #stopping = false;
   #allClosed: (() => void) | undefined;
 
@@ -230,12 +232,20 @@ export class Tarpit {
     if (this.#clients.size < this.#options.maxClients) return true;
     if (!this.#acceptPaused) {
       this.#acceptPaused = true;
-      this.#log.log(
-        "warning",
-        "FULL",
-        { n: `${this.#clients.size}/${this.#options.maxClients}` },
-        "new clients wait in the listen backlog until one leaves",
-      );
+      this.#fullPauses++;
+      // Under churn, every client that leaves lets one in and fills the tarpit again:
+      // report at most once per interval, with how often it filled.
+      const now = performance.now();
+      if (now - this.#fullReportedAt >= acceptFailureReportMs) {
+        this.#fullReportedAt = now;
+        this.#log.log(
+          "warning",
+          "FULL",
+          { n: `${this.#clients.size}/${this.#options.maxClients}`, times: this.#fullPauses },
+          "new clients wait in the listen backlog until one leaves",
+        );
+        this.#fullPauses = 0;
+      }
     }
     return false;
   }

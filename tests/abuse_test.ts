@@ -107,6 +107,8 @@ Deno.test("past --max-clients new clients wait in the backlog, then are served a
     assertEquals([fourth.text, fourth.closed], ["", false], "client 4 still waits");
     await tarpyt.waitFor(/ACCEPT .* fd=3 n=2\/2/);
     assertEquals(tarpyt.output.match(/ ACCEPT /g)?.length, 3);
+    // Full twice within 10 s: reported once, so churn cannot flood the log.
+    assertEquals(tarpyt.output.match(/ FULL /g)?.length, 1, tarpyt.output);
   } finally {
     for (const conn of conns.slice(1)) conn.close();
   }
