@@ -3,7 +3,7 @@
  * costs.
  *
  * For each server (TarPyt, and endlessh when installed): start it, measure its idle RSS,
- * open N connections from loopback sources (bench/clients.py) and hold them, let a few
+ * open N connections from loopback sources (bench/load.py hold) and hold them, let a few
  * delays pass, then measure RSS and the CPU time the server spends over S seconds.
  * Prints user-space bytes per client ((RSS - idle RSS) / N) and CPU microseconds per line
  * sent (CPU time / (N x S / delay)). The fd limit here is 20,000 per process, so N tops
@@ -12,7 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { freePort, procFile, rssBytes, RunningProcess, tarpytArgv } from "../tests/harness.ts";
+import { cpuSeconds, freePort, rssBytes, RunningProcess, tarpytArgv } from "../tests/harness.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -26,7 +26,6 @@ const clients = Number(values.clients);
 const delayMs = Number(values["delay-ms"]);
 const seconds = Number(values.seconds);
 const root = new URL("..", import.meta.url).pathname;
-const ticksPerSecond = 100; // USER_HZ on Linux
 
 interface Server {
   readonly name: string;
@@ -65,12 +64,6 @@ if (endlessh) {
   });
 }
 
-async function cpuSeconds(pid: number): Promise<number> {
-  // /proc/PID/stat: fields 14 and 15 are utime and stime in clock ticks.
-  const fields = (await procFile(pid, "stat")).split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function measure(server: Server): Promise<Record<string, string>> {
@@ -91,7 +84,8 @@ async function measure(server: Server): Promise<Record<string, string>> {
   await using holder = new RunningProcess([
     "python3",
     "-u",
-    `${root}bench/clients.py`,
+    `${root}bench/load.py`,
+    "hold",
     "127.0.0.1",
     String(port),
     String(clients),

@@ -235,6 +235,13 @@ export async function procFile(pid: number, name: string): Promise<string> {
   return new TextDecoder().decode(stdout);
 }
 
+/** CPU time a process has used, user and system, in seconds. */
+export async function cpuSeconds(pid: number): Promise<number> {
+  // /proc/PID/stat: fields 14 and 15 are utime and stime, in ticks of USER_HZ (100).
+  const fields = (await procFile(pid, "stat")).split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Resident memory of a process, in bytes. */
 export async function rssBytes(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(await procFile(pid, "status"))?.[1]) * 1024;

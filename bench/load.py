@@ -1,0 +1,122 @@
+"""Load for TarPyt's benchmarks (bench/bench.ts, bench/soak.ts, bench/churn.ts).
+
+  hold HOST PORT COUNT
+      open COUNT connections from loopback sources 127.0.0.2-201 and hold them without
+      reading; print "held N" once all are open (or "failed N: error" at the first
+      failure). The tarpit's lines pile up in kernel buffers, as with a patient attacker.
+  churn HOST PORT RATE SECONDS
+      connect and close again at RATE connections a second for SECONDS, from loopback
+      sources 127.0.0.2-201; prints a JSON summary.
+  soak HOST PORT CLIENTS CHURN SECONDS STALE
+      hold CLIENTS connections that read what they get; each second close CHURN of them
+      and open CHURN new ones. At the end print a JSON summary: how many were lost (closed
+      by the server, not by us) and how many went STALE seconds without a byte.
+"""
+import json
+import random
+import selectors
+import socket
+import sys
+import time
+
+
+def connect(host, port, n):
+    conn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    conn.bind(("127.0.0.%d" % (2 + n % 200), 0))
+    conn.settimeout(1)  # a full listen backlog drops SYNs: count a failure, do not hang
+    conn.connect((host, port))
+    conn.settimeout(None)
+    return conn
+
+
+def hold(host, port, count):
+    conns = []
+    try:
+        for i in range(int(count)):
+            conns.append(connect(host, int(port), i))
+    except OSError as error:
+        print("failed %d: %s" % (len(conns), error), flush=True)
+    else:
+        print("held %d" % len(conns), flush=True)
+    while True:
+        time.sleep(3600)
+
+
+def churn(host, port, rate, seconds):
+    rate, seconds = float(rate), float(seconds)
+    start = time.monotonic()
+    done = failed = 0
+    while time.monotonic() - start < seconds:
+        due = int((time.monotonic() - start) * rate)
+        while done + failed < due and time.monotonic() - start < seconds:
+            try:
+                conn = connect(host, int(port), done)
+                # SO_LINGER 0: close with RST, leaving no TIME_WAIT to run out of ports.
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+                conn.close()
+                done += 1
+            except OSError:
+                failed += 1
+        time.sleep(0.001)
+    elapsed = time.monotonic() - start
+    print(json.dumps({"connections": done, "failed": failed, "per_second": done / elapsed}))
+
+
+def soak(host, port, clients, churn_per_second, seconds, stale):
+    port, clients, churn_per_second = int(port), int(clients), int(churn_per_second)
+    seconds, stale = float(seconds), float(stale)
+    selector = selectors.DefaultSelector()
+    last_data = {}
+    opened = closed_by_us = lost = 0
+
+    def open_one():
+        nonlocal opened
+        conn = connect(host, port, opened)
+        conn.setblocking(False)
+        selector.register(conn, selectors.EVENT_READ)
+        last_data[conn] = time.monotonic()
+        opened += 1
+
+    for _ in range(clients):
+        open_one()
+    print("held %d" % clients, flush=True)
+    start = next_churn = time.monotonic()
+    stale_seen = 0
+    while time.monotonic() - start < seconds:
+        for key, _ in selector.select(timeout=0.2):
+            conn = key.fileobj
+            try:
+                data = conn.recv(65536)
+            except (ConnectionResetError, BlockingIOError):
+                data = b"" if conn in last_data else None
+            if data is None:
+                continue
+            if not data:  # the server closed it: a client lost
+                lost += 1
+                selector.unregister(conn)
+                del last_data[conn]
+                conn.close()
+                open_one()
+                continue
+            last_data[conn] = time.monotonic()
+        now = time.monotonic()
+        if now >= next_churn:
+            next_churn += 1
+            for conn in random.sample(list(last_data), min(churn_per_second, len(last_data))):
+                selector.unregister(conn)
+                del last_data[conn]
+                conn.close()
+                closed_by_us += 1
+                open_one()
+            stale_seen = max(stale_seen, sum(1 for t in last_data.values() if now - t > stale))
+    print(json.dumps({
+        "opened": opened,
+        "closed_by_us": closed_by_us,
+        "lost": lost,
+        "most_stale_at_once": stale_seen,
+        "held_at_end": len(last_data),
+    }), flush=True)
+
+
+if __name__ == "__main__":
+    {"hold": hold, "churn": churn, "soak": soak}[sys.argv[1]](*sys.argv[2:])
