@@ -20,10 +20,10 @@ import sys
 import time
 
 
-def connect(host, port, n):
+def connect(host, port, n, timeout=None):
     conn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     conn.bind(("127.0.0.%d" % (2 + n % 200), 0))
-    conn.settimeout(1)  # a full listen backlog drops SYNs: count a failure, do not hang
+    conn.settimeout(timeout)
     conn.connect((host, port))
     conn.settimeout(None)
     return conn
@@ -50,7 +50,8 @@ def churn(host, port, rate, seconds):
         due = int((time.monotonic() - start) * rate)
         while done + failed < due and time.monotonic() - start < seconds:
             try:
-                conn = connect(host, int(port), done)
+                # A full listen backlog drops SYNs: count a failure after 1 s, do not hang.
+                conn = connect(host, int(port), done, timeout=1)
                 # SO_LINGER 0: close with RST, leaving no TIME_WAIT to run out of ports.
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
                 conn.close()

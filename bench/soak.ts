@@ -33,6 +33,8 @@ await using tarpyt = new RunningProcess(tarpytArgv([
   "warning",
   "--max-per-ip",
   "1000000",
+  "--max-clients",
+  String(clients + 100),
 ]));
 for (let tries = 0;; tries++) { // wait until it listens
   try {
