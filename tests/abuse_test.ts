@@ -154,3 +154,20 @@ Deno.test("--max-per-ip: an address past its limit is closed at once, and other 
     for (const conn of [...v4, v6]) conn.close();
   }
 });
+
+Deno.test("a client that half-closes (sends FIN, keeps reading) is still held and served", async () => {
+  await using tarpyt = await socketActivated(["127.0.0.1"], fast);
+  const conn = await Deno.connect(tarpyt.addresses[0]);
+  try {
+    await conn.closeWrite();
+    const { text, closed } = await readConnFor(conn, 800);
+    assert(
+      text.split("\r\n").length > 3,
+      `lines keep coming after our FIN: ${JSON.stringify(text)}`,
+    );
+    assertEquals(closed, false);
+    assertEquals(tarpyt.output.match(/ CLOSE /g), null);
+  } finally {
+    conn.close();
+  }
+});
