@@ -64,7 +64,12 @@ while (load.status === undefined) {
   samples.push([(performance.now() - start) / 3_600_000, await rssBytes(tarpyt.child.pid)]);
   await Promise.race([load.exited(), new Promise((resolve) => setTimeout(resolve, 10_000))]);
 }
-const summary = JSON.parse(/\{.*\}/.exec(load.output)?.[0] ?? "{}");
+const summaryLine = /^\{"opened".*\}$/m.exec(load.output)?.[0];
+if (summaryLine === undefined) {
+  console.log(`verdict: FAIL (the load ended without a summary)\n${load.output.slice(-2_000)}`);
+  Deno.exit(1);
+}
+const summary = JSON.parse(summaryLine);
 
 /** Least-squares slope of RSS (bytes) against time (hours). */
 function slope(points: [number, number][]): number {
