@@ -1,5 +1,5 @@
 /**
- * `deno task soak [--minutes M] [--clients N] [--churn C]`: N patient clients that read
+ * `deno task soak [--minutes M] [--clients N] [--churn C] [--max-clients X]`: N patient clients that read
  * what they get, C of them replaced every second, for M minutes (issue 7 asks for an
  * hour at several thousand). Samples the tarpit's RSS every 10 s and prints a verdict:
  * - no growth trend: over the second half, the fitted RSS slope adds less than 2% of
@@ -17,9 +17,12 @@ const { values } = parseArgs({
     minutes: { type: "string", default: "60" },
     clients: { type: "string", default: "5000" },
     churn: { type: "string", default: "50" },
+    // Just above --clients (say +100) reproduces the accept stall the README describes.
+    "max-clients": { type: "string" },
   },
 });
 const [minutes, clients, churn] = [values.minutes, values.clients, values.churn].map(Number);
+const maxClients = Number(values["max-clients"] ?? 2 * clients);
 const root = new URL("..", import.meta.url).pathname;
 const delaySeconds = 1;
 
@@ -34,7 +37,7 @@ await using tarpyt = new RunningProcess(tarpytArgv([
   "--max-per-ip",
   "1000000",
   "--max-clients",
-  String(clients + 100),
+  String(maxClients),
 ]));
 for (let tries = 0;; tries++) { // wait until it listens
   try {
