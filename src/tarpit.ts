@@ -68,6 +68,26 @@ export const keepAliveMs = 60_000;
 /** How often an accept() failure such as EMFILE, or FULL, is reported, at most. */
 export const acceptFailureReportMs = 10_000;
 
+/**
+ * Counts an event that may repeat many times a second (accept failures, refills) and
+ * says when to report it: at most once per {@link acceptFailureReportMs}, with how many
+ * happened since the last report.
+ */
+class ReportLimiter {
+  #count = 0;
+  #reportedAt = -Infinity;
+
+  /** Counts one event; returns the count to report now, or undefined to stay quiet. */
+  count(now: number): number | undefined {
+    this.#count++;
+    if (now - this.#reportedAt < acceptFailureReportMs) return undefined;
+    this.#reportedAt = now;
+    const count = this.#count;
+    this.#count = 0;
+    return count;
+  }
+}
+
 class TrappedClient implements Paced {
   dueAt = 0;
   lane = -1;
@@ -122,10 +142,8 @@ export class Tarpit {
   readonly #talkers = new TopTalkers(topTalkerSlots);
   #nextId = 1;
   #acceptPaused = false;
-  #acceptFailures = 0;
-  #acceptFailureReportedAt = -Infinity;
-  #fullPauses = 0;
-  #fullReportedAt = -Infinity;
+  readonly #acceptFailures = new ReportLimiter();
+  readonly #fullPauses = new ReportLimiter();
   #stopping = false;
   #allClosed: (() => void) | undefined;
 
@@ -232,19 +250,16 @@ export class Tarpit {
     if (this.#clients.size < this.#options.maxClients) return true;
     if (!this.#acceptPaused) {
       this.#acceptPaused = true;
-      this.#fullPauses++;
       // Under churn, every client that leaves lets one in and fills the tarpit again:
       // report at most once per interval, with how often it filled.
-      const now = performance.now();
-      if (now - this.#fullReportedAt >= acceptFailureReportMs) {
-        this.#fullReportedAt = now;
+      const times = this.#fullPauses.count(performance.now());
+      if (times !== undefined) {
         this.#log.log(
           "warning",
           "FULL",
-          { n: `${this.#clients.size}/${this.#options.maxClients}`, times: this.#fullPauses },
+          { n: `${this.#clients.size}/${this.#options.maxClients}`, times },
           "new clients wait in the listen backlog until one leaves",
         );
-        this.#fullPauses = 0;
       }
     }
     return false;
@@ -281,6 +296,7 @@ export class Tarpit {
     socket.on("close", this.#onSocketClose);
     socket.setKeepAlive(true, keepAliveMs);
     this.#clock.add(client);
+    if (!this.#log.enabled("info")) return; // no fields built for a hidden line
     this.#log.log("info", "ACCEPT", {
       host: client.host,
       port: client.port,
@@ -326,13 +342,15 @@ export class Tarpit {
     const trappedMs = performance.now() - client.connectedAt;
     stats.closedTrappedMs += trappedMs;
     this.#histogram.observe(trappedMs / 1000);
-    this.#log.log("info", "CLOSE", {
-      host: client.host,
-      port: client.port,
-      fd: client.id,
-      time: (trappedMs / 1000).toFixed(3),
-      bytes: client.bytesSent,
-    });
+    if (this.#log.enabled("info")) {
+      this.#log.log("info", "CLOSE", {
+        host: client.host,
+        port: client.port,
+        fd: client.id,
+        time: (trappedMs / 1000).toFixed(3),
+        bytes: client.bytesSent,
+      });
+    }
     if (this.#stopping) {
       if (this.#clients.size === 0) this.#allClosed?.();
     } else if (this.#acceptPaused) {
@@ -342,18 +360,15 @@ export class Tarpit {
   }
 
   #acceptFailed(code: string): void {
-    this.#acceptFailures++;
-    const now = performance.now();
-    if (now - this.#acceptFailureReportedAt < acceptFailureReportMs) return;
-    this.#acceptFailureReportedAt = now;
+    const times = this.#acceptFailures.count(performance.now());
+    if (times === undefined) return;
     this.#log.log(
       "error",
       "ACCEPT_FAILED",
-      { code, times: this.#acceptFailures },
+      { code, times },
       code === "EMFILE" || code === "ENFILE"
         ? `raise LimitNOFILE= above --max-clients (${this.#options.maxClients})`
         : undefined,
     );
-    this.#acceptFailures = 0;
   }
 }
