@@ -51,6 +51,7 @@ Deno.test("a client that never reads makes the server hold at most one line for 
   await using tarpyt = peer(
     "activate",
     "4096",
+    "128",
     "127.0.0.1",
     "0",
     "--",
@@ -112,6 +113,33 @@ Deno.test("past --max-clients new clients wait in the backlog, then are served a
   } finally {
     for (const conn of conns.slice(1)) conn.close();
   }
+});
+
+Deno.test("a tarpit full long enough for its kernel backlog to overflow accepts again as clients leave", async () => {
+  // The kernel backlog (8) fills behind a full tarpit; new SYNs are then dropped and
+  // retried by the clients' kernels. Deno stops polling a listener that was refused, so
+  // without re-arming it the tarpit would serve the 40 slots freed below never again.
+  await using tarpyt = peer(
+    "activate",
+    "0",
+    "8",
+    "127.0.0.1",
+    "0",
+    "--",
+    ...tarpytArgv([...fast, "--max-clients", "40", "--max-per-ip", "1000"]),
+  );
+  const [listening] = await tarpyt.waitFor(/Listening on 127\.0\.0\.1:\d+/);
+  const port = listening.split(":")[1];
+  await using first = peer("reset", "127.0.0.1", port, "40", "2");
+  await tarpyt.waitFor(/ACCEPT .* n=40\/40/);
+  await using swarm = peer("swarm", "127.0.0.1", port, "120");
+  await swarm.waitFor(/started 120/);
+  await first.waitFor(/reset 40/);
+  await tarpyt.waitFor(/ CLOSE /, { times: 40 });
+  // 40 more must get in: the ones the runtime had taken, the kernel backlog, then
+  // retried SYNs (1 s and 3 s after the first).
+  await tarpyt.waitFor(/ ACCEPT /, { times: 80, timeoutMs: 12_000 });
+  await tarpyt.waitFor(/ACCEPT .* n=40\/40/, { times: 2 });
 });
 
 Deno.test("--max-lifetime closes a client held that long", async () => {

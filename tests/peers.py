@@ -11,8 +11,11 @@ holding it until the test kills it.
   flood HOST PORT MB SECONDS    send up to MB megabytes for up to SECONDS; report bytes sent
   noread HOST PORT RCVBUF       connect with a small receive buffer and never read
   reset HOST PORT COUNT HOLD    open COUNT connections, hold HOLD seconds, reset them all
-  activate SNDBUF HOST PORT -- CMD...   listen like a .socket unit with SendBuffer=SNDBUF
-                                        and exec CMD with the socket as fd 3
+  swarm HOST PORT COUNT          connect COUNT clients at once, as a botnet does; each sends
+                                an SSH version line and holds on
+  activate SNDBUF BACKLOG HOST PORT -- CMD...
+                                listen like a .socket unit with SendBuffer=SNDBUF (0:
+                                the default) and Backlog=BACKLOG and exec CMD with the socket as fd 3
   passfd KIND PIDOFFSET -- CMD...       exec CMD with fd 3 a file, pipe or udp socket and
                                         LISTEN_PID = own pid + PIDOFFSET
   notify NAME                   be systemd's notify socket at abstract address @NAME:
@@ -194,6 +197,26 @@ def reset(host, port, count, hold):
     hold_forever()
 
 
+def swarm(host, port, count):
+    def connect_and_speak():
+        # Speaking first, as ssh and http clients do, matters: a kernel that answered with
+        # a SYN cookie while the backlog was full completes the connection only when a
+        # data segment is retransmitted. A silent client would stay half-open for ever.
+        try:
+            conn = socket.create_connection((host, int(port)), timeout=60)
+            conn.sendall(b"SSH-2.0-swarm\r\n")
+            conns.append(conn)
+        except OSError:
+            pass
+
+    conns = []
+    threads = [threading.Thread(target=connect_and_speak, daemon=True) for _ in range(int(count))]
+    for thread in threads:
+        thread.start()
+    print("started %d" % len(threads))
+    hold_forever()
+
+
 def exec_with_fd3(fd, pid_offset, command):
     if fd != 3:
         os.dup2(fd, 3)  # the copy is inheritable
@@ -202,12 +225,13 @@ def exec_with_fd3(fd, pid_offset, command):
     os.execvp(command[0], command)
 
 
-def activate(sndbuf, host, port, command):
+def activate(sndbuf, backlog, host, port, command):
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, int(sndbuf))
+    if int(sndbuf) > 0:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, int(sndbuf))
     listener.bind((host, int(port)))
-    listener.listen(128)
+    listener.listen(int(backlog))
     print("Listening on %s:%d as 3." % (host, listener.getsockname()[1]), flush=True)
     exec_with_fd3(listener.fileno(), 0, command)
 
@@ -243,9 +267,14 @@ def main(argv):
     elif name == "passfd":
         passfd(*args, command)
     else:
-        {"held": held, "flood": flood, "noread": noread, "reset": reset, "notify": notify}[name](
-            *args
-        )
+        {
+            "held": held,
+            "flood": flood,
+            "noread": noread,
+            "reset": reset,
+            "swarm": swarm,
+            "notify": notify,
+        }[name](*args)
 
 
 if __name__ == "__main__":
