@@ -21,6 +21,7 @@ import {
   UsageError,
 } from "./src/cli.ts";
 import { formatDuration } from "./src/duration.ts";
+import { canOpenAnotherFile } from "./src/fd_limit.ts";
 import { type Listener, ListenError } from "./src/listeners.ts";
 import { adoptPassedSocket, bindListenAddress } from "./src/listeners.ts";
 import { ListenFdsError, passedSockets } from "./src/listen_fds.ts";
@@ -226,7 +227,7 @@ async function main(): Promise<void> {
     format: config.logFormat,
     journal: Deno.env.has("JOURNAL_STREAM"),
   });
-  const tarpit = new Tarpit({ ...config, log });
+  const tarpit = new Tarpit({ ...config, log, canOpenAnotherFile });
   const notify = systemdNotify(log);
   handleSignals(log, notify, tarpit);
 

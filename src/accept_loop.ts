@@ -13,7 +13,8 @@
  * One more step is needed after a pause. Once `onconnection` has taken nothing, Deno 2.9.6
  * stops polling the listener: it hands over what it had already taken, then nothing
  * (measured: kernel backlog 16, 17 connections queued, none accepted in the 12 s after
- * room freed up, with other sockets keeping the event loop busy). Calling
+ * room freed up, with other sockets keeping the event loop busy). It stops the same way
+ * when its own accept() fails with `EMFILE`, and tells JavaScript nothing. Calling
  * `handle.listen()` again re-arms it without a syscall: no `listen(2)`, the kernel
  * backlog is unchanged, no fd is opened, and 500,000 calls left the heap flat.
  * `tests/abuse_test.ts` proves both the pause and the recovery against the real runtime,
@@ -34,9 +35,9 @@ export interface AcceptHandlers {
   failed(code: string): void;
 }
 
-/** Resumes accepting after the tarpit had no room. */
+/** Resumes accepting after the tarpit had no room, or the process no file descriptor. */
 export interface AcceptGate {
-  /** Accepts waiting clients for as long as there is room. */
+  /** Re-arms the listener, then accepts waiting clients for as long as there is room. */
   resume(): void;
 }
 
@@ -73,14 +74,8 @@ export function acceptLoop(server: Server, handlers: AcceptHandlers): AcceptGate
   const handle = nativeListenHandle(server);
   const ClientHandle = handle.constructor as new (type: number) => object;
 
-  let paused = false;
-
   const acceptWhileRoom = (): void => {
-    for (;;) {
-      if (!handlers.hasRoom()) {
-        paused = true;
-        return;
-      }
+    while (handlers.hasRoom()) {
       const client = new ClientHandle(socketHandleType);
       const status = handle.accept(client);
       if (status === uvEAGAIN) return;
@@ -95,10 +90,7 @@ export function acceptLoop(server: Server, handlers: AcceptHandlers): AcceptGate
     acceptWhileRoom();
   };
   const resume = (): void => {
-    if (paused) {
-      paused = false;
-      handle.listen(rearmBacklog);
-    }
+    handle.listen(rearmBacklog);
     acceptWhileRoom();
   };
   return { resume };

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { spareFds } from "./fd_limit.ts";
 
 /** Where the README installs the binary, and the units' default `ExecStart=` path. */
 export const installedPath = "/usr/local/bin/tarpyt";
@@ -21,8 +22,6 @@ export const installedPath = "/usr/local/bin/tarpyt";
  */
 export const unitSizing = {
   maxClients: 4096,
-  /** The runtime's own files (epoll, eventfd, caches, stdio): about 25, measured. */
-  spareFds: 64,
   /** `ReceiveBuffer=` and `SendBuffer=` of the listening socket; clients inherit them. */
   bufferBytes: 4096,
   /** Idle memory allowance in MiB, then per client in KiB: 64 MiB + 32 KiB per client. */
@@ -47,7 +46,7 @@ export interface UnitFile {
  * @param execPath the installed binary, written into `ExecStart=`
  * @example
  * ```ts
- * import { installedPath, unitFiles } from "./systemd_units.ts";
+import { installedPath, unitFiles } from "./systemd_units.ts";
  * for (const unit of unitFiles(["ssh"], installedPath)) console.log(unit.name);
  * // tarpyt-ssh@.socket
  * // tarpyt-ssh@.service
@@ -90,7 +89,7 @@ WantedBy=sockets.target
 }
 
 function serviceUnit(name: string, execPath: string): string {
-  const { maxClients, spareFds, baseMiB, perClientKiB, tasks } = unitSizing;
+  const { maxClients, baseMiB, perClientKiB, tasks } = unitSizing;
   const memoryMiB = baseMiB + Math.ceil((maxClients * perClientKiB) / 1024);
   return `${header(name, "service")}
 [Unit]

@@ -21,6 +21,7 @@ import type { Logger } from "./logger.ts";
 import { type AcceptGate, acceptLoop } from "./accept_loop.ts";
 import { laneDelays, type Paced, PacingClock } from "./pacing_clock.ts";
 import { PortStats, TopTalkers, TrappedHistogram } from "./trap_stats.ts";
+import { spareFds } from "./fd_limit.ts";
 
 /** How a {@link Tarpit} treats its clients. */
 export interface TarpitOptions {
@@ -36,6 +37,12 @@ export interface TarpitOptions {
   /** 0 holds a client until it leaves. */
   readonly maxLifetimeMs: number;
   readonly log: Logger;
+  /**
+   * Whether the process can open another file, asked after each accept: when it cannot,
+   * the runtime's accept failed or will, and stops until re-armed (see fd_limit.ts and
+   * accept_loop.ts). Always yes when not given.
+   */
+  readonly canOpenAnotherFile?: () => boolean;
 }
 
 /** What the tarpit has done, in endlessh's terms. */
@@ -142,6 +149,7 @@ export class Tarpit {
   readonly #talkers = new TopTalkers(topTalkerSlots);
   #nextId = 1;
   #acceptPaused = false;
+  #outOfFiles = false;
   readonly #acceptFailures = new ReportLimiter();
   readonly #fullPauses = new ReportLimiter();
   #stopping = false;
@@ -296,6 +304,7 @@ export class Tarpit {
     socket.on("close", this.#onSocketClose);
     socket.setKeepAlive(true, keepAliveMs);
     this.#clock.add(client);
+    if (!this.#canOpenAnotherFile()) this.#ranOutOfFiles();
     if (!this.#log.enabled("info")) return; // no fields built for a hidden line
     this.#log.log("info", "ACCEPT", {
       host: client.host,
@@ -353,10 +362,31 @@ export class Tarpit {
     }
     if (this.#stopping) {
       if (this.#clients.size === 0) this.#allClosed?.();
-    } else if (this.#acceptPaused) {
+    } else if (this.#acceptPaused || this.#outOfFiles) {
       this.#acceptPaused = false;
+      this.#outOfFiles = false;
       for (const gate of this.#gates) gate.resume();
     }
+  }
+
+  #canOpenAnotherFile(): boolean {
+    return this.#options.canOpenAnotherFile?.() ?? true;
+  }
+
+  /**
+   * The runtime's next accept fails with EMFILE, silently, and stops its listener: say
+   * so, and re-arm the listeners when a client leaves and frees a descriptor.
+   */
+  #ranOutOfFiles(): void {
+    this.#outOfFiles = true;
+    const times = this.#acceptFailures.count(performance.now());
+    if (times === undefined) return;
+    this.#log.log(
+      "error",
+      "FILE_LIMIT",
+      { n: `${this.#clients.size}/${this.#options.maxClients}`, times },
+      `out of file descriptors: raise LimitNOFILE= (ulimit -n) above --max-clients + ${spareFds}`,
+    );
   }
 
   #acceptFailed(code: string): void {

@@ -4,6 +4,7 @@
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import {
+  cpuSeconds,
   peer,
   procFile,
   readConnFor,
@@ -140,6 +141,46 @@ Deno.test("a tarpit full long enough for its kernel backlog to overflow accepts 
   // retried SYNs (1 s and 3 s after the first).
   await tarpyt.waitFor(/ ACCEPT /, { times: 80, timeoutMs: 12_000 });
   await tarpyt.waitFor(/ACCEPT .* n=40\/40/, { times: 2 });
+});
+
+Deno.test("more clients than open files: the tarpit waits quietly, says so once, and takes clients again as others leave", async () => {
+  const argv = tarpytArgv(["--listen", "127.0.0.1:0", "--delay", "200ms", "--max-per-ip", "99"]);
+  await using tarpyt = new RunningProcess([
+    "bash",
+    "-c",
+    'ulimit -n 64 && exec "$@"',
+    "-",
+    ...argv,
+  ]);
+  const [line] = await tarpyt.waitFor(/address=127\.0\.0\.1:\d+/);
+  const address = { hostname: "127.0.0.1", port: Number(line.split(":").at(-1)) };
+  const conns = [];
+  for (let i = 0; i < 60; i++) conns.push(await Deno.connect(address));
+  try {
+    await tarpyt.waitFor(/ FILE_LIMIT /);
+    const first = await Promise.all(conns.map((conn) => readConnFor(conn, 1_000)));
+    const held = first.filter(({ text }) => text.length > 0).length;
+    assert(held >= 20 && held < 60, `${held} of 60 clients held under ulimit -n 64`);
+    assertEquals(first.filter(({ closed }) => closed).length, 0, "nobody is turned away");
+    const cpuBefore = await cpuSeconds(tarpyt.child.pid);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const cpu = await cpuSeconds(tarpyt.child.pid) - cpuBefore;
+    assert(cpu < 0.5, `out of files, the tarpit used ${cpu} s of CPU in 2 s: it must not spin`);
+
+    const served = conns.filter((_, i) => first[i].text.length > 0);
+    for (const conn of served.slice(0, 10)) conn.close();
+    await tarpyt.waitFor(/ ACCEPT /, { times: held + 10 });
+    assertEquals(tarpyt.output.match(/ FILE_LIMIT /g)?.length, 1, "reported once per 10 s");
+    assertEquals(tarpyt.output.match(/ (FULL|ACCEPT_FAILED) /g), null, tarpyt.output);
+  } finally {
+    for (const conn of conns) {
+      try {
+        conn.close();
+      } catch {
+        // closed above
+      }
+    }
+  }
 });
 
 Deno.test("--max-lifetime closes a client held that long", async () => {

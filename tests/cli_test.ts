@@ -175,7 +175,12 @@ Deno.test("the runtime may read the variables it uses and write only the notify 
   ].sort();
   assertEquals(allowed, needed);
   assert(runtimeFlags.includes("--no-prompt"));
-  assert(!runtimeFlags.some((flag) => /^--allow-(all|read|run|ffi|sys)|^-A$/.test(flag)));
+  assert(!runtimeFlags.some((flag) => /^--allow-(all|run|ffi|sys)|^-A$/.test(flag)));
+  // The one file it may read is /dev/null, to notice it is out of file descriptors (see src/fd_limit.ts).
+  assertEquals(
+    runtimeFlags.filter((flag) => flag.startsWith("--allow-read")),
+    ["--allow-read=/dev/null"],
+  );
   // The one file it may write is systemd's notify socket (see src/sd_notify.ts).
   assertEquals(
     runtimeFlags.filter((flag) => flag.startsWith("--allow-write")),
