@@ -237,7 +237,10 @@ async function main(): Promise<void> {
     log.log("info", "LISTEN", { ...listener.origin, address: listener.address });
   }
   for (const listener of listeners.metrics) {
-    serveMetrics(listener.server, () => metricsText(tarpit.stats(), performance.now(), version));
+    serveMetrics(
+      listener.server,
+      () => metricsText(tarpit.stats(), performance.now(), version, Deno.memoryUsage()),
+    );
     log.log("info", "METRICS", { ...listener.origin, address: listener.address });
   }
   log.log("info", "START", {

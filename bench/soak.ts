@@ -1,9 +1,11 @@
 /**
  * `deno task soak [--minutes M] [--clients N] [--churn C] [--max-clients X]`: N patient clients that read
  * what they get, C of them replaced every second, for M minutes (issue 7 asks for an
- * hour at several thousand). Samples the tarpit's RSS every 10 s and prints a verdict:
+ * hour at several thousand). Samples the tarpit's RSS, and its JavaScript heap from the
+ * metrics endpoint, every 10 s, and prints a verdict:
  * - no growth trend: over the second half, the fitted RSS slope adds less than 2% of
- *   the mean RSS per hour;
+ *   the mean RSS per hour (the heap's trend is printed too, to tell a JavaScript leak
+ *   from native memory);
  * - no client lost: none closed by the server, none left 5 delays without a line.
  *
  * @module
@@ -27,6 +29,7 @@ const root = new URL("..", import.meta.url).pathname;
 const delaySeconds = 1;
 
 const port = freePort();
+const metricsPort = freePort();
 await using tarpyt = new RunningProcess(tarpytArgv([
   "--listen",
   `127.0.0.1:${port}`,
@@ -38,7 +41,14 @@ await using tarpyt = new RunningProcess(tarpytArgv([
   "1000000",
   "--max-clients",
   String(maxClients),
+  "--metrics-listen",
+  `127.0.0.1:${metricsPort}`,
 ]));
+
+async function heapUsedBytes(): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  return Number(/^tarpyt_heap_used_bytes (\S+)$/m.exec(text)?.[1]);
+}
 for (let tries = 0;; tries++) { // wait until it listens
   try {
     (await Deno.connect({ hostname: "127.0.0.1", port })).close();
@@ -62,9 +72,12 @@ await using load = new RunningProcess([
 ]);
 await load.waitFor(/held \d+/, { timeoutMs: 120_000 });
 const samples: [number, number][] = [];
+const heapSamples: [number, number][] = [];
 const start = performance.now();
 while (load.status === undefined) {
-  samples.push([(performance.now() - start) / 3_600_000, await rssBytes(tarpyt.child.pid)]);
+  const hours = (performance.now() - start) / 3_600_000;
+  samples.push([hours, await rssBytes(tarpyt.child.pid)]);
+  heapSamples.push([hours, await heapUsedBytes()]);
   await Promise.race([load.exited(), new Promise((resolve) => setTimeout(resolve, 10_000))]);
 }
 const summaryLine = /^\{"opened".*\}$/m.exec(load.output)?.[0];
@@ -83,9 +96,14 @@ function slope(points: [number, number][]): number {
   const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
   return sxx === 0 ? 0 : sxy / sxx;
 }
-const secondHalf = samples.slice(Math.floor(samples.length / 2));
-const meanRss = secondHalf.reduce((s, [, y]) => s + y, 0) / secondHalf.length;
-const growthPerHour = slope(secondHalf) / meanRss;
+/** The fitted growth over the second half, as a share of its mean per hour. */
+function trendPerHour(points: [number, number][]): { mean: number; perHour: number } {
+  const half = points.slice(Math.floor(points.length / 2));
+  const mean = half.reduce((s, [, y]) => s + y, 0) / half.length;
+  return { mean, perHour: slope(half) / mean };
+}
+const { mean: meanRss, perHour: growthPerHour } = trendPerHour(samples);
+const heap = trendPerHour(heapSamples);
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
 const flat = Math.abs(growthPerHour) < 0.02;
 const kept = summary.lost === 0 && summary.most_stale_at_once === 0;
@@ -93,8 +111,10 @@ console.log(
   `${minutes} min, ${clients} clients, ${churn} replaced a second: ${JSON.stringify(summary)}`,
 );
 console.log(`RSS samples (MB, every 10 s): ${samples.map(([, y]) => mb(y)).join(" ")}`);
+console.log(`heap samples (MB): ${heapSamples.map(([, y]) => mb(y)).join(" ")}`);
 console.log(
-  `second half: mean ${mb(meanRss)} MB, trend ${(growthPerHour * 100).toFixed(2)}% per hour`,
+  `second half: RSS mean ${mb(meanRss)} MB, trend ${(growthPerHour * 100).toFixed(2)}% per hour; ` +
+    `heap mean ${mb(heap.mean)} MB, trend ${(heap.perHour * 100).toFixed(2)}% per hour`,
 );
 console.log(
   `verdict: ${flat && kept ? "PASS" : "FAIL"} (flat ${flat}, no client lost ${kept})`,

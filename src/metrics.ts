@@ -21,15 +21,23 @@ interface Family {
   readonly samples: readonly (readonly [suffix: string, labels: Labels, value: number])[];
 }
 
+/** The process's memory, as `Deno.memoryUsage()` reports it. */
+export type MemoryUsage = Pick<Deno.MemoryUsage, "rss" | "heapUsed">;
+
 /**
  * The exposition text for `stats` as of `now` (a `performance.now()` time).
  *
  * @example
  * ```ts ignore
- * const text = metricsText(tarpit.stats(), performance.now(), "0.1.0");
+ * const text = metricsText(tarpit.stats(), performance.now(), "0.1.0", Deno.memoryUsage());
  * ```
  */
-export function metricsText(stats: TarpitStats, now: number, version: string): string {
+export function metricsText(
+  stats: TarpitStats,
+  now: number,
+  version: string,
+  memory: MemoryUsage,
+): string {
   const { ports, histogram, protocol } = stats;
   const perPort = (value: (port: TarpitStats["ports"][number]) => number) =>
     ports.map((port) => ["", { local_port: String(port.localPort) }, value(port)] as const);
@@ -91,6 +99,19 @@ export function metricsText(stats: TarpitStats, now: number, version: string): s
         ["_sum", { protocol }, histogram.sumSeconds],
         ["_count", { protocol }, histogram.count],
       ],
+    },
+    {
+      // Both, so that growth can be told apart: the JavaScript heap, or native memory.
+      name: "process_resident_memory_bytes",
+      type: "gauge",
+      help: "Resident set size.",
+      samples: [["", {}, memory.rss]],
+    },
+    {
+      name: "tarpyt_heap_used_bytes",
+      type: "gauge",
+      help: "JavaScript heap in use (V8), garbage not yet collected included.",
+      samples: [["", {}, memory.heapUsed]],
     },
     {
       name: "tarpyt_info",

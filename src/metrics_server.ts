@@ -18,7 +18,7 @@ const requestTimeoutMs = 5_000;
  *
  * @example
  * ```ts ignore
- * serveMetrics(listener.server, () => metricsText(tarpit.stats(), performance.now(), version));
+ * serveMetrics(listener.server, () => metricsText(tarpit.stats(), performance.now(), version, Deno.memoryUsage()));
  * ```
  */
 export function serveMetrics(server: Server, body: () => string): void {

@@ -42,6 +42,9 @@ Deno.test("a passed socket named metrics serves endlessh-go's series per local_p
     assertEquals(sampleValue(exposition, "tarpyt_client_trapped_seconds_count"), 1);
     assertEquals(sampleValue(exposition, "tarpyt_client_trapped_seconds_bucket", { le: "10" }), 1);
     assertEquals(sampleValue(exposition, "tarpyt_info", { protocol: "ssh" }), 1);
+    const rss = sampleValue(exposition, "process_resident_memory_bytes") ?? 0;
+    const heap = sampleValue(exposition, "tarpyt_heap_used_bytes") ?? 0;
+    assert(rss > 10e6 && heap > 1e6 && heap < rss, `rss ${rss}, heap ${heap}`);
     // No series is labelled with a client's address: cardinality is bounded by ports.
     const labelNames = new Set(exposition.samples.flatMap((s) => Object.keys(s.labels)));
     assertEquals([...labelNames].sort(), ["le", "local_port", "protocol", "version"]);
