@@ -11,6 +11,12 @@ import { runtimeFlags } from "../src/runtime_flags.ts";
 const root = new URL("..", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
+/** Whether the tests run as root (namespaces, containers); asked of `id`, which needs no --allow-sys. */
+export function runningAsRoot(): boolean {
+  return decoder.decode(new Deno.Command("id", { args: ["-u"] }).outputSync().stdout).trim() ===
+    "0";
+}
+
 /** The command line that runs TarPyt with `args`. */
 export function tarpytArgv(args: readonly string[]): string[] {
   const bin = Deno.env.get("TARPYT_BIN");

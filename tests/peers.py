@@ -9,7 +9,9 @@ holding it until the test kills it.
                                 (smtplib), ftp (ftplib), pop3 (poplib), imap (imaplib),
                                 telnet (telnetlib), http (http.client), urllib, irc, rfb
   flood HOST PORT MB SECONDS    send up to MB megabytes for up to SECONDS; report bytes sent
-  noread HOST PORT RCVBUF       connect with a small receive buffer and never read
+  noread HOST PORT RCVBUF [SOURCE]
+                                connect (from address SOURCE) with a small receive
+                                buffer and never read
   reset HOST PORT COUNT HOLD    open COUNT connections, hold HOLD seconds, reset them all
   swarm HOST PORT COUNT          connect COUNT clients at once, as a botnet does; each sends
                                 an SSH version line and holds on
@@ -178,9 +180,11 @@ def flood(host, port, megabytes, seconds):
     hold_forever()
 
 
-def noread(host, port, rcvbuf):
+def noread(host, port, rcvbuf, source=""):
     conn = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(rcvbuf))
+    if source:
+        conn.bind((source, 0))
     conn.connect((host, int(port)))
     print("connected %d" % conn.getsockname()[1])
     hold_forever()

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type Ran, run } from "./harness.ts";
+import { type Ran, run, runningAsRoot } from "./harness.ts";
 
 const decoder = new TextDecoder();
 
@@ -23,8 +23,7 @@ async function mustRun(argv: readonly string[]): Promise<string> {
 
 /** Why this machine cannot boot the container, or `undefined` when it can. */
 export function cannotBoot(): string | undefined {
-  const uid = decoder.decode(new Deno.Command("id", { args: ["-u"] }).outputSync().stdout).trim();
-  if (uid !== "0") return "booting systemd in a container needs root";
+  if (!runningAsRoot()) return "booting systemd in a container needs root";
   return undefined;
 }
 
