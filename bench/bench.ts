@@ -2,17 +2,19 @@
  * `deno task bench [--clients N] [--delay-ms MS] [--seconds S]`: what a trapped client
  * costs.
  *
- * For each server (TarPyt, and endlessh when installed): start it, measure its idle RSS,
+ * For each server (TarPyt; the runtime's floor, bench/floor_server.ts, with TarPyt's V8
+ * flags; and endlessh when installed): start it, measure its idle RSS,
  * open N connections from loopback sources (bench/load.py hold) and hold them, let a few
  * delays pass, then measure RSS and the CPU time the server spends over S seconds.
  * Prints user-space bytes per client ((RSS - idle RSS) / N) and CPU microseconds per line
- * sent (CPU time / (N x S / delay)). The fd limit here is 20,000 per process, so N tops
- * out near 19,000.
+ * sent (CPU time / (N x S / delay)), and TarPyt's bytes per client against the floor's.
+ * The fd limit here is 20,000 per process, so N tops out near 19,000.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { cpuSeconds, freePort, rssBytes, RunningProcess, tarpytArgv } from "../tests/harness.ts";
+import { runtimeFlags } from "../src/runtime_flags.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -47,6 +49,16 @@ const servers: Server[] = [{
       "--log-level",
       "warning",
     ]),
+}, {
+  name: "floor",
+  argv: (port) => [
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    ...runtimeFlags.filter((flag) => flag.startsWith("--v8-flags=")),
+    `${root}bench/floor_server.ts`,
+    String(port),
+  ],
 }];
 const endlessh = ["/usr/bin/endlessh", "/usr/sbin/endlessh"].find((path) => {
   try {
@@ -98,7 +110,8 @@ async function measure(server: Server): Promise<Record<string, string>> {
   await sleep(seconds * 1_000);
   const cpu = (await cpuSeconds(pid)) - cpuBefore;
   const rss = await rssBytes(pid);
-  const lines = clients * seconds * 1000 / delayMs;
+  // The floor writes nothing: its CPU per line is not a cost per line.
+  const lines = server.name === "floor" ? NaN : clients * seconds * 1000 / delayMs;
   return {
     server: server.name,
     clients: String(clients),
@@ -112,9 +125,20 @@ async function measure(server: Server): Promise<Record<string, string>> {
 
 console.log(`${clients} clients, one line per ${delayMs} ms each, CPU over ${seconds} s\n`);
 const rows: Record<string, string>[] = [];
-for (const server of servers) rows.push(await measure(server));
+for (const server of servers) {
+  try {
+    rows.push(await measure(server));
+  } catch (error) {
+    if (server.name === "tarpyt") throw error;
+    console.log(`(${server.name} left out: ${error instanceof Error ? error.message : error})`);
+  }
+}
 const columns = Object.keys(rows[0]);
 const width = (c: string) => Math.max(c.length, ...rows.map((r) => r[c].length));
 console.log(columns.map((c) => c.padStart(width(c))).join("  "));
 for (const row of rows) console.log(columns.map((c) => row[c].padStart(width(c))).join("  "));
+const perClient = (name: string) => Number(rows.find((r) => r.server === name)?.["B/client"]);
+console.log(
+  `\ntarpyt over the floor: ${((perClient("tarpyt") / perClient("floor") - 1) * 100).toFixed(0)}%`,
+);
 if (!endlessh) console.log("\n(endlessh is not installed: apt-get install endlessh to compare)");

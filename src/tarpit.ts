@@ -150,8 +150,6 @@ export class Tarpit {
   #nextId = 1;
   #acceptPaused = false;
   #outOfFiles = false;
-  /** Clients accepted since the last turn of the event loop, due their first line. */
-  readonly #newcomers: TrappedClient[] = [];
   readonly #acceptFailures = new ReportLimiter();
   readonly #fullPauses = new ReportLimiter();
   #stopping = false;
@@ -306,7 +304,6 @@ export class Tarpit {
     socket.on("close", this.#onSocketClose);
     socket.setKeepAlive(true, keepAliveMs);
     this.#clock.add(client);
-    this.#greet(client);
     if (!this.#canOpenAnotherFile()) this.#ranOutOfFiles();
     if (!this.#log.enabled("info")) return; // no fields built for a hidden line
     this.#log.log("info", "ACCEPT", {
@@ -316,26 +313,6 @@ export class Tarpit {
       n: `${this.#clients.size}/${this.#options.maxClients}`,
     });
   }
-
-  /**
-   * The first line goes out at once rather than one delay later: a scanner waiting for a
-   * greeting gets one, and a client that connected only to reset fails this write and
-   * frees its slot now (churn filled --max-clients with such clients). It is written on
-   * the next turn of the event loop, all newcomers together: written during the accept,
-   * it made node:net start reading, and end a client that had half-closed.
-   */
-  #greet(client: TrappedClient): void {
-    if (this.#newcomers.length === 0) setTimeout(this.#greetNewcomers, 0);
-    this.#newcomers.push(client);
-  }
-
-  readonly #greetNewcomers = (): void => {
-    const now = performance.now();
-    for (const client of this.#newcomers) {
-      if (client.lane !== -1) this.#serveLine(client, now); // -1: it left already
-    }
-    this.#newcomers.length = 0;
-  };
 
   #serveLine(client: TrappedClient, now: number): void {
     const { maxLifetimeMs } = this.#options;

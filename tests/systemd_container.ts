@@ -11,8 +11,6 @@
 
 import { type Ran, run, runningAsRoot } from "./harness.ts";
 
-const decoder = new TextDecoder();
-
 async function mustRun(argv: readonly string[]): Promise<string> {
   const ran = await run(argv);
   if (ran.code !== 0) {
