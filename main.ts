@@ -189,7 +189,7 @@ function handleSignals(log: Logger, notify: Notify, tarpit: Tarpit): void {
     stopping = true;
     await notify("STOPPING=1");
     logStats(log, tarpit);
-    logTotals(log, await tarpit.shutdown());
+    logTotals(log, tarpit.shutdown());
     Deno.exit(0);
   };
   Deno.addSignalListener("SIGTERM", onStop);

@@ -22,15 +22,20 @@
  *
  * @module
  */
-import { type Server, Socket, type SocketConstructorOpts } from "node:net";
+import type { Server } from "node:net";
 import { getSystemErrorName } from "node:util";
+import type { ClientHandle } from "./client_handle.ts";
 
 /** What the accept loop asks of the tarpit. */
 export interface AcceptHandlers {
   /** Whether another client may be taken now. */
   hasRoom(): boolean;
-  /** Takes a new client; its socket has read nothing and never will. */
-  admit(socket: Socket): void;
+  /**
+   * Takes a new client: the runtime's handle for its connection, which has read nothing
+   * and never will (nothing starts reading it), so a flooding client fills its own
+   * kernel buffers, not ours.
+   */
+  admit(handle: ClientHandle): void;
   /** accept() failed, e.g. `EMFILE`; called once per failed attempt. */
   failed(code: string): void;
 }
@@ -59,15 +64,16 @@ const rearmBacklog = 511;
  * @example
  * ```ts
  * import { acceptLoop } from "./accept_loop.ts";
- * import { createServer, type Socket } from "node:net";
- * const clients = new Set<Socket>();
+ * import { createServer } from "node:net";
+ * import type { ClientHandle } from "./client_handle.ts";
+ * const clients = new Set<ClientHandle>();
  * const server = createServer().listen(2222);
  * const gate = acceptLoop(server, {
  *   hasRoom: () => clients.size < 100,
- *   admit: (socket) => clients.add(socket),
+ *   admit: (handle) => clients.add(handle),
  *   failed: (code) => console.error("accept failed:", code),
  * });
- * // when a client leaves: clients.delete(socket); gate.resume();
+ * // when a client leaves: handle.close(); clients.delete(handle); gate.resume();
  * ```
  */
 export function acceptLoop(server: Server, handlers: AcceptHandlers): AcceptGate {
@@ -80,9 +86,7 @@ export function acceptLoop(server: Server, handlers: AcceptHandlers): AcceptGate
       const status = handle.accept(client);
       if (status === uvEAGAIN) return;
       if (status !== 0) return handlers.failed(getSystemErrorName(status));
-      // pauseOnCreate: the socket never starts reading (what node:net's server does for
-      // pauseOnConnect), so a flooding client fills its own kernel buffers, not ours.
-      handlers.admit(new Socket({ handle: client, pauseOnCreate: true } as SocketConstructorOpts));
+      handlers.admit(client as ClientHandle);
     }
   };
   handle.onconnection = (status: number): void => {

@@ -2,9 +2,10 @@
  * The engine: holds clients, paces their lines, notices when they leave. It knows
  * nothing of any protocol beyond `Protocol.lines()`.
  *
- * What a client costs is what its socket costs, plus one small record: the record holds
- * the protocol's line generator and the pacing clock's links. No timer, closure or
- * listener is made per client: every socket shares the same two handlers.
+ * What a client costs is what the runtime's handle for its connection costs (no
+ * `node:net` Socket: see client_handle.ts), plus one small record: the record holds the
+ * protocol's line generator and the pacing clock's links. No timer, closure or listener
+ * is made per client: every write shares one completion function.
  *
  * Bounds under abuse:
  * - nothing is ever read: a flooding client fills its own kernel buffers, not ours;
@@ -15,13 +16,15 @@
  *
  * @module
  */
-import type { Server, Socket } from "node:net";
+import type { Server } from "node:net";
+import { getSystemErrorName } from "node:util";
 import type { LineOptions, Protocol } from "../protocols/mod.ts";
 import type { Logger } from "./logger.ts";
 import { type AcceptGate, acceptLoop } from "./accept_loop.ts";
 import { laneDelays, type Paced, PacingClock } from "./pacing_clock.ts";
 import { PortStats, TopTalkers, TrappedHistogram } from "./trap_stats.ts";
 import { spareFds } from "./fd_limit.ts";
+import { type ClientHandle, LineWriter, peerOf, writePending } from "./client_handle.ts";
 
 /** How a {@link Tarpit} treats its clients. */
 export interface TarpitOptions {
@@ -101,8 +104,10 @@ class TrappedClient implements Paced {
   prev: Paced | null = null;
   next: Paced | null = null;
   bytesSent = 0;
+  /** A line the kernel has not taken yet (the client does not read): send no other. */
+  writing = false;
   constructor(
-    readonly socket: Socket,
+    readonly handle: ClientHandle,
     /** Its listening port's counters. */
     readonly stats: PortStats,
     readonly lines: Generator<string, void, undefined>,
@@ -128,7 +133,7 @@ class TrappedClient implements Paced {
  *   maxPerIp: 32, maxLineLength: 32, banner: "", maxLifetimeMs: 0, log: createLogger({ level: "info", journal: false }),
  * });
  * tarpit.serve((await bindListenAddress({ host: "127.0.0.1", port: 2222 })).server);
- * // on SIGTERM: const totals = await tarpit.shutdown();
+ * // on SIGTERM: const totals = tarpit.shutdown();
  * ```
  */
 export class Tarpit {
@@ -136,14 +141,13 @@ export class Tarpit {
   /** One object for every client's generator. */
   readonly #lineOptions: LineOptions;
   readonly #log: Logger;
-  readonly #clients = new Map<Socket, TrappedClient>();
+  readonly #clients = new Set<TrappedClient>();
   /** Clients held per source address; never larger than the clients held. */
   readonly #perAddress = new Map<string, number>();
   readonly #clock: PacingClock<TrappedClient>;
   readonly #servers: Server[] = [];
   readonly #gates: AcceptGate[] = [];
-  readonly #onSocketClose: (this: Socket) => void;
-  readonly #onSocketError: (this: Socket, error: NodeJS.ErrnoException) => void;
+  readonly #writer: LineWriter<TrappedClient>;
   readonly #ports = new Map<number, PortStats>();
   readonly #histogram = new TrappedHistogram();
   readonly #talkers = new TopTalkers(topTalkerSlots);
@@ -153,7 +157,6 @@ export class Tarpit {
   readonly #acceptFailures = new ReportLimiter();
   readonly #fullPauses = new ReportLimiter();
   #stopping = false;
-  #allClosed: (() => void) | undefined;
 
   constructor(options: TarpitOptions) {
     this.#options = options;
@@ -163,24 +166,7 @@ export class Tarpit {
       laneDelays(options.delayMs, options.jitterMs),
       (client, now) => this.#serveLine(client, now),
     );
-    // One pair of handlers for every socket: node:net calls them with `this` = socket.
-    const release = (socket: Socket): void => this.#release(socket);
-    const log = this.#log;
-    const clients = this.#clients;
-    this.#onSocketClose = function (this: Socket): void {
-      release(this);
-    };
-    this.#onSocketError = function (this: Socket, error: NodeJS.ErrnoException): void {
-      // The peer left (EPIPE, ECONNRESET, ETIMEDOUT): 'close' follows and logs it.
-      if (log.enabled("debug")) {
-        const client = clients.get(this);
-        log.log("debug", "ERROR", {
-          host: client?.host ?? "",
-          port: client?.port ?? 0,
-          code: error.code ?? "",
-        });
-      }
-    };
+    this.#writer = new LineWriter((client, status) => this.#written(client, status));
   }
 
   /**
@@ -205,7 +191,7 @@ export class Tarpit {
     const portStats = stats;
     this.#gates.push(acceptLoop(server, {
       hasRoom: () => this.#hasRoom(),
-      admit: (socket) => this.#admit(socket, portStats),
+      admit: (handle) => this.#admit(handle, portStats),
       failed: (code) => this.#acceptFailed(code),
     }));
   }
@@ -238,18 +224,14 @@ export class Tarpit {
   }
 
   /**
-   * Stops accepting, closes every client (each logs its CLOSE line) and resolves with
-   * the totals once all are closed.
+   * Stops accepting, closes every client (each logs its CLOSE line) and returns the
+   * totals.
    */
-  async shutdown(): Promise<TarpitTotals> {
+  shutdown(): TarpitTotals {
     this.#stopping = true;
     this.#clock.stop();
     for (const server of this.#servers) server.close();
-    if (this.#clients.size > 0) {
-      const allClosed = new Promise<void>((resolve) => this.#allClosed = resolve);
-      for (const socket of [...this.#clients.keys()]) socket.destroy();
-      await allClosed;
-    }
+    for (const client of [...this.#clients]) this.#drop(client);
     return this.totals();
   }
 
@@ -273,36 +255,34 @@ export class Tarpit {
     return false;
   }
 
-  #admit(socket: Socket, stats: PortStats): void {
-    const host = socket.remoteAddress ?? "unknown";
+  #admit(handle: ClientHandle, stats: PortStats): void {
+    const { address: host, port } = peerOf(handle);
     const fromHost = this.#perAddress.get(host) ?? 0;
     if (fromHost >= this.#options.maxPerIp) {
       // One address must not take every slot: its extra connections are closed at once,
       // costing it a handshake and us nothing held.
       stats.refused++;
       if (this.#log.enabled("debug")) {
-        this.#log.log("debug", "REFUSE", { host, port: socket.remotePort ?? 0, held: fromHost });
+        this.#log.log("debug", "REFUSE", { host, port, held: fromHost });
       }
-      socket.destroy();
+      handle.close();
       return;
     }
     this.#perAddress.set(host, fromHost + 1);
     const client = new TrappedClient(
-      socket,
+      handle,
       stats,
       this.#options.protocol.lines(this.#lineOptions),
       host,
-      socket.remotePort ?? 0,
+      port,
       this.#nextId++,
       performance.now(),
     );
-    this.#clients.set(socket, client);
+    this.#clients.add(client);
     stats.opened++;
     stats.connectedAtSum += client.connectedAt;
     this.#talkers.add(client.host);
-    socket.on("error", this.#onSocketError);
-    socket.on("close", this.#onSocketClose);
-    socket.setKeepAlive(true, keepAliveMs);
+    handle.setKeepAlive(true, keepAliveMs / 1000);
     this.#clock.add(client);
     if (!this.#canOpenAnotherFile()) this.#ranOutOfFiles();
     if (!this.#log.enabled("info")) return; // no fields built for a hidden line
@@ -317,28 +297,51 @@ export class Tarpit {
   #serveLine(client: TrappedClient, now: number): void {
     const { maxLifetimeMs } = this.#options;
     if (maxLifetimeMs > 0 && now - client.connectedAt >= maxLifetimeMs) {
-      client.socket.destroy();
+      this.#drop(client);
       return;
     }
     // The kernel has not taken the last line yet (the client is not reading): do not
     // queue another in user space.
-    if (client.socket.writableLength > 0) return;
+    if (client.writing) return;
     const line = client.lines.next();
     if (line.done) {
-      client.socket.destroy();
+      this.#drop(client);
       return;
     }
     if (line.value === "") return; // silence this tick
     // One character is one byte (protocols/protocol.ts), binary protocols included.
-    client.socket.write(line.value, "latin1");
+    const status = this.#writer.write(client.handle, line.value, client);
+    if (status < 0) {
+      this.#peerLeft(client, status);
+      return;
+    }
+    client.writing = status === writePending;
     client.bytesSent += line.value.length;
     client.stats.bytesSent += line.value.length;
   }
 
-  #release(socket: Socket): void {
-    const client = this.#clients.get(socket);
-    if (client === undefined) return;
-    this.#clients.delete(socket);
+  /** A write the runtime finished later: the kernel took the line, or the peer is gone. */
+  #written(client: TrappedClient, status: number): void {
+    client.writing = false;
+    if (status < 0 && this.#clients.has(client)) this.#peerLeft(client, status);
+  }
+
+  /** A write failed (EPIPE, ECONNRESET, ETIMEDOUT): the only way we learn a peer left. */
+  #peerLeft(client: TrappedClient, status: number): void {
+    if (this.#log.enabled("debug")) {
+      this.#log.log("debug", "ERROR", {
+        host: client.host,
+        port: client.port,
+        code: getSystemErrorName(status),
+      });
+    }
+    this.#drop(client);
+  }
+
+  /** Closes a client's connection and forgets it. */
+  #drop(client: TrappedClient): void {
+    if (!this.#clients.delete(client)) return;
+    client.handle.close();
     const fromHost = (this.#perAddress.get(client.host) ?? 1) - 1;
     if (fromHost === 0) this.#perAddress.delete(client.host);
     else this.#perAddress.set(client.host, fromHost);
@@ -360,9 +363,8 @@ export class Tarpit {
         bytes: client.bytesSent,
       });
     }
-    if (this.#stopping) {
-      if (this.#clients.size === 0) this.#allClosed?.();
-    } else if (this.#acceptPaused || this.#outOfFiles) {
+    if (this.#stopping) return;
+    if (this.#acceptPaused || this.#outOfFiles) {
       this.#acceptPaused = false;
       this.#outOfFiles = false;
       for (const gate of this.#gates) gate.resume();
