@@ -7,7 +7,8 @@
  * open N connections from loopback sources (bench/load.py hold) and hold them, let a few
  * delays pass, then measure RSS and the CPU time the server spends over S seconds.
  * Prints user-space bytes per client ((RSS - idle RSS) / N) and CPU microseconds per line
- * sent (CPU time / (N x S / delay)), and TarPyt's bytes per client against the floor's.
+ * sent (CPU time / (N x S / delay)), TarPyt's bytes per client against the floor's, and
+ * startup: from spawning the server to its first accepted connection.
  * The fd limit here is 20,000 per process, so N tops out near 19,000.
  *
  * @module
@@ -80,13 +81,16 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function measure(server: Server): Promise<Record<string, string>> {
   const port = freePort();
+  const spawnedAt = performance.now();
   await using process = new RunningProcess(server.argv(port));
-  for (let i = 0; i < 100; i++) {
+  let startupMs = NaN;
+  for (let i = 0; i < 1000; i++) {
     try {
       (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      startupMs = performance.now() - spawnedAt;
       break;
     } catch {
-      await sleep(50);
+      await sleep(5);
     }
   }
   await sleep(1_000);
@@ -120,6 +124,7 @@ async function measure(server: Server): Promise<Record<string, string>> {
     "B/client": ((rss - idleRss) / clients).toFixed(0),
     "CPU us/line": (cpu * 1e6 / lines).toFixed(1),
     "connect s": connectSeconds.toFixed(1),
+    "startup ms": startupMs.toFixed(0),
   };
 }
 
