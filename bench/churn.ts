@@ -9,7 +9,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { cpuSeconds, freePort, rssBytes, RunningProcess, tarpytArgv } from "../tests/harness.ts";
+import {
+  cpuSeconds,
+  freePort,
+  heapUsedBytes,
+  rssBytes,
+  RunningProcess,
+  tarpytArgv,
+} from "../tests/harness.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -24,6 +31,7 @@ const root = new URL("..", import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const port = freePort();
+const metricsPort = freePort();
 await using tarpyt = new RunningProcess(tarpytArgv([
   "--listen",
   `127.0.0.1:${port}`,
@@ -31,10 +39,13 @@ await using tarpyt = new RunningProcess(tarpytArgv([
   "warning",
   "--max-per-ip",
   "1000000",
+  "--metrics-listen",
+  `127.0.0.1:${metricsPort}`,
 ]));
 await sleep(1_500);
 const pid = tarpyt.child.pid;
 const idleRss = await rssBytes(pid);
+const idleHeap = await heapUsedBytes(metricsPort);
 const cpuBefore = await cpuSeconds(pid);
 const loads = Array.from({ length: processes }, () =>
   new RunningProcess([
@@ -57,6 +68,7 @@ const quietBefore = await cpuSeconds(pid);
 await sleep(5_000);
 const quietCpuShare = ((await cpuSeconds(pid)) - quietBefore) / 5;
 const afterRss = await rssBytes(pid);
+const afterHeap = await heapUsedBytes(metricsPort);
 const connections = summaries.reduce((sum, s) => sum + (s.connections ?? 0), 0);
 const failed = summaries.reduce((sum, s) => sum + (s.failed ?? 0), 0);
 const running = tarpyt.status === undefined;
@@ -75,6 +87,10 @@ console.log(
 );
 console.log(
   `RSS: idle ${mb(idleRss)} MB, after churning ${mb(peakRss)} MB, 15 s later ${mb(afterRss)} MB`,
+);
+console.log(
+  `JavaScript heap: idle ${mb(idleHeap)} MB, 15 s after churning ${mb(afterHeap)} MB ` +
+    "(the rest of RSS is native memory)",
 );
 console.log(`CPU while quiet afterwards: ${(quietCpuShare * 100).toFixed(2)}% of a core`);
 console.log(

@@ -11,7 +11,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { freePort, rssBytes, RunningProcess, tarpytArgv } from "../tests/harness.ts";
+import { freePort, heapUsedBytes, rssBytes, RunningProcess, tarpytArgv } from "../tests/harness.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -45,10 +45,6 @@ await using tarpyt = new RunningProcess(tarpytArgv([
   `127.0.0.1:${metricsPort}`,
 ]));
 
-async function heapUsedBytes(): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  return Number(/^tarpyt_heap_used_bytes (\S+)$/m.exec(text)?.[1]);
-}
 for (let tries = 0;; tries++) { // wait until it listens
   try {
     (await Deno.connect({ hostname: "127.0.0.1", port })).close();
@@ -77,7 +73,7 @@ const start = performance.now();
 while (load.status === undefined) {
   const hours = (performance.now() - start) / 3_600_000;
   samples.push([hours, await rssBytes(tarpyt.child.pid)]);
-  heapSamples.push([hours, await heapUsedBytes()]);
+  heapSamples.push([hours, await heapUsedBytes(metricsPort)]);
   await Promise.race([load.exited(), new Promise((resolve) => setTimeout(resolve, 10_000))]);
 }
 const summaryLine = /^\{"opened".*\}$/m.exec(load.output)?.[0];

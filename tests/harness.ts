@@ -241,6 +241,12 @@ export async function procFile(pid: number, name: string): Promise<string> {
   return new TextDecoder().decode(stdout);
 }
 
+/** The JavaScript heap in use, from the `tarpyt_heap_used_bytes` of a metrics endpoint. */
+export async function heapUsedBytes(metricsPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  return Number(/^tarpyt_heap_used_bytes (\S+)$/m.exec(text)?.[1]);
+}
+
 /** CPU time a process has used, user and system, in seconds. */
 export async function cpuSeconds(pid: number): Promise<number> {
   // /proc/PID/stat: fields 14 and 15 are utime and stime, in ticks of USER_HZ (100).
