@@ -46,20 +46,30 @@ Deno.test("a client flooding 100 MB is back-pressured by the kernel: nothing rea
   assertMatch(text, /\r\n/, "other clients are still served");
 });
 
+/**
+ * The tarpit on a listening socket made like a .socket unit's, with `SendBuffer=` (0: the
+ * default) and `Backlog=` (peers.py activate), and the port it got.
+ */
+async function activated(
+  sendBuffer: string,
+  backlog: string,
+  args: string[],
+): Promise<{ tarpyt: RunningProcess; port: string }> {
+  const tarpyt = peer("activate", sendBuffer, backlog, "127.0.0.1", "0", "--", ...tarpytArgv(args));
+  const [listening] = await tarpyt.waitFor(/Listening on 127\.0\.0\.1:\d+/);
+  return { tarpyt, port: listening.split(":")[1] };
+}
+
 Deno.test("a client that never reads makes the server hold at most one line for it", async () => {
   // Like a .socket unit with SendBuffer=4096: the kernel holds little, so without the
-  // bound on writableLength the server would queue about 25 KB/s in user space.
-  await using tarpyt = peer(
-    "activate",
-    "4096",
-    "128",
-    "127.0.0.1",
-    "0",
-    "--",
-    ...tarpytArgv(["--delay", "10ms", "--max-line-length", "255"]),
-  );
-  const [listening] = await tarpyt.waitFor(/Listening on 127\.0\.0\.1:\d+/);
-  const port = listening.split(":")[1];
+  // one-pending-write bound the server would queue about 25 KB/s in user space.
+  const { tarpyt: started, port } = await activated("4096", "128", [
+    "--delay",
+    "10ms",
+    "--max-line-length",
+    "255",
+  ]);
+  await using tarpyt = started;
   await using client = peer("noread", "127.0.0.1", port, "4096");
   await client.waitFor(/connected/);
   await new Promise((resolve) => setTimeout(resolve, 4_000));
@@ -120,17 +130,14 @@ Deno.test("a tarpit full long enough for its kernel backlog to overflow accepts 
   // The kernel backlog (8) fills behind a full tarpit; new SYNs are then dropped and
   // retried by the clients' kernels. Deno stops polling a listener that was refused, so
   // without re-arming it the tarpit would serve the 40 slots freed below never again.
-  await using tarpyt = peer(
-    "activate",
-    "0",
-    "8",
-    "127.0.0.1",
-    "0",
-    "--",
-    ...tarpytArgv([...fast, "--max-clients", "40", "--max-per-ip", "1000"]),
-  );
-  const [listening] = await tarpyt.waitFor(/Listening on 127\.0\.0\.1:\d+/);
-  const port = listening.split(":")[1];
+  const { tarpyt: started, port } = await activated("0", "8", [
+    ...fast,
+    "--max-clients",
+    "40",
+    "--max-per-ip",
+    "1000",
+  ]);
+  await using tarpyt = started;
   await using first = peer("reset", "127.0.0.1", port, "40", "2");
   await tarpyt.waitFor(/ACCEPT .* n=40\/40/);
   await using swarm = peer("swarm", "127.0.0.1", port, "120");
