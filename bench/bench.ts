@@ -14,7 +14,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { cpuSeconds, freePort, rssBytes, RunningProcess, tarpytArgv } from "../tests/harness.ts";
+import {
+  cpuSeconds,
+  freePort,
+  rssBytes,
+  RunningProcess,
+  tarpytArgv,
+  untilListening,
+} from "../tests/harness.ts";
 import { runtimeFlags } from "../src/runtime_flags.ts";
 
 const { values } = parseArgs({
@@ -83,16 +90,8 @@ async function measure(server: Server): Promise<Record<string, string>> {
   const port = freePort();
   const spawnedAt = performance.now();
   await using process = new RunningProcess(server.argv(port));
-  let startupMs = NaN;
-  for (let i = 0; i < 1000; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      startupMs = performance.now() - spawnedAt;
-      break;
-    } catch {
-      await sleep(5);
-    }
-  }
+  await untilListening(port);
+  const startupMs = performance.now() - spawnedAt;
   await sleep(1_000);
   const pid = process.child.pid;
   const idleRss = await rssBytes(pid);

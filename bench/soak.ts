@@ -11,7 +11,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { freePort, heapUsedBytes, rssBytes, RunningProcess, tarpytArgv } from "../tests/harness.ts";
+import {
+  freePort,
+  heapUsedBytes,
+  rssBytes,
+  RunningProcess,
+  tarpytArgv,
+  untilListening,
+} from "../tests/harness.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -45,15 +52,7 @@ await using tarpyt = new RunningProcess(tarpytArgv([
   `127.0.0.1:${metricsPort}`,
 ]));
 
-for (let tries = 0;; tries++) { // wait until it listens
-  try {
-    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-    break;
-  } catch (error) {
-    if (tries === 100) throw error;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+await untilListening(port);
 await using load = new RunningProcess([
   "python3",
   "-u",

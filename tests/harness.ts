@@ -241,6 +241,20 @@ export async function procFile(pid: number, name: string): Promise<string> {
   return new TextDecoder().decode(stdout);
 }
 
+/** Waits until something accepts connections on 127.0.0.1:`port`; throws after `timeoutMs`. */
+export async function untilListening(port: number, timeoutMs = 5_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return;
+    } catch (error) {
+      if (performance.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+}
+
 /** The JavaScript heap in use, from the `tarpyt_heap_used_bytes` of a metrics endpoint. */
 export async function heapUsedBytes(metricsPort: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
