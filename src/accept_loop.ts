@@ -20,6 +20,13 @@
  * `tests/abuse_test.ts` proves both the pause and the recovery against the real runtime,
  * so a Deno upgrade that changes these internals fails a test rather than the tarpit.
  *
+ * Every accept needs a fresh handle to accept into, and the runtime registers each handle
+ * with its event loop when it is made, until it is closed. The handle of an attempt that
+ * found the queue empty is therefore kept for the next attempt, not dropped: dropped, it
+ * stayed registered for ever, about 500 bytes of native memory and one more handle the
+ * event loop polls on every turn, once per wakeup (measured with a bare server: 54 MB
+ * left behind by 100,000 connect-and-close cycles, 1 MB once the handle was reused).
+ *
  * @module
  */
 import type { Server } from "node:net";
@@ -80,10 +87,12 @@ export function acceptLoop(server: Server, handlers: AcceptHandlers): AcceptGate
   const handle = nativeListenHandle(server);
   const ClientHandle = handle.constructor as new (type: number) => object;
 
+  let unused: object | undefined;
   const acceptWhileRoom = (): void => {
     while (handlers.hasRoom()) {
-      const client = new ClientHandle(socketHandleType);
+      const client = unused ?? new ClientHandle(socketHandleType);
       const status = handle.accept(client);
+      unused = status === 0 ? undefined : client;
       if (status === uvEAGAIN) return;
       if (status !== 0) return handlers.failed(getSystemErrorName(status));
       handlers.admit(client as ClientHandle);
