@@ -22,6 +22,7 @@ import {
 } from "./src/cli.ts";
 import { formatDuration } from "./src/duration.ts";
 import { canOpenAnotherFile } from "./src/fd_limit.ts";
+import { fullCollection } from "./src/closed_handles.ts";
 import { type Listener, ListenError } from "./src/listeners.ts";
 import { adoptPassedSocket, bindListenAddress } from "./src/listeners.ts";
 import { ListenFdsError, passedSockets } from "./src/listen_fds.ts";
@@ -227,7 +228,12 @@ async function main(): Promise<void> {
     format: config.logFormat,
     journal: Deno.env.has("JOURNAL_STREAM"),
   });
-  const tarpit = new Tarpit({ ...config, log, canOpenAnotherFile });
+  const tarpit = new Tarpit({
+    ...config,
+    log,
+    canOpenAnotherFile,
+    collectGarbage: fullCollection(),
+  });
   const notify = systemdNotify(log);
   handleSignals(log, notify, tarpit);
 

@@ -42,17 +42,20 @@ interface WriteRequest {
 export const writePending = 1;
 
 /**
- * The peer's address and port.
+ * The peer's address and port, or undefined when the peer has already reset the
+ * connection: the kernel then answers `getpeername(2)` with `ENOTCONN`. A connect scan
+ * (`nmap -sT`) does that as soon as the handshake completes, before it is accepted.
  *
  * @example
  * ```ts ignore
- * const { address, port } = peerOf(handle);
+ * const peer = peerOf(handle);
+ * if (peer === undefined) handle.close(); // nobody left to trap
  * ```
  */
-export function peerOf(handle: ClientHandle): { address: string; port: number } {
+export function peerOf(handle: ClientHandle): { address: string; port: number } | undefined {
   const out: { address?: string; port?: number } = {};
-  handle.getpeername(out);
-  return { address: out.address ?? "unknown", port: out.port ?? 0 };
+  if (handle.getpeername(out) < 0 || out.address === undefined) return undefined;
+  return { address: out.address, port: out.port ?? 0 };
 }
 
 /**

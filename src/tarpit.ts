@@ -24,6 +24,7 @@ import { type AcceptGate, acceptLoop } from "./accept_loop.ts";
 import { laneDelays, type Paced, PacingClock } from "./pacing_clock.ts";
 import { PortStats, TopTalkers, TrappedHistogram } from "./trap_stats.ts";
 import { spareFds } from "./fd_limit.ts";
+import { ClosedHandleCollector } from "./closed_handles.ts";
 import { type ClientHandle, LineWriter, peerOf, writePending } from "./client_handle.ts";
 
 /** How a {@link Tarpit} treats its clients. */
@@ -46,6 +47,11 @@ export interface TarpitOptions {
    * accept_loop.ts). Always yes when not given.
    */
   readonly canOpenAnotherFile?: () => boolean;
+  /**
+   * A full garbage collection, run once enough connections have closed: only that frees
+   * their native memory (see closed_handles.ts). None when not given.
+   */
+  readonly collectGarbage?: () => void;
 }
 
 /** What the tarpit has done, in endlessh's terms. */
@@ -148,6 +154,7 @@ export class Tarpit {
   readonly #servers: Server[] = [];
   readonly #gates: AcceptGate[] = [];
   readonly #writer: LineWriter<TrappedClient>;
+  readonly #closedHandles: ClosedHandleCollector;
   readonly #ports = new Map<number, PortStats>();
   readonly #histogram = new TrappedHistogram();
   readonly #talkers = new TopTalkers(topTalkerSlots);
@@ -167,6 +174,7 @@ export class Tarpit {
       (client, now) => this.#serveLine(client, now),
     );
     this.#writer = new LineWriter((client, status) => this.#written(client, status));
+    this.#closedHandles = new ClosedHandleCollector(options.collectGarbage ?? (() => {}));
   }
 
   /**
@@ -256,7 +264,15 @@ export class Tarpit {
   }
 
   #admit(handle: ClientHandle, stats: PortStats): void {
-    const { address: host, port } = peerOf(handle);
+    const peer = peerOf(handle);
+    if (peer === undefined) {
+      // Reset while it waited to be accepted: holding it would only cost us a slot until
+      // its first line failed.
+      if (this.#log.enabled("debug")) this.#log.log("debug", "GONE", {});
+      this.#close(handle);
+      return;
+    }
+    const { address: host, port } = peer;
     const fromHost = this.#perAddress.get(host) ?? 0;
     if (fromHost >= this.#options.maxPerIp) {
       // One address must not take every slot: its extra connections are closed at once,
@@ -265,7 +281,7 @@ export class Tarpit {
       if (this.#log.enabled("debug")) {
         this.#log.log("debug", "REFUSE", { host, port, held: fromHost });
       }
-      handle.close();
+      this.#close(handle);
       return;
     }
     this.#perAddress.set(host, fromHost + 1);
@@ -341,7 +357,7 @@ export class Tarpit {
   /** Closes a client's connection and forgets it. */
   #drop(client: TrappedClient): void {
     if (!this.#clients.delete(client)) return;
-    client.handle.close();
+    this.#close(client.handle);
     const fromHost = (this.#perAddress.get(client.host) ?? 1) - 1;
     if (fromHost === 0) this.#perAddress.delete(client.host);
     else this.#perAddress.set(client.host, fromHost);
@@ -369,6 +385,11 @@ export class Tarpit {
       this.#outOfFiles = false;
       for (const gate of this.#gates) gate.resume();
     }
+  }
+
+  #close(handle: ClientHandle): void {
+    handle.close();
+    this.#closedHandles.closed(this.#clients.size);
   }
 
   #canOpenAnotherFile(): boolean {

@@ -247,3 +247,31 @@ Deno.test("a client that half-closes (sends FIN, keeps reading) is still held an
     conn.close();
   }
 });
+
+Deno.test("a client that resets while waiting to be accepted is closed at once and takes no slot", async () => {
+  await using tarpyt = await socketActivated(["127.0.0.1"], [
+    ...fast,
+    "--max-clients",
+    "1",
+    "--log-level",
+    "debug",
+  ]);
+  const [address] = tarpyt.addresses;
+  const first = await Deno.connect(address);
+  await tarpyt.waitFor(/ACCEPT .* n=1\/1/);
+  // A connect scan (nmap -sT) resets as soon as its handshake completes; this one waits
+  // behind the full tarpit while it does.
+  await using scan = peer("reset", "127.0.0.1", String(address.port), "1", "0.3");
+  await scan.waitFor(/reset 1/);
+  first.close();
+  await tarpyt.waitFor(/ GONE/);
+  const next = await Deno.connect(address);
+  try {
+    const { text, closed } = await readConnFor(next, 500);
+    assert(text.length > 0 && !closed, "the slot the reset client would have held is free");
+    assertEquals(tarpyt.output.match(/ ACCEPT /g)?.length, 2, tarpyt.output);
+    assertEquals(tarpyt.output.match(/ GONE/g)?.length, 1, tarpyt.output);
+  } finally {
+    next.close();
+  }
+});

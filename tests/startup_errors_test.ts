@@ -3,7 +3,7 @@
  * exit, and never a stack trace.
  */
 import { assertEquals, assertMatch, assertNotMatch } from "./assert.ts";
-import { peer, programEnv, RunningProcess, tarpytArgv } from "./harness.ts";
+import { freePort, peer, programEnv, RunningProcess, tarpytArgv } from "./harness.ts";
 import { runtimeFlags, version } from "../src/runtime_flags.ts";
 
 async function run(process: RunningProcess): Promise<{ code: number; output: string }> {
@@ -80,4 +80,24 @@ Deno.test("--version prints the version, the Deno version and the runtime flags"
   const compiled = Deno.env.has("TARPYT_BIN") ? ", compiled" : "";
   assertMatch(deno, new RegExp(`^deno 2\\.9\\.6 \\(v8 [^,]+, ${Deno.build.target}${compiled}\\)$`));
   assertEquals(flags, `flags ${runtimeFlags.join(" ")}`);
+});
+
+Deno.test({
+  name: "run without V8's --expose-gc, it says which flag is missing in one line, exit 70",
+  // A compiled binary has its flags built in.
+  ignore: Deno.env.has("TARPYT_BIN"),
+  fn: async () => {
+    const flags = runtimeFlags.map((flag) => flag.replace(",--expose-gc", ""));
+    const argv = [
+      Deno.execPath(),
+      "run",
+      ...flags,
+      new URL("../main.ts", import.meta.url).pathname,
+    ];
+    const { code, output } = await run(
+      new RunningProcess([...argv, "--listen", `127.0.0.1:${freePort()}`]),
+    );
+    assertEquals(code, 70);
+    assertOneLine(output, /V8's gc\(\) is missing: run TarPyt with --v8-flags=--expose-gc/);
+  },
 });
