@@ -268,9 +268,13 @@ export async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** Resident memory of a process, in bytes. */
-export async function rssBytes(pid: number): Promise<number> {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(await procFile(pid, "status"))?.[1]) * 1024;
+/**
+ * Resident memory of a process, in bytes: all of it, or only its private (anonymous) part,
+ * without the pages of the executable and libraries it has touched.
+ */
+export async function rssBytes(pid: number, part: "VmRSS" | "RssAnon" = "VmRSS"): Promise<number> {
+  const status = await procFile(pid, "status");
+  return Number(new RegExp(`${part}:\\s+(\\d+) kB`).exec(status)?.[1]) * 1024;
 }
 
 /**
