@@ -7,7 +7,8 @@
  * so V8 sees no reason for one: under `deno task churn` (600,000 connect-and-close cycles
  * in 60 s) RSS reached 97 MB against 49 MB idle before V8's own memory reducer ran, and
  * by then glibc's heap was too fragmented to give the freed memory back (83 MB 15 s
- * later). Collecting after every 1,024 closed handles kept it at 60 MB, back to 55 MB.
+ * later). Collecting after every 1,024 closed handles kept it under 60 MB (58.6 MB 15 s
+ * after the final run, against 49.2 MB idle: glibc's and V8's high-water mark, see README).
  *
  * V8 offers a full collection to JavaScript only as `gc()` under its `--expose-gc` flag,
  * which the `tarpyt` task in `deno.json`, and so the binary, passes.
