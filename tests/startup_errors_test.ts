@@ -87,16 +87,9 @@ Deno.test({
   // A compiled binary has its flags built in.
   ignore: Deno.env.has("TARPYT_BIN"),
   fn: async () => {
-    const flags = runtimeFlags.map((flag) => flag.replace(",--expose-gc", ""));
-    const argv = [
-      Deno.execPath(),
-      "run",
-      ...flags,
-      new URL("../main.ts", import.meta.url).pathname,
-    ];
-    const { code, output } = await run(
-      new RunningProcess([...argv, "--listen", `127.0.0.1:${freePort()}`]),
-    );
+    const argv = tarpytArgv(["--listen", `127.0.0.1:${freePort()}`])
+      .map((word) => word.replace(",--expose-gc", ""));
+    const { code, output } = await run(new RunningProcess(argv));
     assertEquals(code, 70);
     assertOneLine(output, /V8's gc\(\) is missing: run TarPyt with --v8-flags=--expose-gc/);
   },
