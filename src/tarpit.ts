@@ -110,8 +110,11 @@ class TrappedClient implements Paced {
   prev: Paced | null = null;
   next: Paced | null = null;
   bytesSent = 0;
-  /** A line the kernel has not taken yet (the client does not read): send no other. */
-  writing = false;
+  /**
+   * The length of a line the kernel has not taken yet, as when the client does not
+   * read: no other is sent until it has. 0 when none waits.
+   */
+  pendingBytes = 0;
   constructor(
     readonly handle: ClientHandle,
     /** Its listening port's counters. */
@@ -318,7 +321,7 @@ export class Tarpit {
     }
     // The kernel has not taken the last line yet (the client is not reading): do not
     // queue another in user space.
-    if (client.writing) return;
+    if (client.pendingBytes > 0) return;
     const line = client.lines.next();
     if (line.done) {
       this.#drop(client);
@@ -331,15 +334,22 @@ export class Tarpit {
       this.#peerLeft(client, status);
       return;
     }
-    client.writing = status === writePending;
-    client.bytesSent += line.value.length;
-    client.stats.bytesSent += line.value.length;
+    if (status === writePending) client.pendingBytes = line.value.length;
+    else this.#sent(client, line.value.length);
   }
 
   /** A write the runtime finished later: the kernel took the line, or the peer is gone. */
   #written(client: TrappedClient, status: number): void {
-    client.writing = false;
-    if (status < 0 && this.#clients.has(client)) this.#peerLeft(client, status);
+    const bytes = client.pendingBytes;
+    client.pendingBytes = 0;
+    if (status >= 0) this.#sent(client, bytes);
+    else if (this.#clients.has(client)) this.#peerLeft(client, status);
+  }
+
+  /** Counts bytes the kernel took, as endlessh counts what write(2) returns. */
+  #sent(client: TrappedClient, bytes: number): void {
+    client.bytesSent += bytes;
+    client.stats.bytesSent += bytes;
   }
 
   /** A write failed (EPIPE, ECONNRESET, ETIMEDOUT): the only way we learn a peer left. */
