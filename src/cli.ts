@@ -85,7 +85,7 @@ export const options = {
     env: "TARPYT_DELAY",
     value: "DURATION",
     fallback: "10s",
-    help: "time between two lines to one client (500ms, 10s, 2m)",
+    help: "time between two lines to one client, the first after at most 1s (500ms, 10s, 2m)",
   },
   jitter: {
     env: "TARPYT_JITTER",

@@ -8,6 +8,9 @@
  * fixed values, each its own sorted FIFO, and a client picks a lane at random for each
  * line. The clock then looks at a handful of heads, never at every client.
  *
+ * A new item waits in a lane of its own for its first turn, which may be shorter than
+ * the others: every item in it arrived with the same delay, so it stays sorted too.
+ *
  * The lists are intrusive: the links live in the paced items themselves, so scheduling
  * allocates nothing and removing a client that left is O(1).
  *
@@ -33,6 +36,9 @@ interface Lane {
   tail: Paced | null;
 }
 
+/** The lane an item waits in for its first turn. */
+const arrivalLane = 0;
+
 /** How many lanes jitter is spread over: enough to look random, few enough to scan. */
 export const jitterLanes = 8;
 
@@ -56,8 +62,9 @@ export function laneDelays(delayMs: number, jitterMs: number): number[] {
 }
 
 /**
- * Calls `onDue(item, now)` for each scheduled item every lane delay, until the item is
- * removed. An item is rescheduled before `onDue` runs, so `onDue` may remove it.
+ * Calls `onDue(item, now)` for each scheduled item first after the first delay, then
+ * every lane delay, until the item is removed. An item is rescheduled before `onDue`
+ * runs, so `onDue` may remove it.
  *
  * Items due within a small slack of each other (a hundredth of the shortest delay, at
  * most 100 ms) are served together, so the timer fires at most a few dozen times a
@@ -66,8 +73,8 @@ export function laneDelays(delayMs: number, jitterMs: number): number[] {
  * @example
  * ```ts
  * import { PacingClock, unscheduled } from "./pacing_clock.ts";
- * const clock = new PacingClock([1_000], (item, now) => console.log("due", now));
- * clock.add({ ...unscheduled });
+ * const clock = new PacingClock([10_000], 1_000, (item, now) => console.log("due", now));
+ * clock.add({ ...unscheduled }); // due after 1 s, 11 s, 21 s, ...
  * // later: clock.remove(item); clock.stop();
  * ```
  */
@@ -82,18 +89,26 @@ export class PacingClock<T extends Paced> {
 
   /**
    * @param delaysMs one delay per lane, each greater than 0
+   * @param firstDelayMs the delay before an item's first turn, greater than 0
    * @param onDue serves an item that is due
    * @param now a monotonic clock in ms; `performance.now` by default
    */
   constructor(
     delaysMs: readonly number[],
+    firstDelayMs: number,
     onDue: (item: T, now: number) => void,
     now: () => number = () => performance.now(),
   ) {
-    this.#lanes = delaysMs.map((delayMs) => ({ delayMs, head: null, tail: null }));
+    // Lane 0 is the arrival lane; the others are picked from at random.
+    this.#lanes = [firstDelayMs, ...delaysMs].map((delayMs) => ({
+      delayMs,
+      head: null,
+      tail: null,
+    }));
     this.#onDue = onDue;
     this.#now = now;
-    this.#slackMs = Math.min(100, Math.max(1, Math.floor(Math.min(...delaysMs) / 100)));
+    const shortest = Math.min(firstDelayMs, ...delaysMs);
+    this.#slackMs = Math.min(100, Math.max(1, Math.floor(shortest / 100)));
   }
 
   /** How many items are scheduled. */
@@ -101,10 +116,10 @@ export class PacingClock<T extends Paced> {
     return this.#size;
   }
 
-  /** Schedules an unscheduled item: first due one lane delay from now. */
+  /** Schedules an unscheduled item: first due the first delay from now. */
   add(item: T): void {
     const now = this.#now();
-    this.#append(item, now);
+    this.#append(item, now, arrivalLane);
     this.#size++;
     if (item.dueAt < this.#armedFor) this.#arm(item.dueAt, now);
   }
@@ -132,7 +147,7 @@ export class PacingClock<T extends Paced> {
       // A served item goes back at now + a lane delay, past the horizon: the loop ends.
       for (let item = lane.head; item !== null && item.dueAt <= horizon; item = lane.head) {
         this.#unlink(item);
-        this.#append(item, now);
+        this.#append(item, now, this.#randomLane());
         this.#onDue(item as T, now);
       }
     }
@@ -147,8 +162,12 @@ export class PacingClock<T extends Paced> {
     this.#timer = setTimeout(this.#fire, Math.max(0, dueAt - now));
   }
 
-  #append(item: Paced, now: number): void {
-    const laneIndex = this.#lanes.length === 1 ? 0 : Math.floor(Math.random() * this.#lanes.length);
+  #randomLane(): number {
+    const lanes = this.#lanes.length - 1;
+    return lanes === 1 ? 1 : 1 + Math.floor(Math.random() * lanes);
+  }
+
+  #append(item: Paced, now: number, laneIndex: number): void {
     const lane = this.#lanes[laneIndex];
     item.lane = laneIndex;
     item.dueAt = now + lane.delayMs;

@@ -78,6 +78,15 @@ export interface TarpitStats {
 /** Slots of the busiest-sources table: bounded, whatever the number of attackers. */
 export const topTalkerSlots = 100;
 
+/**
+ * A new client's first line comes this soon, or after one delay if that is shorter.
+ * Writing is the only way we learn that a peer left, and many leave at once: connect
+ * scans and churning bots reset right after the handshake. Found at their first line,
+ * they hold a slot and memory for a second instead of a whole delay. A client whose
+ * banner timeout is shorter than the delay hears from us in time, and is trapped too.
+ */
+export const firstLineMs = 1_000;
+
 /** Idle time before TCP keepalive probes: reaps peers that vanished without FIN or RST. */
 export const keepAliveMs = 60_000;
 
@@ -174,6 +183,7 @@ export class Tarpit {
     this.#log = options.log;
     this.#clock = new PacingClock(
       laneDelays(options.delayMs, options.jitterMs),
+      Math.min(firstLineMs, options.delayMs),
       (client, now) => this.#serveLine(client, now),
     );
     this.#writer = new LineWriter((client, status) => this.#written(client, status));

@@ -275,3 +275,27 @@ Deno.test("a client that resets while waiting to be accepted is closed at once a
     next.close();
   }
 });
+
+Deno.test("a client that resets after it was accepted holds its slot until its first line, a second, not a delay", async () => {
+  await using tarpyt = await socketActivated(["127.0.0.1"], [
+    "--delay",
+    "60s",
+    "--max-clients",
+    "1",
+  ]);
+  const [address] = tarpyt.addresses;
+  await using scan = peer("reset", "127.0.0.1", String(address.port), "1", "0.2");
+  await tarpyt.waitFor(/ACCEPT .* n=1\/1/);
+  await scan.waitFor(/reset 1/);
+  // Only a write tells us a peer left: the first line, due after 1 s, fails.
+  const [close] = await tarpyt.waitFor(/ CLOSE [^\n]*/, { timeoutMs: 10_000 });
+  const seconds = Number(/time=(\S+)/.exec(close)?.[1]);
+  assert(seconds >= 0.9 && seconds < 3, close);
+  assertMatch(close, / bytes=0$/);
+  const next = await Deno.connect(address);
+  try {
+    await tarpyt.waitFor(/ACCEPT [^\n]* n=1\/1/, { times: 2 });
+  } finally {
+    next.close();
+  }
+});

@@ -25,7 +25,7 @@ Deno.test("jitter spreads delays over evenly spaced lanes around the delay", () 
 
 Deno.test("every item is served once per delay, in the order it came", async () => {
   const order: string[] = [];
-  const clock = new PacingClock<Item>([100], (it, now) => {
+  const clock = new PacingClock<Item>([100], 100, (it, now) => {
     it.served.push(now);
     order.push(it.name);
   });
@@ -43,8 +43,28 @@ Deno.test("every item is served once per delay, in the order it came", async () 
   assertEquals(order.slice(0, 6), ["a", "b", "c", "a", "b", "c"]);
 });
 
+Deno.test("a new item's first turn comes after the first delay, the later ones a delay apart", async () => {
+  const clock = new PacingClock<Item>([150], 30, (it, now) => it.served.push(now));
+  const early = item("early");
+  const addedAt = performance.now();
+  clock.add(early);
+  await sleep(100);
+  const late = item("late"); // arrives after early's first turn, served after it anyway
+  const lateAddedAt = performance.now();
+  clock.add(late);
+  await sleep(400);
+  clock.stop();
+  const since = (it: Item, t0: number) => it.served.map((t) => Math.round(t - t0));
+  for (const [it, t0] of [[early, addedAt], [late, lateAddedAt]] as const) {
+    const [first, second, third] = since(it, t0);
+    assert(first >= 29 && first < 70, `${it.name}: first turn after ${first} ms`);
+    assert(second - first >= 149 && second - first < 200, `${it.name}: ${since(it, t0)}`);
+    assert(third - second >= 149 && third - second < 200, `${it.name}: ${since(it, t0)}`);
+  }
+});
+
 Deno.test("a removed item is never served again, even when removed while being served", async () => {
-  const clock = new PacingClock<Item>([50], (it) => {
+  const clock = new PacingClock<Item>([50], 50, (it) => {
     it.served.push(0);
     if (it.name === "once") clock.remove(it);
   });
@@ -63,7 +83,7 @@ Deno.test("a removed item is never served again, even when removed while being s
 
 Deno.test("with jitter, delays vary between the shortest and longest lane", async () => {
   const gaps: number[] = [];
-  const clock = new PacingClock<Item>(laneDelays(60, 40), (it, now) => {
+  const clock = new PacingClock<Item>(laneDelays(60, 40), 60, (it, now) => {
     if (it.served.length) gaps.push(now - it.served.at(-1)!);
     it.served.push(now);
   });
@@ -80,7 +100,7 @@ Deno.test("with jitter, delays vary between the shortest and longest lane", asyn
 });
 
 Deno.test("a stopped clock serves nothing, even items added after", async () => {
-  const clock = new PacingClock<Item>([20], (it) => it.served.push(0));
+  const clock = new PacingClock<Item>([20], 20, (it) => it.served.push(0));
   const before = item("before");
   clock.add(before);
   clock.stop();

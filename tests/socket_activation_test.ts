@@ -141,6 +141,28 @@ Deno.test("ACCEPT and CLOSE lines keep endlessh's format, with the bytes the cli
   assertMatch(close, new RegExp(`port=${clientPort} fd=1 time=0\\.[6-9]|time=1\\.`));
 });
 
+Deno.test("a new client hears its first line within a second, then one line a delay", async () => {
+  // Bound by the program itself, so that its startup does not count.
+  await using tarpyt = new RunningProcess(tarpytArgv(["--listen", "127.0.0.1:0", "--delay", "2s"]));
+  const [listen] = await tarpyt.waitFor(/address=127\.0\.0\.1:\d+/);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(listen.split(":")[1]) });
+  const connectedAt = performance.now();
+  const giveUp = setTimeout(() => conn.close(), 10_000);
+  const arrivals: number[] = [];
+  try {
+    const buffer = new Uint8Array(1_024);
+    while (arrivals.length < 2 && await conn.read(buffer) !== null) {
+      arrivals.push(Math.round(performance.now() - connectedAt));
+    }
+  } finally {
+    clearTimeout(giveUp);
+    conn.close();
+  }
+  const [first, second] = arrivals;
+  assert(first >= 950 && first < 1_500, `first line after ${first} ms`);
+  assert(second - first >= 1_950 && second - first < 2_500, `lines at ${arrivals} ms`);
+});
+
 Deno.test("SIGTERM closes every client, logs the totals and exits 0", async () => {
   await using tarpyt = await socketActivated(["127.0.0.1"], fast);
   const [address] = tarpyt.addresses;

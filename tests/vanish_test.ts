@@ -75,15 +75,17 @@ Deno.test({
   name: "a silent client that vanishes is found dead by keepalive before its next line",
   ignore: notRoot,
   fn: async () => {
-    // Keepalive starts after 60 s idle; here it then gives up after 2 probes 1 s apart.
-    // The tarpit learns of it only when it next writes: it never reads.
-    // Nothing else is sent until 70 s, when that line finds the connection dead. Without
-    // keepalive it would be queued and retransmitted for 15 minutes instead.
+    // The first line comes after 1 s and gets through. Keepalive starts after 60 s idle;
+    // here it then gives up after 2 probes 1 s apart. The tarpit learns of it only when
+    // it next writes: it never reads. Nothing else is sent until 71 s, when that line
+    // finds the connection dead. Without keepalive it would be queued and retransmitted
+    // for 15 minutes instead.
     await using tarpyt = isolatedTarpit(
       ["net.ipv4.tcp_keepalive_intvl=1", "net.ipv4.tcp_keepalive_probes=2"],
       ["--delay", "70s"],
     );
     await using _client = await clientOf(tarpyt);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
     await pullTheCable(tarpyt);
     const started = Date.now();
     const [close] = await tarpyt.waitFor(/CLOSE .*bytes=\d+/, { timeoutMs: 100_000 });
