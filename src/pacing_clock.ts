@@ -66,9 +66,9 @@ export function laneDelays(delayMs: number, jitterMs: number): number[] {
  * every lane delay, until the item is removed. An item is rescheduled before `onDue`
  * runs, so `onDue` may remove it.
  *
- * Items due within a small slack of each other (a hundredth of the shortest delay, at
- * most 100 ms) are served together, so the timer fires at most a few dozen times a
- * second however many clients there are.
+ * Items due within a small slack of each other (a hundredth of the shortest lane delay,
+ * the first delay aside, at most 100 ms) are served together, so the timer fires at most
+ * a few dozen times a second however many clients there are.
  *
  * @example
  * ```ts
@@ -107,8 +107,7 @@ export class PacingClock<T extends Paced> {
     }));
     this.#onDue = onDue;
     this.#now = now;
-    const shortest = Math.min(firstDelayMs, ...delaysMs);
-    this.#slackMs = Math.min(100, Math.max(1, Math.floor(shortest / 100)));
+    this.#slackMs = Math.min(100, Math.max(1, Math.floor(Math.min(...delaysMs) / 100)));
   }
 
   /** How many items are scheduled. */

@@ -82,8 +82,7 @@ export const topTalkerSlots = 100;
  * A new client's first line comes this soon, or after one delay if that is shorter.
  * Writing is the only way we learn that a peer left, and many leave at once: connect
  * scans and churning bots reset right after the handshake. Found at their first line,
- * they hold a slot and memory for a second instead of a whole delay. A client whose
- * banner timeout is shorter than the delay hears from us in time, and is trapped too.
+ * they hold a slot and memory for a second instead of a whole delay.
  */
 export const firstLineMs = 1_000;
 
