@@ -49,7 +49,7 @@ Deno.test("a new item's first turn comes after the first delay, the later ones a
   const addedAt = performance.now();
   clock.add(early);
   await sleep(100);
-  const late = item("late"); // arrives after early's first turn, served after it anyway
+  const late = item("late"); // arrives while early waits in the delay lane
   const lateAddedAt = performance.now();
   clock.add(late);
   await sleep(400);
