@@ -17,6 +17,7 @@
  * @module
  */
 import process from "node:process";
+import { plainAddress } from "./address.ts";
 
 /** The slice of the runtime's TCP handle a trapped client needs. */
 export interface ClientHandle {
@@ -55,7 +56,7 @@ export const writePending = 1;
 export function peerOf(handle: ClientHandle): { address: string; port: number } | undefined {
   const out: { address?: string; port?: number } = {};
   if (handle.getpeername(out) < 0 || out.address === undefined) return undefined;
-  return { address: out.address, port: out.port ?? 0 };
+  return { address: plainAddress(out.address), port: out.port ?? 0 };
 }
 
 /**

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { plainAddress } from "./address.ts";
 
 /** One source address's share. */
 export interface SourceTotals {
@@ -64,11 +65,6 @@ function parseLine(line: string): Event | undefined {
   }
   const when = time === undefined ? NaN : Date.parse(time);
   return { name: match[1], fields, time: Number.isNaN(when) ? undefined : when, process };
-}
-
-/** An IPv4 client of a dual-stack socket is logged `::ffff:a.b.c.d`; report it as a.b.c.d. */
-function plainAddress(host: string): string {
-  return host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host;
 }
 
 /**
