@@ -30,6 +30,44 @@ export interface Paced {
 /** The field values of an item that is not scheduled. */
 export const unscheduled: Readonly<Paced> = { dueAt: 0, lane: -1, prev: null, next: null };
 
+/**
+ * The time and the one timer a {@link PacingClock} runs on: real time by default
+ * ({@link realTime}), a fake one in tests, so that timing is tested without waiting.
+ */
+export interface Clock {
+  /** Monotonic time in ms. */
+  now(): number;
+  /** Calls `fire` once, `ms` from now, instead of any call armed before. */
+  arm(fire: () => void, ms: number): void;
+  /** Cancels the armed call, if any. */
+  disarm(): void;
+}
+
+/**
+ * A {@link Clock} on `performance.now()` and `setTimeout`.
+ *
+ * @example
+ * ```ts
+ * import { realTime } from "./pacing_clock.ts";
+ * const clock = realTime();
+ * clock.arm(() => console.log("a second later"), 1_000);
+ * ```
+ */
+export function realTime(): Clock {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return {
+    now: () => performance.now(),
+    arm(fire, ms): void {
+      clearTimeout(timer);
+      timer = setTimeout(fire, ms);
+    },
+    disarm(): void {
+      clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}
+
 interface Lane {
   readonly delayMs: number;
   head: Paced | null;
@@ -81,9 +119,8 @@ export function laneDelays(delayMs: number, jitterMs: number): number[] {
 export class PacingClock<T extends Paced> {
   readonly #lanes: Lane[];
   readonly #onDue: (item: T, now: number) => void;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #slackMs: number;
-  #timer: ReturnType<typeof setTimeout> | undefined;
   #armedFor = Infinity;
   #size = 0;
 
@@ -91,13 +128,13 @@ export class PacingClock<T extends Paced> {
    * @param delaysMs one delay per lane, each greater than 0
    * @param firstDelayMs the delay before an item's first turn, greater than 0
    * @param onDue serves an item that is due
-   * @param now a monotonic clock in ms; `performance.now` by default
+   * @param clock the time and the timer; {@link realTime} by default
    */
   constructor(
     delaysMs: readonly number[],
     firstDelayMs: number,
     onDue: (item: T, now: number) => void,
-    now: () => number = () => performance.now(),
+    clock: Clock = realTime(),
   ) {
     // Lane 0 is the arrival lane; the others are picked from at random.
     this.#lanes = [firstDelayMs, ...delaysMs].map((delayMs) => ({
@@ -106,7 +143,7 @@ export class PacingClock<T extends Paced> {
       tail: null,
     }));
     this.#onDue = onDue;
-    this.#now = now;
+    this.#clock = clock;
     this.#slackMs = Math.min(100, Math.max(1, Math.floor(Math.min(...delaysMs) / 100)));
   }
 
@@ -117,7 +154,7 @@ export class PacingClock<T extends Paced> {
 
   /** Schedules an unscheduled item: first due the first delay from now. */
   add(item: T): void {
-    const now = this.#now();
+    const now = this.#clock.now();
     this.#append(item, now, arrivalLane);
     this.#size++;
     if (item.dueAt < this.#armedFor) this.#arm(item.dueAt, now);
@@ -132,15 +169,13 @@ export class PacingClock<T extends Paced> {
 
   /** Stops the timer; items stay scheduled but are no longer served. */
   stop(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#clock.disarm();
     this.#armedFor = -Infinity; // never re-arm from add()
   }
 
   #fire = (): void => {
-    this.#timer = undefined;
     this.#armedFor = Infinity;
-    const now = this.#now();
+    const now = this.#clock.now();
     const horizon = now + this.#slackMs;
     for (const lane of this.#lanes) {
       // A served item goes back at now + a lane delay, past the horizon: the loop ends.
@@ -156,9 +191,8 @@ export class PacingClock<T extends Paced> {
 
   #arm(dueAt: number, now: number): void {
     if (this.#armedFor === -Infinity) return;
-    clearTimeout(this.#timer);
     this.#armedFor = dueAt;
-    this.#timer = setTimeout(this.#fire, Math.max(0, dueAt - now));
+    this.#clock.arm(this.#fire, Math.max(0, dueAt - now));
   }
 
   #randomLane(): number {

@@ -1,4 +1,5 @@
 import { assert, assertEquals } from "./assert.ts";
+import { FakeClock } from "./fake_clock.ts";
 import {
   jitterLanes,
   laneDelays,
@@ -13,7 +14,6 @@ interface Item extends Paced {
 }
 
 const item = (name: string): Item => ({ ...unscheduled, name, served: [] });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 Deno.test("jitter spreads delays over evenly spaced lanes around the delay", () => {
   assertEquals(laneDelays(10_000, 0), [10_000]);
@@ -23,89 +23,95 @@ Deno.test("jitter spreads delays over evenly spaced lanes around the delay", () 
   assert(lanes.every((d, i) => i === 0 || d > lanes[i - 1]));
 });
 
-Deno.test("every item is served once per delay, in the order it came", async () => {
+Deno.test("every item is served once per delay, in the order it came", () => {
+  const time = new FakeClock();
   const order: string[] = [];
   const clock = new PacingClock<Item>([100], 100, (it, now) => {
     it.served.push(now);
     order.push(it.name);
-  });
+  }, time);
   const items = ["a", "b", "c"].map(item);
   for (const it of items) clock.add(it);
-  await sleep(560);
-  clock.stop();
-  for (const it of items) {
-    assert(it.served.length >= 4 && it.served.length <= 5, `${it.name}: ${it.served.length}`);
-    for (let i = 1; i < it.served.length; i++) {
-      const gap = it.served[i] - it.served[i - 1];
-      assert(gap >= 99 && gap < 150, `${it.name} gap ${gap}`);
-    }
-  }
+  time.advance(450);
+  for (const it of items) assertEquals(it.served, [100, 200, 300, 400]);
   assertEquals(order.slice(0, 6), ["a", "b", "c", "a", "b", "c"]);
 });
 
-Deno.test("a new item's first turn comes after the first delay, the later ones a delay apart", async () => {
-  const clock = new PacingClock<Item>([150], 30, (it, now) => it.served.push(now));
-  const early = item("early");
-  const addedAt = performance.now();
-  clock.add(early);
-  await sleep(100);
-  const late = item("late"); // arrives while early waits in the delay lane
-  const lateAddedAt = performance.now();
-  clock.add(late);
-  await sleep(400);
-  clock.stop();
-  const since = (it: Item, t0: number) => it.served.map((t) => Math.round(t - t0));
-  for (const [it, t0] of [[early, addedAt], [late, lateAddedAt]] as const) {
-    const [first, second, third] = since(it, t0);
-    assert(first >= 29 && first < 70, `${it.name}: first turn after ${first} ms`);
-    assert(second - first >= 149 && second - first < 200, `${it.name}: ${since(it, t0)}`);
-    assert(third - second >= 149 && third - second < 200, `${it.name}: ${since(it, t0)}`);
-  }
+Deno.test("items due within the slack of the head are served in the same turn", () => {
+  // The slack is a hundredth of the delay, at most 100 ms: items 50 ms apart share a
+  // firing, items 200 ms apart do not.
+  const time = new FakeClock();
+  const clock = new PacingClock<Item>([10_000], 10_000, (it, now) => it.served.push(now), time);
+  const [a, b, c] = ["a", "b", "c"].map(item);
+  clock.add(a);
+  time.advance(50);
+  clock.add(b);
+  time.advance(150);
+  clock.add(c);
+  time.advance(9_800);
+  assertEquals([a.served, b.served, c.served], [[10_000], [10_000], []]);
+  time.advance(200);
+  assertEquals(c.served, [10_200]);
 });
 
-Deno.test("a removed item is never served again, even when removed while being served", async () => {
+Deno.test("a new item's first turn comes after the first delay, the later ones a delay apart", () => {
+  const time = new FakeClock();
+  const clock = new PacingClock<Item>([150], 30, (it, now) => it.served.push(now), time);
+  const early = item("early");
+  clock.add(early);
+  time.advance(100);
+  const late = item("late"); // arrives while early waits in the delay lane
+  clock.add(late);
+  time.advance(400);
+  assertEquals(early.served, [30, 180, 330, 480]);
+  assertEquals(late.served, [130, 280, 430]);
+});
+
+Deno.test("a removed item is never served again, even when removed while being served", () => {
+  const time = new FakeClock();
   const clock = new PacingClock<Item>([50], 50, (it) => {
     it.served.push(0);
     if (it.name === "once") clock.remove(it);
-  });
+  }, time);
   const [kept, removed, once] = ["kept", "removed", "once"].map(item);
   for (const it of [kept, removed, once]) clock.add(it);
   clock.remove(removed);
   clock.remove(removed); // twice is harmless
   assertEquals(clock.size, 2);
-  await sleep(280);
-  clock.stop();
+  time.advance(280);
   assertEquals(removed.served.length, 0);
   assertEquals(once.served.length, 1);
-  assert(kept.served.length >= 4, `kept served ${kept.served.length} times`);
+  assertEquals(kept.served.length, 5);
   assertEquals(clock.size, 1);
 });
 
-Deno.test("with jitter, delays vary between the shortest and longest lane", async () => {
+Deno.test("with jitter, delays vary between the shortest and longest lane", () => {
+  const time = new FakeClock();
   const gaps: number[] = [];
-  const clock = new PacingClock<Item>(laneDelays(60, 40), 60, (it, now) => {
+  const lanes = laneDelays(60, 40);
+  const clock = new PacingClock<Item>(lanes, 60, (it, now) => {
     if (it.served.length) gaps.push(now - it.served.at(-1)!);
     it.served.push(now);
-  });
-  const items = Array.from({ length: 20 }, (_, i) => item(String(i)));
-  for (const it of items) clock.add(it);
-  await sleep(700);
-  clock.stop();
-  assert(gaps.length > 50, `${gaps.length} gaps`);
-  assert(
-    Math.min(...gaps) >= 19 && Math.max(...gaps) < 140,
-    `${Math.min(...gaps)}..${Math.max(...gaps)}`,
+  }, time);
+  for (let i = 0; i < 20; i++) clock.add(item(String(i)));
+  time.advance(10_000);
+  assert(gaps.length > 1_000, `${gaps.length} gaps`);
+  // Served up to the slack (1 ms here) early or late, from the lane's own delay.
+  assert(gaps.every((gap) => gap >= lanes[0] - 1 && gap <= lanes.at(-1)! + 1), `${gaps}`);
+  const lanesUsed = new Set(
+    gaps.map((gap) => lanes.findIndex((lane) => Math.abs(gap - lane) <= 1)),
   );
-  assert(new Set(gaps.map((g) => Math.round(g / 10))).size >= 4, "delays should vary");
+  assertEquals(lanesUsed.size, jitterLanes, "every lane is used");
 });
 
-Deno.test("a stopped clock serves nothing, even items added after", async () => {
-  const clock = new PacingClock<Item>([20], 20, (it) => it.served.push(0));
+Deno.test("a stopped clock serves nothing, even items added after", () => {
+  const time = new FakeClock();
+  const clock = new PacingClock<Item>([20], 20, (it) => it.served.push(0), time);
   const before = item("before");
   clock.add(before);
   clock.stop();
   const after = item("after");
   clock.add(after);
-  await sleep(100);
+  time.advance(100);
   assertEquals([before.served.length, after.served.length], [0, 0]);
 });
