@@ -2,7 +2,7 @@
  * `deno task churn [--rate R] [--seconds S]`: clients that connect and close at once, R a
  * second for S seconds (issue 7 asks for 10,000 a second for 60 s), then quiet. Prints
  * what the tarpit did and a verdict:
- * - it is still running;
+ * - it is still running, and every connection got through;
  * - while quiet afterwards it spends under 1% of a core (the accept loop does not spin);
  * - its RSS comes back to within 10% of its idle value.
  *
@@ -88,6 +88,7 @@ const afterHeap = await heapUsedBytes(metricsPort);
 const connections = summaries.reduce((sum, s) => sum + (s.connections ?? 0), 0);
 const failed = summaries.reduce((sum, s) => sum + (s.failed ?? 0), 0);
 const running = tarpyt.status === undefined;
+const allThrough = failed === 0;
 const rssBack = afterRss <= idleRss * 1.1;
 const quiet = quietCpuShare < 0.01;
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
@@ -113,6 +114,6 @@ console.log(
 );
 console.log(`CPU while quiet afterwards: ${(quietCpuShare * 100).toFixed(2)}% of a core`);
 console.log(
-  `verdict: ${running && rssBack && quiet ? "PASS" : "FAIL"} (running ${running}, ` +
-    `RSS within 10% of idle ${rssBack}, quiet ${quiet})`,
+  `verdict: ${running && allThrough && rssBack && quiet ? "PASS" : "FAIL"} (running ${running}, ` +
+    `every connect got through ${allThrough}, RSS within 10% of idle ${rssBack}, quiet ${quiet})`,
 );

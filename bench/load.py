@@ -10,7 +10,8 @@
   soak HOST PORT CLIENTS CHURN SECONDS STALE
       hold CLIENTS connections that read what they get; each second close CHURN of them
       and open CHURN new ones. At the end print a JSON summary: how many were lost (closed
-      by the server, not by us) and how many went STALE seconds without a byte.
+      by the server, not by us), how many could not connect, and how many went STALE
+      seconds without a byte.
 """
 import json
 import random
@@ -68,11 +69,16 @@ def soak(host, port, clients, churn_per_second, seconds, stale):
     seconds, stale = float(seconds), float(stale)
     selector = selectors.DefaultSelector()
     last_data = {}
-    opened = closed_by_us = lost = 0
+    opened = closed_by_us = lost = failed = 0
 
     def open_one():
-        nonlocal opened
-        conn = connect(host, port, opened)
+        nonlocal opened, failed
+        try:
+            # A tarpit that stopped accepting leaves SYNs unanswered: a failure after 5 s.
+            conn = connect(host, port, opened, timeout=5)
+        except OSError:
+            failed += 1
+            return
         conn.setblocking(False)
         selector.register(conn, selectors.EVENT_READ)
         last_data[conn] = time.monotonic()
@@ -114,6 +120,7 @@ def soak(host, port, clients, churn_per_second, seconds, stale):
         "opened": opened,
         "closed_by_us": closed_by_us,
         "lost": lost,
+        "failed": failed,
         "most_stale_at_once": stale_seen,
         "held_at_end": len(last_data),
     }), flush=True)

@@ -6,7 +6,8 @@
  * - no growth trend: over the second half, the fitted RSS slope adds less than 2% of
  *   the mean RSS per hour (the heap's trend is printed too, to tell a JavaScript leak
  *   from native memory);
- * - no client lost: none closed by the server, none left 5 delays without a line.
+ * - no client lost: none closed by the server, none failed to connect, none left 5 delays
+ *   without a line.
  *
  * @module
  */
@@ -101,7 +102,7 @@ const { mean: meanRss, perHour: growthPerHour } = trendPerHour(samples);
 const heap = trendPerHour(heapSamples);
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
 const flat = Math.abs(growthPerHour) < 0.02;
-const kept = summary.lost === 0 && summary.most_stale_at_once === 0;
+const kept = summary.lost === 0 && summary.failed === 0 && summary.most_stale_at_once === 0;
 console.log(
   `${minutes} min, ${clients} clients, ${churn} replaced a second: ${JSON.stringify(summary)}`,
 );
