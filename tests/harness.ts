@@ -11,17 +11,28 @@ import { runtimeFlags } from "../src/runtime_flags.ts";
 const root = new URL("..", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
-/** Whether the tests run as root (namespaces, containers); asked of `id`, which needs no --allow-sys. */
-export function runningAsRoot(): boolean {
-  return decoder.decode(new Deno.Command("id", { args: ["-u"] }).outputSync().stdout).trim() ===
-    "0";
-}
-
 /** The command line that runs TarPyt with `args`. */
 export function tarpytArgv(args: readonly string[]): string[] {
   const bin = Deno.env.get("TARPYT_BIN");
   if (bin) return [bin, ...args];
   return [Deno.execPath(), "run", ...runtimeFlags, `${root}main.ts`, ...args];
+}
+
+/**
+ * Whether `TARPYT_BIN` is a compiled binary (an ELF file), not a script that runs the
+ * source, such as the slow-start wrapper the harness is proven with.
+ */
+export function compiledBinary(): boolean {
+  const bin = Deno.env.get("TARPYT_BIN");
+  if (!bin) return false;
+  const file = Deno.openSync(bin);
+  try {
+    const magic = new Uint8Array(4);
+    file.readSync(magic);
+    return new TextDecoder().decode(magic) === "\x7fELF";
+  } finally {
+    file.close();
+  }
 }
 
 /** Environment for the program: no update check, no colour, nothing else inherited. */
@@ -90,12 +101,23 @@ export class RunningProcess implements AsyncDisposable {
     return this.#status;
   }
 
-  /** Waits until the output matches `pattern` (counting `times` matches). */
-  async waitFor(pattern: RegExp, { times = 1, timeoutMs = 15_000 } = {}): Promise<string[]> {
+  /** Where the output ends now: pass it as `since` to wait only for what comes after. */
+  mark(): number {
+    return this.#output.length;
+  }
+
+  /**
+   * Waits until the output matches `pattern` `times` times, counting only output after
+   * `since` (a {@link mark}); the timeout only bounds a failing wait.
+   */
+  async waitFor(
+    pattern: RegExp,
+    { times = 1, timeoutMs = 20_000, since = 0 } = {},
+  ): Promise<string[]> {
     const global = new RegExp(pattern.source, pattern.flags.replace("g", "") + "g");
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const matches = [...this.#output.matchAll(global)].map((m) => m[0]);
+      const matches = [...this.#output.slice(since).matchAll(global)].map((m) => m[0]);
       if (matches.length >= times) return matches;
       if (this.#status !== undefined || Date.now() > deadline) {
         throw new Error(
@@ -131,6 +153,15 @@ export class RunningProcess implements AsyncDisposable {
     return this.#done;
   }
 
+  /** Whether the process exits within `ms` milliseconds (it is not signalled). */
+  async exitsWithin(ms: number): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<false>((resolve) => timer = setTimeout(resolve, ms, false));
+    const exited = await Promise.race([this.#done.then(() => true), late]);
+    clearTimeout(timer);
+    return exited;
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     const timer = setTimeout(() => this.stop("SIGKILL"), 10_000);
     await this.stop();
@@ -138,89 +169,145 @@ export class RunningProcess implements AsyncDisposable {
   }
 }
 
-/** TarPyt started under systemd-socket-activate on free ports; stopped when disposed. */
+/** TarPyt started with listening sockets passed as systemd passes them; stopped when disposed. */
 export class ActivatedTarpyt extends RunningProcess {
-  /** `host:port` for each `-l`, in fd order. */
-  readonly addresses: readonly { hostname: string; port: number }[];
+  /** `host:port` for each socket, in fd order. */
+  readonly addresses: { hostname: string; port: number }[] = [];
+}
 
-  constructor(argv: readonly string[], addresses: ActivatedTarpyt["addresses"]) {
-    super(argv);
-    this.addresses = addresses;
-  }
+/** How {@link socketActivated} makes the sockets, as a `.socket` unit's settings would. */
+export interface ActivationOptions {
+  /** `FileDescriptorName=` of each socket, in order. */
+  readonly fdNames?: readonly string[];
+  /** Added to {@link programEnv}. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** `SendBuffer=`, in bytes; the kernel's default when not given. */
+  readonly sendBuffer?: number;
+  /** `Backlog=`. */
+  readonly backlog?: number;
 }
 
 /**
- * Starts TarPyt under `systemd-socket-activate`, listening on a free port of each host.
- * systemd-socket-activate execs the program at the first connection, as systemd starts
- * a service on its socket's first connection. `env` is added to {@link programEnv}.
+ * Starts TarPyt with a listening socket on a free port of each host, passed from fd 3 on
+ * with `LISTEN_FDS`, `LISTEN_PID` and `LISTEN_FDNAMES`, as systemd starts a service of a
+ * `.socket` unit; returns once the program says it serves them (its START line, so the
+ * program must log at info level), so that no test depends on how long start-up takes.
+ * `tests/peers.py activate` binds the sockets and execs the program.
  */
 export async function socketActivated(
   hosts: readonly string[],
   args: readonly string[],
-  { fdNames, env = {} }: {
-    fdNames?: readonly string[];
-    env?: Readonly<Record<string, string>>;
-  } = {},
+  { fdNames, env = {}, sendBuffer, backlog }: ActivationOptions = {},
 ): Promise<ActivatedTarpyt> {
-  for (let attempt = 0;; attempt++) {
-    const addresses = hosts.map((hostname) => ({ hostname, port: freePort(hostname) }));
-    const argv = [
-      "systemd-socket-activate",
-      ...addresses.flatMap(({ hostname, port }) => [
-        "-l",
-        hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`,
-      ]),
-      ...(fdNames ? [`--fdname=${fdNames.join(":")}`] : []),
-      ...Object.entries({ ...programEnv, ...env }).map(([k, v]) => `-E${k}=${v}`),
-      ...tarpytArgv(args),
-    ];
-    const tarpyt = new ActivatedTarpyt(argv, addresses);
-    try {
-      await tarpyt.waitFor(/Listening on .* as \d+\./, { times: addresses.length });
-      return tarpyt;
-    } catch (error) {
-      await tarpyt.stop("SIGKILL");
-      if (attempt < 3 && /in use/.test(tarpyt.output)) continue;
-      throw error;
+  const options = [
+    ...(fdNames ? ["--fdnames", fdNames.join(":")] : []),
+    ...(sendBuffer ? ["--sndbuf", String(sendBuffer)] : []),
+    ...(backlog ? ["--backlog", String(backlog)] : []),
+  ];
+  const addresses = hosts.map((host) => host.includes(":") ? `[${host}]:0` : `${host}:0`);
+  const tarpyt = new ActivatedTarpyt(
+    peerArgv("activate", ...options, ...addresses, "--", ...tarpytArgv(args)),
+    { ...programEnv, ...env },
+  );
+  try {
+    const listening = await tarpyt.waitFor(/Listening on \S+ as \d+\./, { times: hosts.length });
+    for (const line of listening) {
+      const [, hostname, port] = /on \[?([^\]\s]+?)\]?:(\d+) as/.exec(line)!;
+      tarpyt.addresses.push({ hostname, port: Number(port) });
     }
+    await tarpyt.waitFor(/ START /);
+  } catch (error) {
+    await tarpyt.stop("SIGKILL");
+    throw error;
+  }
+  return tarpyt;
+}
+
+/** Where a test's client connects; {@link ActivatedTarpyt.addresses} are these. */
+export type Address = { readonly hostname: string; readonly port: number };
+
+/**
+ * A connection's reader that waits for what it is told to expect, not for a time: the
+ * read left pending by one wait carries over to the next, so no data is lost between
+ * them.
+ */
+export class ConnReader {
+  readonly #conn: Deno.Conn;
+  readonly #buffer = new Uint8Array(65_536);
+  readonly #decoder = new TextDecoder("latin1");
+  #pending: Promise<number | null> | undefined;
+  /** Everything received so far, one character per byte. */
+  text = "";
+  /** Whether the server closed the connection. */
+  closed = false;
+
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+  }
+
+  /**
+   * Reads until `done()` holds or the server closes; throws after `timeoutMs`, which
+   * only bounds a failing wait.
+   */
+  async until(done: (reader: ConnReader) => boolean, timeoutMs = 20_000): Promise<this> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done(this) && !this.closed) {
+      if (!await this.#readOnce(deadline - Date.now())) {
+        throw new Error(`waited ${timeoutMs} ms in vain; got ${JSON.stringify(this.text)}`);
+      }
+    }
+    return this;
+  }
+
+  /** Reads whatever comes within `ms` milliseconds (to show that nothing does). */
+  async for(ms: number): Promise<this> {
+    const deadline = Date.now() + ms;
+    while (!this.closed && await this.#readOnce(deadline - Date.now()));
+    return this;
+  }
+
+  /** One read, or false when `ms` ran out first (the read stays pending for the next). */
+  async #readOnce(ms: number): Promise<boolean> {
+    if (ms <= 0) return false;
+    // Closing the connection ends a pending read with an error: that is a close too.
+    this.#pending ??= this.#conn.read(this.#buffer).catch(() => null);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => timer = setTimeout(resolve, ms, "timeout"));
+    const n = await Promise.race([this.#pending, timeout]);
+    clearTimeout(timer);
+    if (n === "timeout") return false;
+    this.#pending = undefined;
+    if (n === null) this.closed = true;
+    else this.text += this.#decoder.decode(this.#buffer.subarray(0, n));
+    return true;
   }
 }
 
-/** Connects, reads for `ms` milliseconds, and returns what arrived and whether it was closed. */
-export async function readFor(
-  address: { hostname: string; port: number },
-  ms: number,
-): Promise<{ text: string; closed: boolean }> {
+/** A connection to `address` with its reader; closing it is the caller's. */
+export async function connectReader(address: Address): Promise<[Deno.Conn, ConnReader]> {
   const conn = await Deno.connect(address);
+  return [conn, new ConnReader(conn)];
+}
+
+/**
+ * Connects, waits until `done()` holds for what arrived (or the server closes), then
+ * closes.
+ */
+export async function receive(
+  address: Address,
+  done: (reader: ConnReader) => boolean,
+): Promise<ConnReader> {
+  const [conn, reader] = await connectReader(address);
   try {
-    return await readConnFor(conn, ms);
+    return await reader.until(done);
   } finally {
     conn.close();
   }
 }
 
-/** Reads an open connection for `ms` milliseconds. */
-export async function readConnFor(
-  conn: Deno.Conn,
-  ms: number,
-): Promise<{ text: string; closed: boolean }> {
-  const buffer = new Uint8Array(65_536);
-  let text = "";
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const left = deadline - Date.now();
-    if (left <= 0) return { text, closed: false };
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<"timeout">((resolve) =>
-      timer = setTimeout(resolve, left, "timeout")
-    );
-    const n = await Promise.race([conn.read(buffer), timeout]);
-    clearTimeout(timer);
-    if (n === "timeout") return { text, closed: false };
-    if (n === null) return { text, closed: true };
-    text += decoder.decode(buffer.subarray(0, n));
-  }
-}
+/** `done` for {@link ConnReader.until}: at least `n` CRLF-ended lines arrived. */
+export const lines = (n: number) => (reader: ConnReader): boolean =>
+  (reader.text.match(/\r\n/g) ?? []).length >= n;
 
 /** The command line of a helper client written in Python (tests/peers.py). */
 export function peerArgv(...args: string[]): string[] {

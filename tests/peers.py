@@ -7,22 +7,28 @@ holding it until the test kills it.
                                 "got ..." for what it receives; after SECONDS, print
                                 "STILL WAITING" or how it ended. CLIENT is one of smtp
                                 (smtplib), ftp (ftplib), pop3 (poplib), imap (imaplib),
-                                telnet (telnetlib), http (http.client), urllib, irc, rfb
+                                telnet (RFC 854, by hand: telnetlib left Python in 3.13),
+                                http (http.client), urllib, irc, rfb
   flood HOST PORT MB SECONDS    send up to MB megabytes for up to SECONDS; report bytes sent
-  noread HOST PORT RCVBUF [SOURCE]
-                                connect (from address SOURCE) with a small receive
-                                buffer and never read
+  noread HOST PORT RCVBUF COUNT [SOURCE]
+                                open COUNT connections (from address SOURCE) with a
+                                small receive buffer and never read
   reset HOST PORT COUNT HOLD    open COUNT connections, hold HOLD seconds, reset them all
   swarm HOST PORT COUNT          connect COUNT clients at once, as a botnet does; each sends
                                 an SSH version line and holds on
-  activate SNDBUF BACKLOG HOST PORT -- CMD...
-                                listen like a .socket unit with SendBuffer=SNDBUF (0:
-                                the default) and Backlog=BACKLOG and exec CMD with the socket as fd 3
+  activate [--fdnames A:B] [--sndbuf N] [--backlog N] ADDRESS... -- CMD...
+                                listen on each ADDRESS (HOST:PORT or [V6]:PORT; port 0
+                                picks a free one) as a .socket unit would, with
+                                SendBuffer=N and Backlog=N; print "Listening on ADDRESS
+                                as FD." for each; exec CMD with them from fd 3 on, as
+                                systemd passes sockets (LISTEN_FDS, LISTEN_PID,
+                                LISTEN_FDNAMES)
   passfd KIND PIDOFFSET -- CMD...       exec CMD with fd 3 a file, pipe or udp socket and
                                         LISTEN_PID = own pid + PIDOFFSET
   notify NAME                   be systemd's notify socket at abstract address @NAME:
                                 print each line of each datagram as "notify: KEY=value"
 """
+import fcntl
 import ftplib
 import http.client
 import imaplib
@@ -35,7 +41,6 @@ import sys
 import threading
 import time
 import urllib.request
-import warnings
 
 
 def hold_forever():
@@ -87,19 +92,44 @@ def imap_client(host, port):
 
 
 def telnet_client(host, port):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import telnetlib
-    client = telnetlib.Telnet(host, port, timeout=3600)
-    client.set_debuglevel(1)  # prints each recv and each option it is offered
-    seen = b""
-    while b"login:" not in seen:
-        data = client.read_some()
-        if not data:
+    # RFC 854: text, with IAC (255) starting a command; WILL/WONT/DO/DONT take an option.
+    # Options are refused, as telnetlib did.
+    iac, will, wont, do, dont = 255, 251, 252, 253, 254
+    verbs = {will: "WILL", wont: "WONT", do: "DO", dont: "DONT"}
+    refusal = {will: dont, do: wont}
+    conn = socket.create_connection((host, port), timeout=3600)
+    pending, line = b"", b""
+    while True:
+        chunk = conn.recv(4096)
+        if not chunk:
             return "EOF"
-        seen += data
-        say(data)
-    return "login prompt"
+        pending += chunk
+        i = 0
+        while i < len(pending):
+            byte = pending[i]
+            if byte != iac:
+                line += bytes([byte])
+                i += 1
+                if line.endswith(b"\r\n"):
+                    say(line)
+                    if b"login:" in line:
+                        return "login prompt"
+                    line = b""
+                continue
+            if i + 1 >= len(pending):
+                break
+            command = pending[i + 1]
+            if command in verbs:
+                if i + 2 >= len(pending):
+                    break
+                option = pending[i + 2]
+                print("IAC %s %d" % (verbs[command], option), flush=True)
+                if command in refusal:
+                    conn.sendall(bytes([iac, refusal[command], option]))
+                i += 3
+            else:
+                i += 2
+        pending = pending[i:]
 
 
 def http_client(host, port):
@@ -180,13 +210,16 @@ def flood(host, port, megabytes, seconds):
     hold_forever()
 
 
-def noread(host, port, rcvbuf, source=""):
-    conn = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(rcvbuf))
-    if source:
-        conn.bind((source, 0))
-    conn.connect((host, int(port)))
-    print("connected %d" % conn.getsockname()[1])
+def noread(host, port, rcvbuf, count, source=""):
+    conns = []
+    for _ in range(int(count)):
+        conn = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(rcvbuf))
+        if source:
+            conn.bind((source, 0))
+        conn.connect((host, int(port)))
+        conns.append(conn)
+    print("connected %d" % len(conns), flush=True)
     hold_forever()
 
 
@@ -229,15 +262,35 @@ def exec_with_fd3(fd, pid_offset, command):
     os.execvp(command[0], command)
 
 
-def activate(sndbuf, backlog, host, port, command):
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    if int(sndbuf) > 0:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, int(sndbuf))
-    listener.bind((host, int(port)))
-    listener.listen(int(backlog))
-    print("Listening on %s:%d as 3." % (host, listener.getsockname()[1]), flush=True)
-    exec_with_fd3(listener.fileno(), 0, command)
+def activate(args, command):
+    options = {"--fdnames": "", "--sndbuf": "0", "--backlog": "128"}
+    while args and args[0] in options:
+        options[args[0]] = args[1]
+        args = args[2:]
+    sockets = []
+    for address in args:
+        host, port = address.rsplit(":", 1)
+        host = host.strip("[]")
+        listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        if int(options["--sndbuf"]) > 0:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, int(options["--sndbuf"]))
+        listener.bind((host, int(port)))
+        listener.listen(int(options["--backlog"]))
+        sockets.append(listener)
+    names = [
+        "[%s]:%d" % s.getsockname()[:2] if s.family == socket.AF_INET6 else "%s:%d" % s.getsockname()
+        for s in sockets
+    ]
+    # Out of the way first, so that moving one to fd 3 + i cannot close another.
+    high = [fcntl.fcntl(s.fileno(), fcntl.F_DUPFD, 100) for s in sockets]
+    for i, fd in enumerate(high):
+        os.dup2(fd, 3 + i)  # the copy is inheritable
+        os.close(fd)
+        print("Listening on %s as %d." % (names[i], 3 + i), flush=True)
+    if options["--fdnames"]:
+        os.environ["LISTEN_FDNAMES"] = options["--fdnames"]
+    os.environ.update(LISTEN_FDS=str(len(sockets)), LISTEN_PID=str(os.getpid()))
+    os.execvp(command[0], command)
 
 
 def passfd(kind, pid_offset, command):
@@ -267,7 +320,7 @@ def main(argv):
         argv, command = argv[:split], argv[split + 1:]
     name, args = argv[0], argv[1:]
     if name == "activate":
-        activate(*args, command)
+        activate(args, command)
     elif name == "passfd":
         passfd(*args, command)
     else:

@@ -3,8 +3,16 @@
  * exit, and never a stack trace.
  */
 import { assertEquals, assertMatch, assertNotMatch } from "./assert.ts";
-import { freePort, peer, programEnv, RunningProcess, tarpytArgv } from "./harness.ts";
+import {
+  compiledBinary,
+  freePort,
+  peer,
+  programEnv,
+  RunningProcess,
+  tarpytArgv,
+} from "./harness.ts";
 import { runtimeFlags, version } from "../src/runtime_flags.ts";
+import { needing } from "./tools.ts";
 
 async function run(process: RunningProcess): Promise<{ code: number; output: string }> {
   await using p = process;
@@ -38,11 +46,14 @@ Deno.test("LISTEN_FDS that is not a count is refused, exit 1", async () => {
   assertOneLine(output, /LISTEN_FDS="three" is not a count of sockets/);
 });
 
-Deno.test("sockets passed for another pid are refused, exit 1", async () => {
-  const { code, output } = await run(peer("passfd", "socket", "1", "--", ...tarpytArgv([])));
-  assertEquals(code, 1);
-  assertOneLine(output, /the sockets in LISTEN_FDS are for pid \d+, not this process/);
-});
+Deno.test(needing(["python3"], {
+  name: "sockets passed for another pid are refused, exit 1",
+  fn: async () => {
+    const { code, output } = await run(peer("passfd", "socket", "1", "--", ...tarpytArgv([])));
+    assertEquals(code, 1);
+    assertOneLine(output, /the sockets in LISTEN_FDS are for pid \d+, not this process/);
+  },
+}));
 
 for (
   const [kind, why] of [
@@ -51,11 +62,14 @@ for (
     ["pipe", /passed fd 3 \(unknown\) is not a socket/],
   ] as const
 ) {
-  Deno.test(`fd 3 being a ${kind} is one line saying so, exit 1`, async () => {
-    const { code, output } = await run(peer("passfd", kind, "0", "--", ...tarpytArgv([])));
-    assertEquals(code, 1);
-    assertOneLine(output, why);
-  });
+  Deno.test(needing(["python3"], {
+    name: `fd 3 being a ${kind} is one line saying so, exit 1`,
+    fn: async () => {
+      const { code, output } = await run(peer("passfd", kind, "0", "--", ...tarpytArgv([])));
+      assertEquals(code, 1);
+      assertOneLine(output, why);
+    },
+  }));
 }
 
 Deno.test("a --listen address in use is one line, exit 1", async () => {
@@ -77,14 +91,14 @@ Deno.test("--version prints the version, the Deno version and the runtime flags"
   assertEquals(code, 0);
   const [first, deno, flags] = output.trimEnd().split("\n");
   assertEquals(first, `tarpyt ${version}`);
-  const compiled = Deno.env.has("TARPYT_BIN") ? ", compiled" : "";
+  const compiled = compiledBinary() ? ", compiled" : "";
   assertMatch(deno, new RegExp(`^deno 2\\.9\\.6 \\(v8 [^,]+, ${Deno.build.target}${compiled}\\)$`));
   assertEquals(flags, `flags ${runtimeFlags.join(" ")}`);
 });
 
 Deno.test({
   name: "run without V8's --expose-gc, it says which flag is missing in one line, exit 70",
-  // A compiled binary has its flags built in.
+  // A compiled binary has its flags built in; the test removes the flag from deno run's.
   ignore: Deno.env.has("TARPYT_BIN"),
   fn: async () => {
     const argv = tarpytArgv(["--listen", `127.0.0.1:${freePort()}`])

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type Ran, run, runningAsRoot } from "./harness.ts";
+import { type Ran, run } from "./harness.ts";
 
 async function mustRun(argv: readonly string[]): Promise<string> {
   const ran = await run(argv);
@@ -17,12 +17,6 @@ async function mustRun(argv: readonly string[]): Promise<string> {
     throw new Error(`${argv.join(" ")} exited ${ran.code}:\n${ran.stdout}${ran.stderr}`);
   }
   return ran.stdout;
-}
-
-/** Why this machine cannot boot the container, or `undefined` when it can. */
-export function cannotBoot(): string | undefined {
-  if (!runningAsRoot()) return "booting systemd in a container needs root";
-  return undefined;
 }
 
 const cacheDir = `${
