@@ -1,6 +1,7 @@
 /**
- * TarPyt: a network tarpit. Holds attackers' connections open by sending one legal,
- * useless line every few seconds, and never reads what they send.
+ * TarPyt: a network tarpit. Holds attackers' connections open by sending legal, useless
+ * lines a byte at a time, never finishing anything they wait for, and never reads what
+ * they send.
  *
  * Reads top to bottom: parse the command line, set up logging and signals, get the
  * listening sockets (systemd's, or `--listen`), serve them, tell systemd it is ready and
@@ -252,8 +253,10 @@ async function main(): Promise<void> {
   log.log("info", "START", {
     version,
     protocol: config.protocol.name,
+    "first-delay": formatDuration(config.firstDelayMs),
     delay: formatDuration(config.delayMs),
     jitter: formatDuration(config.jitterMs),
+    "piece-size": config.pieceSize,
     "max-clients": config.maxClients,
     "max-per-ip": config.maxPerIp,
     "max-line-length": config.maxLineLength,

@@ -6,6 +6,10 @@
  * code and a space. The client must read the whole 220 greeting before it may send USER
  * (RFC 959 5.4), so it waits through `220-` lines that never end.
  *
+ * Verdicts: the greeting's last line (`220 `, or `421`), and the replies to USER and PASS
+ * (`331`, `230`, `530`) that come after it; none is ever sent. The first line's `220-` is
+ * sent in one piece: hydra wants the first byte it reads to be a `2`.
+ *
  * @module
  */
 import {
@@ -13,6 +17,7 @@ import {
   type Protocol,
   replyContinuationLine,
   replyContinuationMinLength,
+  serverFirstPacing,
 } from "./protocol.ts";
 
 /**
@@ -34,5 +39,6 @@ export const ftp: Protocol = {
   name: "ftp",
   summary: "an endless multiline 220- greeting (RFC 959 4.2)",
   minLineLength: replyContinuationMinLength,
+  pacing: serverFirstPacing,
   lines: ftpEndlessGreetingLines,
 };

@@ -1,23 +1,37 @@
 /**
- * http: a `200 OK` status line, then header fields that never end.
+ * http: an interim `100 Continue` response whose header fields never end.
  *
- * RFC 9110 5.4: the protocol sets no limit on the number or length of header fields; a
- * client reads fields until the empty line that ends the header section, which never
- * comes. Names are tokens (RFC 9110 5.1) and values visible characters (RFC 9110 5.5);
- * both are drawn from letters and digits, so every line is legal everywhere.
+ * RFC 9110 15.2: "A client MUST be able to parse one or more 1xx responses received prior
+ * to a final response, even if the client does not expect one", and a 1xx response ends
+ * at the end of its header section; RFC 9110 5.4 sets no limit on the number or length of
+ * header fields. So a client reads field after field of an interim response, waiting for
+ * its end and then for the final response. Names are tokens (RFC 9110 5.1) and values
+ * visible characters (5.5), drawn from letters and digits.
+ *
+ * Verdicts: a final status (2xx and 3xx read as a login, 401 and 403 as a refusal) and
+ * the end of its header section, after which a client acts on it; neither is ever sent.
+ * The interim status line is complete but decides nothing, and arrives a byte at a time,
+ * so tools that look for `HTTP/1.` in what one read returns (hydra) never find it.
  *
  * @module
  */
-import { alphanumeric, endlessLines, type Protocol, randomInt, randomText } from "./protocol.ts";
+import {
+  alphanumeric,
+  endlessLines,
+  type Protocol,
+  randomInt,
+  randomText,
+  serverFirstPacing,
+} from "./protocol.ts";
 
-/** The status line every client gets first. */
-export const httpStatusLine = "HTTP/1.1 200 OK\r\n";
+/** The status line of an interim response, which every client skips (RFC 9110 15.2). */
+export const httpContinueLine = "HTTP/1.1 100 Continue\r\n";
 
 /** `X-` + name + `: ` + value + CRLF, with at least one character each of name and value. */
 const fieldOverhead = "X-: \r\n".length;
 
 /** The shortest {@link httpHeaderLine}: `X-a: b\r\n`. */
-const httpFieldMinLength = fieldOverhead + 2;
+export const httpFieldMinLength = fieldOverhead + 2;
 
 /**
  * One header field line of 8 to `maxLineLength` bytes: `X-<name>: <value>\r\n`.
@@ -37,27 +51,26 @@ export function httpHeaderLine(maxLineLength: number): string {
 }
 
 /**
- * The http tarpit's lines: {@link httpStatusLine}, then {@link httpHeaderLine} forever.
+ * The http tarpit's lines: {@link httpContinueLine}, then {@link httpHeaderLine} forever.
  *
  * @example
  * ```ts
- * import { httpEndlessHeaderLines } from "./http.ts";
- * const lines = httpEndlessHeaderLines({ maxLineLength: 32, banner: "" });
- * lines.next().value; // "HTTP/1.1 200 OK\r\n"
+ * import { httpEndlessInterimFields } from "./http.ts";
+ * const lines = httpEndlessInterimFields({ maxLineLength: 32, banner: "" });
+ * lines.next().value; // "HTTP/1.1 100 Continue\r\n"
  * ```
  */
-export const httpEndlessHeaderLines: Protocol["lines"] = endlessLines(httpHeaderLine, [
-  httpStatusLine,
+export const httpEndlessInterimFields: Protocol["lines"] = endlessLines(httpHeaderLine, [
+  httpContinueLine,
 ]);
 
 /** The http protocol for the registry. */
 export const http: Protocol = {
   name: "http",
-  summary: "HTTP/1.1 200 OK, then endless header fields (RFC 9110 5.4)",
+  summary: "HTTP/1.1 100 Continue, then header fields without end (RFC 9110 15.2, 5.4)",
   minLineLength: httpFieldMinLength,
-  // curl stops at 300 KiB of header section (measured: "Too large response headers:
-  // 307219 > 307200"): the shortest fields make the most lines of it, 38,400 of 8 bytes,
-  // over 4 days at 10 s a line. http.client stops at 100 fields whatever their length.
-  defaultMaxLineLength: httpFieldMinLength,
-  lines: httpEndlessHeaderLines,
+  // Python's http.client stops at 100 fields whatever their length, curl at 300 KiB of
+  // them: the longest fields hold both the longest.
+  pacing: { ...serverFirstPacing, maxLineLength: 255 },
+  lines: httpEndlessInterimFields,
 };

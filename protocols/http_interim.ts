@@ -7,13 +7,14 @@
  * next begins. `100` is the one code every client skips: Python's http.client, for one,
  * loops over 100 but takes any other 1xx as final.
  *
+ * Verdicts: a final status line (2xx and 3xx read as a login, 401 and 403 as a refusal),
+ * never sent. Interim responses decide nothing, and arrive a byte at a time, so tools that
+ * look for `HTTP/1.` in what one read returns (hydra) never find it.
+ *
  * @module
  */
-import { type LineOptions, type Protocol, randomInt } from "./protocol.ts";
-import { httpHeaderLine } from "./http.ts";
-
-/** The status line of every interim response. */
-export const httpContinueLine = "HTTP/1.1 100 Continue\r\n";
+import { type LineOptions, type Protocol, randomInt, serverFirstPacing } from "./protocol.ts";
+import { httpContinueLine, httpHeaderLine } from "./http.ts";
 
 /**
  * The http-1xx tarpit's lines: `100 Continue` responses of 0 to 3 fields, forever.
@@ -41,5 +42,6 @@ export const httpInterim: Protocol = {
   name: "http-1xx",
   summary: "endless interim 100 Continue responses, never a final one (RFC 9110 15.2)",
   minLineLength: httpContinueLine.length,
+  pacing: serverFirstPacing,
   lines: httpEndlessContinueLines,
 };

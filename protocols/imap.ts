@@ -1,46 +1,52 @@
 /**
- * imap: a greeting, then untagged status responses that never end.
+ * imap: a greeting whose line never ends.
  *
- * RFC 9051 7.1: an untagged `* OK` response "indicates an information-only message", and
- * a server may send untagged responses at any time (RFC 9051 5.3: the client "MUST be
- * prepared to accept any response at all times"). After the `* OK` greeting the client
- * sends a command and waits for its tagged reply; it gets `* OK` lines instead, forever.
+ * RFC 9051 7.1: the server greets with an untagged `* OK` and text, and IMAP sets no
+ * limit on a response line's length (RFC 9051 4). So this sends `* OK ` and then text a
+ * byte at a time, never the CRLF: the client is still reading its greeting.
+ *
+ * Verdicts: the end of the greeting's line, after which a client sends CAPABILITY or
+ * LOGIN; every tagged reply (`OK`, `NO`, `BAD`) and `* BYE`. None is ever sent. The text
+ * never starts with `[`, which would open a response code. `* OK ` goes in one piece:
+ * hydra looks for `OK` or a `*` in the first bytes it reads.
  *
  * @module
  */
-import { endlessLines, printableAscii, type Protocol, randomInt, randomText } from "./protocol.ts";
+import {
+  headEnd,
+  type LineOptions,
+  type Protocol,
+  randomText,
+  serverFirstPacing,
+  verdictFreeText,
+} from "./protocol.ts";
+
+/** The greeting's start, sent in one piece. */
+export const imapGreetingStart = "* OK ";
 
 /**
- * One untagged status line, `* OK <text>\r\n`, of 8 to `maxLineLength` bytes. The text
- * never starts with `[`, which would open a response code.
+ * The imap tarpit's pieces: {@link imapGreetingStart}, then the greeting's text in
+ * stretches of `maxLineLength` bytes, forever.
  *
  * @example
  * ```ts
- * import { imapUntaggedOkLine } from "./imap.ts";
- * imapUntaggedOkLine(32); // e.g. "* OK k2#Q~ a;Zm\r\n"
+ * import { imapUnendedGreeting } from "./imap.ts";
+ * const lines = imapUnendedGreeting({ maxLineLength: 32, banner: "" });
+ * lines.next().value; // "* OK \u0100"
  * ```
  */
-export function imapUntaggedOkLine(maxLineLength: number): string {
-  const text = randomText(randomInt(1, maxLineLength - "* OK \r\n".length), printableAscii);
-  return `* OK ${text.startsWith("[") ? "x" + text.slice(1) : text}\r\n`;
+export function* imapUnendedGreeting(
+  { maxLineLength }: LineOptions,
+): Generator<string, void, undefined> {
+  yield `${imapGreetingStart}${headEnd}`;
+  for (;;) yield randomText(maxLineLength, verdictFreeText);
 }
-
-/**
- * The imap tarpit's lines: {@link imapUntaggedOkLine} forever; the first is the greeting.
- *
- * @example
- * ```ts
- * import { imapEndlessUntaggedLines } from "./imap.ts";
- * const lines = imapEndlessUntaggedLines({ maxLineLength: 32, banner: "" });
- * lines.next().value?.startsWith("* OK "); // true
- * ```
- */
-export const imapEndlessUntaggedLines: Protocol["lines"] = endlessLines(imapUntaggedOkLine);
 
 /** The imap protocol for the registry. */
 export const imap: Protocol = {
   name: "imap",
-  summary: "a * OK greeting, then endless untagged * OK lines (RFC 9051 7.1)",
-  minLineLength: "* OK x\r\n".length,
-  lines: imapEndlessUntaggedLines,
+  summary: "a * OK greeting whose line never ends (RFC 9051 7.1)",
+  minLineLength: 1,
+  pacing: serverFirstPacing,
+  lines: imapUnendedGreeting,
 };

@@ -7,24 +7,41 @@
  * reply (RFC 2812 5.1), which never comes. Lines stay under the 512-byte limit (RFC 2812
  * 2.3) and hold no NUL, CR or LF.
  *
+ * Verdicts: the 001 welcome, which ends registration; numeric replies and `ERROR` (a
+ * refused password). The text is {@link verdictFreeText}: no digit, no upper case.
+ *
+ * Pacing: servers often say nothing while they look up the client's host name, and
+ * hydra's irc module takes the first bytes it reads for the server's answer, so the
+ * first piece comes as late as TarPyt's bound on silence allows.
+ *
  * @module
  */
-import { endlessLines, printableAscii, type Protocol, randomInt, randomText } from "./protocol.ts";
+import {
+  endlessLines,
+  headEnd,
+  longestSilenceMs,
+  type Protocol,
+  randomInt,
+  randomText,
+  serverFirstPacing,
+  verdictFreeText,
+} from "./protocol.ts";
 
 const noticePrefix = "NOTICE * :*** ";
 
 /**
- * One `NOTICE * :*** <text>\r\n` line of 17 to `maxLineLength` bytes.
+ * One `NOTICE * :*** <text>\r\n` line of 17 to `maxLineLength` bytes; its prefix goes in
+ * one piece.
  *
  * @example
  * ```ts
  * import { ircNoticeLine } from "./irc.ts";
- * ircNoticeLine(32); // e.g. "NOTICE * :*** k2#Q~ a;Zm\r\n"
+ * ircNoticeLine(32); // e.g. "NOTICE * :*** \u0100ktp oy.ma\r\n"
  * ```
  */
 export function ircNoticeLine(maxLineLength: number): string {
   const room = maxLineLength - noticePrefix.length - 2;
-  return `${noticePrefix}${randomText(randomInt(1, room), printableAscii)}\r\n`;
+  return `${noticePrefix}${headEnd}${randomText(randomInt(1, room), verdictFreeText)}\r\n`;
 }
 
 /**
@@ -44,5 +61,10 @@ export const irc: Protocol = {
   name: "irc",
   summary: "endless NOTICE * lines before registration ends (RFC 2812 3.3.2)",
   minLineLength: noticePrefix.length + 3,
+  pacing: {
+    ...serverFirstPacing,
+    // With its jitter, the first byte comes a few seconds inside the bound.
+    firstDelayMs: longestSilenceMs - 5_000,
+  },
   lines: ircEndlessNoticeLines,
 };

@@ -15,7 +15,7 @@ import { ssh } from "./ssh.ts";
 import { sshIgnore } from "./ssh_ignore.ts";
 import { http } from "./http.ts";
 import { httpInterim } from "./http_interim.ts";
-import { httpChunked } from "./http_chunked.ts";
+import { httpStatus } from "./http_status.ts";
 import { smtp } from "./smtp.ts";
 import { ftp } from "./ftp.ts";
 import { telnet } from "./telnet.ts";
@@ -28,6 +28,6 @@ export type { LineOptions, Protocol } from "./protocol.ts";
 
 /** Every protocol, by its `--protocol` name. */
 export const protocols: Readonly<Record<string, Protocol>> = Object.fromEntries(
-  [ssh, sshIgnore, http, httpInterim, httpChunked, smtp, ftp, telnet, pop3, imap, irc, banner]
+  [ssh, sshIgnore, http, httpInterim, httpStatus, smtp, ftp, telnet, pop3, imap, irc, banner]
     .map((protocol) => [protocol.name, protocol]),
 );

@@ -1,44 +1,51 @@
 /**
- * pop3: a greeting dripped one byte at a time.
+ * pop3: a greeting that stops just short of its end.
  *
  * RFC 1939 4: the server greets with one line, `+OK` and text, and a POP3 response may be
- * up to 512 octets with its CRLF (RFC 2449 4). There is no multiline greeting to repeat,
- * so this sends `+OK ` and then one character a tick until the line is 512 octets long,
- * which at 10 s a byte is 85 minutes. Then it sends nothing: the client has its greeting,
- * sends a command, and waits for a reply that never comes.
+ * up to 512 octets with its CRLF (RFC 2449 4). So this sends `+OK ` and then text a byte
+ * at a time up to 510 octets, and never the CRLF: the client is still reading its
+ * greeting. Then there is nothing more it may be sent, and it is closed a minute later
+ * (the engine's bound on silence, `longestSilenceMs` in protocol.ts).
+ *
+ * Verdicts: the end of the greeting's line, after which a client sends USER; the `+OK` or
+ * `-ERR` replies to USER and PASS. None is ever sent. `+OK ` goes in one piece: hydra
+ * wants the first byte it reads to be a `+`.
  *
  * @module
  */
-import { printableAscii, type Protocol, randomText } from "./protocol.ts";
+import {
+  headEnd,
+  type Protocol,
+  randomText,
+  serverFirstPacing,
+  verdictFreeText,
+} from "./protocol.ts";
 
 /** RFC 2449 4: the longest response line, CRLF included. */
 export const pop3LongestLine = 512;
 
+/** The greeting's start, sent in one piece. */
+export const pop3GreetingStart = "+OK ";
+
 /**
- * The pop3 tarpit's ticks: `+OK `, then one character each, then CRLF, then silence.
+ * The pop3 tarpit's one line: {@link pop3GreetingStart}, then text to 510 octets, no CRLF.
  *
  * @example
  * ```ts
- * import { pop3DrippedGreeting } from "./pop3.ts";
- * const ticks = pop3DrippedGreeting();
- * ticks.next().value; // "+OK "
- * ticks.next().value?.length; // 1
+ * import { pop3UnendedGreeting } from "./pop3.ts";
+ * pop3UnendedGreeting().next().value?.length; // 511: 510 bytes and the head mark
  * ```
  */
-export function* pop3DrippedGreeting(): Generator<string, void, undefined> {
-  const start = "+OK ";
-  yield start;
-  for (let sent = start.length; sent < pop3LongestLine - 2; sent++) {
-    yield randomText(1, printableAscii);
-  }
-  yield "\r\n";
-  for (;;) yield "";
+export function* pop3UnendedGreeting(): Generator<string, void, undefined> {
+  const text = pop3LongestLine - "\r\n".length - pop3GreetingStart.length;
+  yield `${pop3GreetingStart}${headEnd}${randomText(text, verdictFreeText)}`;
 }
 
 /** The pop3 protocol for the registry. */
 export const pop3: Protocol = {
   name: "pop3",
-  summary: "a 512-octet +OK greeting, one byte a tick, then silence (RFC 1939 4)",
-  minLineLength: 4,
-  lines: pop3DrippedGreeting,
+  summary: "a +OK greeting dripped to 510 octets, never ended (RFC 1939 4, RFC 2449 4)",
+  minLineLength: 1,
+  pacing: serverFirstPacing,
+  lines: pop3UnendedGreeting,
 };

@@ -1,20 +1,56 @@
 /**
- * What a protocol module is: a named generator of lines. A protocol knows nothing about
- * sockets or time; the engine asks for the next line when a client is due one, writes
- * it, and stops the generator when the client leaves.
+ * What a protocol module is: a named generator of lines, and how fast they drip. A
+ * protocol knows nothing about sockets or time; the engine asks for the next line when a
+ * client is due one, sends it in pieces of a byte or a few, a piece a tick, and stops the
+ * generator when the client leaves.
  *
  * The generator is synchronous: a line is computed, never awaited. An async generator
- * per client, with a promise per line, was measured (10,000 clients, one line a second)
- * at about 5,600 bytes of memory per client against 2,700 for a synchronous one; the
- * socket alone costs 2,400.
+ * per client, with a promise per line, costs more than twice the memory (`deno task
+ * bench` measures a client's cost).
  *
  * A line is a string of bytes: each character is one byte (char codes 0 to 255, written
  * as latin1), so text protocols yield ASCII text ending in CRLF and binary ones (SSH
  * packets, telnet commands) yield `\xFF`-style characters. An empty string sends
- * nothing that tick: the client is left waiting in silence.
+ * nothing that tick. A line may hold one {@link headEnd} mark: the bytes before it go in
+ * one piece. When the generator returns, the client has had all it will get.
+ *
+ * Every protocol's module comment lists what its clients take as a verdict (success,
+ * failure, the end of a greeting) with the RFC rule, and the module never completes one:
+ * a client that gets no verdict keeps waiting.
  *
  * @module
  */
+
+/**
+ * Marks the end of a line's head: a reply code or a command that some clients look for
+ * in the first bytes they receive, and that the engine therefore sends in one piece. The
+ * mark itself is not sent (it is no byte: char code 256).
+ */
+export const headEnd = "\u0100";
+
+/**
+ * How a protocol's lines are paced when no flag says otherwise, chosen by measuring the
+ * clients that speak it (`deno task bench-clients`).
+ */
+export interface Pacing {
+  /** Silence before the first piece: at most {@link longestSilenceMs}. */
+  readonly firstDelayMs: number;
+  /** Time between two pieces. */
+  readonly delayMs: number;
+  /** How much every delay, the first included, varies either way. */
+  readonly jitterMs: number;
+  /** Bytes in a piece; 0 sends whole lines, as endlessh does. */
+  readonly pieceSize: number;
+  /** The longest line, CRLF included. */
+  readonly maxLineLength: number;
+}
+
+/**
+ * The longest time a client is sent nothing: the tarpit learns that a client left only
+ * when a write to it fails, so silence is bounded. It bounds the first delay, and once a
+ * protocol has nothing left to send, its client is closed this long after.
+ */
+export const longestSilenceMs = 60_000;
 
 /** What every protocol's line generator is given. */
 export interface LineOptions {
@@ -32,10 +68,10 @@ export interface Protocol {
   readonly summary: string;
   /** The shortest `maxLineLength` the protocol can honour. */
   readonly minLineLength: number;
-  /** Its own `--max-line-length` default, where the global 32 would trap clients less long. */
-  readonly defaultMaxLineLength?: number;
+  /** Its defaults for `--first-delay`, `--delay`, `--jitter`, `--piece-size`, `--max-line-length`. */
+  readonly pacing: Pacing;
   /**
-   * The lines one client is sent, one per tick, for as long as it stays.
+   * The lines one client is sent, in pieces, for as long as it stays.
    *
    * @example
    * ```ts
@@ -105,20 +141,47 @@ export function randomText(length: number, alphabet: string): string {
 }
 
 /**
+ * Free text that no client can read as a verdict: lower-case letters without b, c, d, f,
+ * g, v and w, and a space. It holds no digit, so no reply code ("220 ", " 001 ", "535");
+ * no colon or `/ > % $ #`, so no prompt ("login:", "Password:", a shell's `$`); no `.`
+ * or `-`, which end a multiline POP3 reply or start `-ERR`; and it cannot spell the words
+ * brute-forcers look for ("login", "password", "invalid", "incorrect", "bad", "denied",
+ * "failed", "error"; upper case too).
+ */
+export const verdictFreeText = "aehijklmnopqrstuxyz ";
+
+/**
  * One continuation line of a multiline reply, `<code>-<text>\r\n`, of 7 to
- * `maxLineLength` bytes. SMTP (RFC 5321 4.2.1) and FTP (RFC 959 4.2) share this shape: the
- * reply ends only at a line starting `<code> `, which a tarpit never sends.
+ * `maxLineLength` bytes, its code and hyphen a {@link headEnd} head. SMTP (RFC 5321
+ * 4.2.1) and FTP (RFC 959 4.2) share this shape: the reply ends only at a line starting
+ * `<code> `, which a tarpit never sends.
  *
  * @example
  * ```ts
  * import { replyContinuationLine } from "./protocol.ts";
- * replyContinuationLine("220", 32); // e.g. "220-k2#Q~ a;Zm\r\n"
+ * replyContinuationLine("220", 32); // e.g. "220-\u0100ktp oy.ma\r\n"
  * ```
  */
 export function replyContinuationLine(code: string, maxLineLength: number): string {
   const room = maxLineLength - `${code}-\r\n`.length;
-  return `${code}-${randomText(randomInt(1, room), printableAscii)}\r\n`;
+  return `${code}-${headEnd}${randomText(randomInt(1, room), verdictFreeText)}\r\n`;
 }
+
+/**
+ * The pacing of protocols whose server speaks first (SMTP, FTP, POP3, IMAP, telnet) and
+ * of HTTP. The first piece comes after 21 to 23 s: past medusa's 20 s wait for a reply
+ * (READ_WAIT_TIME, medusa's src/medusa-net.h), which otherwise gives up 300 ms after the
+ * first byte of anything it cannot match, and inside hydra's 32 s (its -w). Then a byte
+ * every 1 to 3 s: it resets the per-read timeout of every client measured, the shortest
+ * being scripts' few seconds.
+ */
+export const serverFirstPacing: Pacing = {
+  firstDelayMs: 22_000,
+  delayMs: 2_000,
+  jitterMs: 1_000,
+  pieceSize: 1,
+  maxLineLength: 32,
+};
 
 /** The shortest {@link replyContinuationLine}: `220-x\r\n`. */
 export const replyContinuationMinLength = "220-x\r\n".length;

@@ -3,8 +3,14 @@
  *
  * RFC 5321 4.2.1: a multiline reply is lines of `220-text`, ended by one `220 text`
  * line; this sends only the first kind. The client must wait for the greeting (RFC 5321
- * 4.3.1) and should wait at least 5 minutes for it (4.5.3.2.1), and every new line
- * shows it the server is alive. Text is printable ASCII (RFC 5321 4.2: textstring).
+ * 4.3.1) and should wait at least 5 minutes for it (4.5.3.2.1), and every new byte shows
+ * it the server is alive. Text is letters, spaces and full stops (RFC 5321 4.2:
+ * textstring).
+ *
+ * Verdicts: the greeting's last line (`220 `, or a refusal such as `554 `), which ends
+ * it; and every reply a client waits for after it (`250` to EHLO, `235` or `535` to AUTH),
+ * which never comes because the greeting never ends. The first line's `220-` is sent in
+ * one piece: hydra looks for `220` in the first bytes it reads.
  *
  * @module
  */
@@ -13,6 +19,7 @@ import {
   type Protocol,
   replyContinuationLine,
   replyContinuationMinLength,
+  serverFirstPacing,
 } from "./protocol.ts";
 
 /**
@@ -21,7 +28,7 @@ import {
  * @example
  * ```ts
  * import { smtpGreetingLine } from "./smtp.ts";
- * smtpGreetingLine(32); // e.g. "220-k2#Q~ a;Zm\r\n"
+ * smtpGreetingLine(32); // e.g. "220-\u0100ktp oy.ma\r\n"
  * ```
  */
 export function smtpGreetingLine(maxLineLength: number): string {
@@ -45,5 +52,6 @@ export const smtp: Protocol = {
   name: "smtp",
   summary: "an endless multiline 220- greeting (RFC 5321 4.2.1)",
   minLineLength: replyContinuationMinLength,
+  pacing: serverFirstPacing,
   lines: smtpEndlessGreetingLines,
 };

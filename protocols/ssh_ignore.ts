@@ -14,9 +14,15 @@
  * OpenSSH's strict key exchange (`kex-strict-s-v00@openssh.com`), under which a message
  * the key exchange does not expect would end the connection.
  *
+ * Verdicts: the key exchange's reply (RFC 4253 8) and every authentication answer (RFC
+ * 4252 5.1: SSH_MSG_USERAUTH_SUCCESS or _FAILURE) come after the key exchange, which
+ * never ends. The version string ends only the identification (RFC 4253 4.2): the
+ * client sends its KEXINIT and waits for the server's reply.
+ *
  * @module
  */
 import { type LineOptions, type Protocol, randomInt, randomText } from "./protocol.ts";
+import { sshPacing } from "./ssh.ts";
 
 /** RFC 4253 4.2: the identification string, like a current OpenSSH. */
 export const sshVersionLine = "SSH-2.0-OpenSSH_9.6p1\r\n";
@@ -116,5 +122,6 @@ export const sshIgnore: Protocol = {
   name: "ssh-ignore",
   summary: "a version, a KEXINIT, then endless SSH_MSG_IGNORE packets (RFC 4253 11.2)",
   minLineLength: sshVersionLine.length,
+  pacing: sshPacing,
   lines: sshIgnorePackets,
 };

@@ -1,51 +1,66 @@
 /**
- * telnet: option negotiation, then a login banner that never reaches `login:`.
+ * telnet: option negotiation, then a login banner that never reaches its prompt.
  *
  * RFC 854: the server speaks first, in the Network Virtual Terminal's printable ASCII
- * with CRLF line ends, and may open with option requests. The first tick offers to echo
+ * with CRLF line ends, and may open with option requests. The first piece offers to echo
  * and to suppress go-ahead (RFC 857, RFC 858), as login servers do, so scanners see a
- * telnet server; after it come banner lines forever, and the prompt a password-guessing
- * bot waits for never appears. No line holds the IAC byte (255) by accident: text is
- * printable ASCII only.
+ * telnet server; after it come banner lines forever, a byte at a time.
+ *
+ * Verdicts: a login or password prompt (`login:`, `Username:`, `Password:`), after
+ * which a client sends credentials; a shell's prompt (a line ending in `$ # > %`, which
+ * hydra takes for a login wherever one of those appears); a refusal ("Login incorrect",
+ * "invalid"). The banner is {@link verdictFreeText}, which can form none of them, and no
+ * byte of it is the IAC byte (255).
  *
  * @module
  */
-import { endlessLines, printableAscii, type Protocol, randomInt, randomText } from "./protocol.ts";
+import {
+  endlessLines,
+  headEnd,
+  type Protocol,
+  randomInt,
+  randomText,
+  serverFirstPacing,
+  verdictFreeText,
+} from "./protocol.ts";
 
 /** IAC WILL ECHO, IAC WILL SUPPRESS-GO-AHEAD: RFC 854 commands, RFC 857 and 858 options. */
 export const telnetOptionOffer = "\xff\xfb\x01\xff\xfb\x03";
 
 /**
- * One banner line: 1 to `maxLineLength - 2` printable characters, then CRLF.
+ * One banner line: 1 to `maxLineLength - 2` characters of {@link verdictFreeText}, then
+ * CRLF.
  *
  * @example
  * ```ts
  * import { telnetBannerLine } from "./telnet.ts";
- * telnetBannerLine(32); // e.g. "k2#Q~ a;Zm\r\n"
+ * telnetBannerLine(32); // e.g. "ktp oy.ma\r\n"
  * ```
  */
 export function telnetBannerLine(maxLineLength: number): string {
-  return `${randomText(randomInt(1, maxLineLength - 2), printableAscii)}\r\n`;
+  return `${randomText(randomInt(1, maxLineLength - 2), verdictFreeText)}\r\n`;
 }
 
 /**
- * The telnet tarpit's lines: {@link telnetOptionOffer}, then banner lines forever.
+ * The telnet tarpit's lines: {@link telnetOptionOffer} in one piece (clients read the
+ * commands three bytes at a time), then banner lines forever.
  *
  * @example
  * ```ts
  * import { telnetBannerLines } from "./telnet.ts";
  * const lines = telnetBannerLines({ maxLineLength: 32, banner: "" });
- * lines.next().value; // "\xff\xfb\x01\xff\xfb\x03"
+ * lines.next().value; // "\xff\xfb\x01\xff\xfb\x03\u0100"
  * ```
  */
 export const telnetBannerLines: Protocol["lines"] = endlessLines(telnetBannerLine, [
-  telnetOptionOffer,
+  `${telnetOptionOffer}${headEnd}`,
 ]);
 
 /** The telnet protocol for the registry. */
 export const telnet: Protocol = {
   name: "telnet",
   summary: "IAC WILL ECHO, then an endless banner, never a login prompt (RFC 854)",
-  minLineLength: telnetOptionOffer.length,
+  minLineLength: 3,
+  pacing: serverFirstPacing,
   lines: telnetBannerLines,
 };

@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { type LogFormat, logFormats, type LogLevel, logLevels } from "./logger.ts";
 import { type Protocol, protocols } from "../protocols/mod.ts";
+import { longestSilenceMs, type Pacing } from "../protocols/protocol.ts";
 
 /** An address to bind with `--listen`, for running without systemd. */
 export interface ListenAddress {
@@ -23,8 +24,12 @@ export interface ListenAddress {
 /** Everything the tarpit needs to run, checked. */
 export interface TarpitConfig {
   readonly protocol: Protocol;
+  /** Silence before a client's first piece. */
+  readonly firstDelayMs: number;
   readonly delayMs: number;
   readonly jitterMs: number;
+  /** Bytes in a piece; 0 sends whole lines. */
+  readonly pieceSize: number;
   readonly maxClients: number;
   /** Clients one source address may hold at once. */
   readonly maxPerIp: number;
@@ -68,6 +73,7 @@ export const longestLine = 255;
 interface OptionSpec {
   readonly env: string;
   readonly value: string;
+  /** The default; none means each protocol has its own (see {@link pacingDefaults}). */
   readonly fallback?: string;
   readonly help: string;
   readonly multiple?: true;
@@ -81,17 +87,25 @@ export const options = {
     fallback: "ssh",
     help: `what to speak: ${Object.keys(protocols).join(", ")}`,
   },
+  "first-delay": {
+    env: "TARPYT_FIRST_DELAY",
+    value: "DURATION",
+    help: `silence before a client's first byte, at most ${formatDuration(longestSilenceMs)}`,
+  },
   delay: {
     env: "TARPYT_DELAY",
     value: "DURATION",
-    fallback: "10s",
-    help: "time between two lines to one client, the first after at most 1s (500ms, 10s, 2m)",
+    help: "time between two pieces to one client (500ms, 10s, 2m)",
   },
   jitter: {
     env: "TARPYT_JITTER",
     value: "DURATION",
-    fallback: "0s",
     help: "vary each delay by up to this much either way; less than --delay",
+  },
+  "piece-size": {
+    env: "TARPYT_PIECE_SIZE",
+    value: "N",
+    help: "bytes sent each tick; 0 sends whole lines, as endlessh does",
   },
   "max-clients": {
     env: "TARPYT_MAX_CLIENTS",
@@ -108,8 +122,7 @@ export const options = {
   "max-line-length": {
     env: "TARPYT_MAX_LINE_LENGTH",
     value: "N",
-    fallback: "32",
-    help: `longest line in bytes, CRLF included (up to ${longestLine}); http's default is 8`,
+    help: `longest line in bytes, CRLF included, up to ${longestLine}`,
   },
   banner: {
     env: "TARPYT_BANNER",
@@ -178,7 +191,7 @@ export function parseCommandLine(
 
   const given = (
     name: Exclude<OptionName, "listen">,
-    fallback: string = options[name].fallback,
+    fallback: string = (options[name] as OptionSpec).fallback ?? "",
   ): [source: string, text: string] => {
     const flag = values[name];
     if (flag !== undefined) return [`--${name}`, flag];
@@ -188,15 +201,15 @@ export function parseCommandLine(
   };
 
   const protocol = oneOf(given("protocol"), protocols);
-  const delayMs = duration(given("delay"), 10, 86_400_000);
-  const jitterMs = duration(given("jitter"), 0, delayMs - 1);
+  const defaults = pacingDefaults(protocol.pacing);
+  const firstDelayMs = duration(given("first-delay", defaults["first-delay"]), 0, longestSilenceMs);
+  const delayMs = duration(given("delay", defaults.delay), 10, 86_400_000);
+  const jitterMs = duration(given("jitter", defaults.jitter), 0, delayMs - 1);
+  const pieceSize = integer(given("piece-size", defaults["piece-size"]), 0, longestLine);
   const maxClients = integer(given("max-clients"), 1, 1_000_000);
   const maxPerIp = integer(given("max-per-ip"), 1, 1_000_000);
   const maxLineLength = integer(
-    given(
-      "max-line-length",
-      String(protocol.defaultMaxLineLength ?? options["max-line-length"].fallback),
-    ),
+    given("max-line-length", defaults["max-line-length"]),
     protocol.minLineLength,
     longestLine,
   );
@@ -216,8 +229,10 @@ export function parseCommandLine(
     kind: "run",
     config: {
       protocol,
+      firstDelayMs,
       delayMs,
       jitterMs,
+      pieceSize,
       maxClients,
       maxPerIp,
       maxLineLength,
@@ -233,8 +248,10 @@ export function parseCommandLine(
 
 const flagOptions = {
   protocol: { type: "string" },
+  "first-delay": { type: "string" },
   delay: { type: "string" },
   jitter: { type: "string" },
+  "piece-size": { type: "string" },
   "max-clients": { type: "string" },
   "max-per-ip": { type: "string" },
   "max-line-length": { type: "string" },
@@ -266,6 +283,10 @@ function parseFlags(args: readonly string[]): Flags {
     const quoted = /'([^' ]*)/.exec(message)?.[1] ?? message;
     if (/argument missing/.test(message)) {
       throw new UsageError(`${quoted}: needs a value (see --help)`);
+    }
+    if (/ambiguous/.test(message)) {
+      // `--delay -1`: node:util takes "-1" for a flag.
+      throw new UsageError(`${quoted}: a value cannot start with "-" (write ${quoted}=VALUE)`);
     }
     if (/positional/i.test(message)) {
       throw new UsageError(
@@ -309,6 +330,29 @@ function parseSystemdCommand(args: readonly string[]): SystemdPrintCommand {
     kind: "systemd-print",
     protocols: parsed.positionals.length ? parsed.positionals : Object.keys(protocols),
     execPath,
+  };
+}
+
+/**
+ * A protocol's own defaults for the flags that have no global one, as flag values.
+ *
+ * @example
+ * ```ts
+ * import { pacingDefaults } from "./cli.ts";
+ * import { protocols } from "../protocols/mod.ts";
+ * pacingDefaults(protocols.ssh.pacing).delay; // "1200ms"
+ * ```
+ */
+export function pacingDefaults(pacing: Pacing): Record<
+  "first-delay" | "delay" | "jitter" | "piece-size" | "max-line-length",
+  string
+> {
+  return {
+    "first-delay": formatDuration(pacing.firstDelayMs),
+    delay: formatDuration(pacing.delayMs),
+    jitter: formatDuration(pacing.jitterMs),
+    "piece-size": String(pacing.pieceSize),
+    "max-line-length": String(pacing.maxLineLength),
   };
 }
 
@@ -399,16 +443,27 @@ function listenAddress(source: string, text: string): ListenAddress {
  */
 export function helpText(): string {
   const rows = Object.entries(options).map(([name, spec]: [string, OptionSpec]) => {
-    const fallback = spec.fallback ? ` [${spec.fallback}]` : "";
+    const fallback = spec.fallback === undefined
+      ? name === "listen" ? "" : " [per protocol]"
+      : spec.fallback
+      ? ` [${spec.fallback}]`
+      : "";
     return `  --${name} ${spec.value}\n      ${spec.help}${fallback}  (${spec.env})`;
   });
   const width = Math.max(...Object.keys(protocols).map((name) => name.length));
-  const protocolRows = Object.values(protocols).map((p) =>
-    `  ${p.name.padEnd(width)} ${p.summary}`
-  );
+  const protocolRows = Object.values(protocols).flatMap((p) => {
+    const d = pacingDefaults(p.pacing);
+    return [
+      `  ${p.name.padEnd(width)} ${p.summary}`,
+      `  ${" ".repeat(width)} first byte after ${d["first-delay"]}, then ${
+        d["piece-size"] === "0" ? "a line" : `${d["piece-size"]} byte`
+      } every ${d.delay}, each delay ± ${d.jitter}; lines up to ${d["max-line-length"]} bytes`,
+    ];
+  });
   return [
-    "tarpyt: a network tarpit. Holds attackers' connections open by sending one legal,",
-    "useless line every few seconds, and never reads what they send.",
+    "tarpyt: a network tarpit. Holds attackers' connections open by sending legal, useless",
+    "lines a byte at a time, never finishing anything they wait for, and never reads what",
+    "they send.",
     "",
     "Usage: tarpyt [--protocol NAME] [--delay DURATION] [options] [--listen HOST:PORT]...",
     `       ${systemdUsage}`,
@@ -416,6 +471,11 @@ export function helpText(): string {
     "",
     "Under systemd it serves the sockets of its .socket unit (LISTEN_FDS); without it,",
     "give --listen. Every option can also be set by the variable in parentheses.",
+    "",
+    "A client is sent nothing for at most " + formatDuration(longestSilenceMs) +
+    ": the tarpit learns that a client",
+    "left only when a write to it fails. So when a protocol has nothing more to send",
+    "(pop3, banner), its client is closed " + formatDuration(longestSilenceMs) + " later.",
     "",
     "Options:",
     ...rows,
@@ -430,7 +490,7 @@ export function helpText(): string {
     "sources, the attackers' time wasted and connections per protocol; with --svg, a",
     "chart of trapped clients over time instead.",
     "",
-    "Protocols:",
+    "Protocols, and how each drips by default:",
     ...protocolRows,
   ].join("\n");
 }

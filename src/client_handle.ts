@@ -75,6 +75,11 @@ export function peerOf(handle: ClientHandle): { address: string; port: number } 
 export class LineWriter<T> {
   readonly #binding = streamBinding();
   readonly #oncomplete: (this: WriteRequest, status: number) => void;
+  /**
+   * A request the runtime no longer holds: a write that completed at once, the common
+   * case, leaves its request free for the next one, so most writes allocate none.
+   */
+  #spare: WriteRequest | undefined;
 
   constructor(onComplete: (owner: T, status: number) => void) {
     this.#oncomplete = function (this: WriteRequest, status: number): void {
@@ -84,12 +89,17 @@ export class LineWriter<T> {
 
   /** Writes `line` (one character per byte); see the class example for the result. */
   write(handle: ClientHandle, line: string, owner: T): number {
-    const req = new this.#binding.WriteWrap();
+    const req = this.#spare ?? new this.#binding.WriteWrap();
+    this.#spare = undefined;
     req.owner = owner;
     req.oncomplete = this.#oncomplete;
     const status = handle.writeLatin1String(req, line);
-    if (status < 0) return status;
-    return this.#binding.streamBaseState[this.#binding.kLastWriteWasAsync] ? writePending : 0;
+    if (status >= 0 && this.#binding.streamBaseState[this.#binding.kLastWriteWasAsync]) {
+      return writePending; // the runtime holds the request until it calls oncomplete
+    }
+    req.owner = undefined;
+    this.#spare = req;
+    return status < 0 ? status : 0;
   }
 }
 

@@ -5,11 +5,12 @@
  * one fixed delay, a client just served goes to the tail and the queue stays sorted, so
  * serving is O(1) and the only timer needed is the head's deadline. Jitter breaks the
  * order, so here each delay is a "lane": the delays `delay ± jitter` are rounded to a few
- * fixed values, each its own sorted FIFO, and a client picks a lane at random for each
- * line. The clock then looks at a handful of heads, never at every client.
+ * fixed values, each its own sorted FIFO, and an item picks a lane at random each turn.
+ * The clock then looks at a handful of heads, never at every client.
  *
- * A new item waits in a lane of its own for its first turn, which may be shorter than
- * the others: every item in it arrived with the same delay, so it stays sorted too.
+ * Lanes come in groups, one per kind of wait (a new client's first turn, a tick, a last
+ * wait before closing): {@link PacingClock.schedule} puts an item in a random lane of the
+ * group it names. The clock knows nothing of what the groups mean.
  *
  * The lists are intrusive: the links live in the paced items themselves, so scheduling
  * allocates nothing and removing a client that left is O(1).
@@ -19,7 +20,7 @@
 
 /** The clock's bookkeeping, carried by each paced item. Initialise with {@link unscheduled}. */
 export interface Paced {
-  /** When the next line is due, in {@link PacingClock} time (ms). */
+  /** When the item is due, in {@link Clock} time (ms). */
   dueAt: number;
   /** The lane the item waits in; -1 when it is not scheduled. */
   lane: number;
@@ -74,9 +75,6 @@ interface Lane {
   tail: Paced | null;
 }
 
-/** The lane an item waits in for its first turn. */
-const arrivalLane = 0;
-
 /** How many lanes jitter is spread over: enough to look random, few enough to scan. */
 export const jitterLanes = 8;
 
@@ -100,51 +98,62 @@ export function laneDelays(delayMs: number, jitterMs: number): number[] {
 }
 
 /**
- * Calls `onDue(item, now)` for each scheduled item first after the first delay, then
- * every lane delay, until the item is removed. An item is rescheduled before `onDue`
- * runs, so `onDue` may remove it.
+ * Calls `onDue(item, now, group)` when a scheduled item comes due from a lane of
+ * `group`; the item is then no longer scheduled, and `onDue` schedules it again, in any
+ * group, or leaves it be.
  *
- * Items due within a small slack of each other (a hundredth of the shortest lane delay,
- * the first delay aside, at most 100 ms) are served together, so the timer fires at most
- * a few dozen times a second however many clients there are.
+ * Items due within a small slack of each other (a hundredth of the shortest lane delay
+ * of the `slackGroup`, at most 100 ms) are served together, so the timer fires at most a
+ * few dozen times a second however many clients there are.
  *
  * @example
  * ```ts
  * import { PacingClock, unscheduled } from "./pacing_clock.ts";
- * const clock = new PacingClock([10_000], 1_000, (item, now) => console.log("due", now));
- * clock.add({ ...unscheduled }); // due after 1 s, 11 s, 21 s, ...
- * // later: clock.remove(item); clock.stop();
+ * const [arrival, tick] = [0, 1];
+ * const clock = new PacingClock([[1_000], [10_000]], tick, (item, now) => {
+ *   console.log("due", now);
+ *   clock.schedule(item, tick);
+ * });
+ * clock.schedule({ ...unscheduled }, arrival); // due after 1 s, then every 10 s
  * ```
  */
 export class PacingClock<T extends Paced> {
-  readonly #lanes: Lane[];
-  readonly #onDue: (item: T, now: number) => void;
+  readonly #lanes: Lane[] = [];
+  /** The first lane of each group, and then the end of the last. */
+  readonly #groupStarts: number[] = [];
+  /** The group of each lane. */
+  readonly #groupOf: number[] = [];
+  readonly #onDue: (item: T, now: number, group: number) => void;
   readonly #clock: Clock;
   readonly #slackMs: number;
   #armedFor = Infinity;
+  /** Set while serving due items: they are rescheduled, and the timer armed once after. */
+  #firing = false;
   #size = 0;
 
   /**
-   * @param delaysMs one delay per lane, each greater than 0
-   * @param firstDelayMs the delay before an item's first turn, greater than 0
-   * @param onDue serves an item that is due
+   * @param groups each group's lane delays (ms, each greater than 0), picked from at random
+   * @param slackGroup the group whose shortest delay sets the batching slack: the ticks
+   * @param onDue serves an item that came due from a lane of `group`
    * @param clock the time and the timer; {@link realTime} by default
    */
   constructor(
-    delaysMs: readonly number[],
-    firstDelayMs: number,
-    onDue: (item: T, now: number) => void,
+    groups: readonly (readonly number[])[],
+    slackGroup: number,
+    onDue: (item: T, now: number, group: number) => void,
     clock: Clock = realTime(),
   ) {
-    // Lane 0 is the arrival lane; the others are picked from at random.
-    this.#lanes = [firstDelayMs, ...delaysMs].map((delayMs) => ({
-      delayMs,
-      head: null,
-      tail: null,
-    }));
+    for (const [group, delays] of groups.entries()) {
+      this.#groupStarts.push(this.#lanes.length);
+      for (const delayMs of delays) {
+        this.#lanes.push({ delayMs, head: null, tail: null });
+        this.#groupOf.push(group);
+      }
+    }
+    this.#groupStarts.push(this.#lanes.length);
     this.#onDue = onDue;
     this.#clock = clock;
-    this.#slackMs = Math.min(100, Math.max(1, Math.floor(Math.min(...delaysMs) / 100)));
+    this.#slackMs = Math.min(100, Math.max(1, Math.floor(Math.min(...groups[slackGroup]) / 100)));
   }
 
   /** How many items are scheduled. */
@@ -152,12 +161,14 @@ export class PacingClock<T extends Paced> {
     return this.#size;
   }
 
-  /** Schedules an unscheduled item: first due the first delay from now. */
-  add(item: T): void {
+  /** Schedules an unscheduled item in a random lane of `group`. */
+  schedule(item: T, group: number): void {
     const now = this.#clock.now();
-    this.#append(item, now, arrivalLane);
+    const first = this.#groupStarts[group];
+    const lanes = this.#groupStarts[group + 1] - first;
+    this.#append(item, now, lanes === 1 ? first : first + Math.floor(Math.random() * lanes));
     this.#size++;
-    if (item.dueAt < this.#armedFor) this.#arm(item.dueAt, now);
+    if (!this.#firing && item.dueAt < this.#armedFor) this.#arm(item.dueAt, now);
   }
 
   /** Unschedules an item; removing one that is not scheduled does nothing. */
@@ -170,34 +181,36 @@ export class PacingClock<T extends Paced> {
   /** Stops the timer; items stay scheduled but are no longer served. */
   stop(): void {
     this.#clock.disarm();
-    this.#armedFor = -Infinity; // never re-arm from add()
+    this.#armedFor = -Infinity; // never re-arm from schedule()
   }
 
   #fire = (): void => {
     this.#armedFor = Infinity;
+    this.#firing = true;
     const now = this.#clock.now();
     const horizon = now + this.#slackMs;
-    for (const lane of this.#lanes) {
-      // A served item goes back at now + a lane delay, past the horizon: the loop ends.
+    for (let index = 0; index < this.#lanes.length; index++) {
+      const lane = this.#lanes[index];
+      const group = this.#groupOf[index];
+      // An item served now is scheduled again at now + a lane delay, past the horizon.
       for (let item = lane.head; item !== null && item.dueAt <= horizon; item = lane.head) {
         this.#unlink(item);
-        this.#append(item, now, this.#randomLane());
-        this.#onDue(item as T, now);
+        this.#size--;
+        this.#onDue(item as T, now, group);
       }
     }
-    const next = Math.min(...this.#lanes.map((lane) => lane.head?.dueAt ?? Infinity));
-    if (next < this.#armedFor) this.#arm(next, now);
+    this.#firing = false;
+    let next = Infinity;
+    for (const lane of this.#lanes) {
+      if (lane.head !== null && lane.head.dueAt < next) next = lane.head.dueAt;
+    }
+    if (next < Infinity) this.#arm(next, now);
   };
 
   #arm(dueAt: number, now: number): void {
-    if (this.#armedFor === -Infinity) return;
+    if (this.#armedFor === -Infinity) return; // stopped
     this.#armedFor = dueAt;
     this.#clock.arm(this.#fire, Math.max(0, dueAt - now));
-  }
-
-  #randomLane(): number {
-    const lanes = this.#lanes.length - 1;
-    return lanes === 1 ? 1 : 1 + Math.floor(Math.random() * lanes);
   }
 
   #append(item: Paced, now: number, laneIndex: number): void {

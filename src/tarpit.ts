@@ -1,15 +1,21 @@
 /**
- * The engine: holds clients, paces their lines, notices when they leave. It knows
- * nothing of any protocol beyond `Protocol.lines()`.
+ * The engine: holds clients, drips their lines, notices when they leave. It knows
+ * nothing of any protocol beyond `Protocol.lines()` and the head mark a line may carry.
+ *
+ * A client's life: it is accepted; a second later its peer is checked (one that reset
+ * is closed then, without a byte sent); its first piece comes after the first delay; then
+ * a piece every delay, each a byte or a few of the current line, until it leaves. When
+ * its protocol has nothing more to send, it is closed after {@link longestSilenceMs}.
  *
  * What a client costs is what the runtime's handle for its connection costs (no
  * `node:net` Socket: see client_handle.ts), plus one small record: the record holds the
- * protocol's line generator and the pacing clock's links. No timer, closure or listener
- * is made per client: every write shares one completion function.
+ * protocol's line generator, the line being sent and how far, and the pacing clock's
+ * links. No timer, closure or listener is made per client, and a tick of one byte
+ * allocates nothing: the byte is a one-character string, which V8 keeps cached.
  *
  * Bounds under abuse:
  * - nothing is ever read: a flooding client fills its own kernel buffers, not ours;
- * - at most one line waits in user space per client: a client that does not read is
+ * - at most one piece waits in user space per client: a client that does not read is
  *   skipped until the kernel has taken what we gave it;
  * - at most `maxClients` are held; past that, accepting pauses (see accept_loop.ts);
  * - running out of file descriptors is reported once per interval (see fd_limit.ts).
@@ -19,9 +25,10 @@
 import type { Server } from "node:net";
 import { getSystemErrorName } from "node:util";
 import type { LineOptions, Protocol } from "../protocols/mod.ts";
+import { headEnd, longestSilenceMs } from "../protocols/protocol.ts";
 import type { Logger } from "./logger.ts";
 import { type AcceptGate, acceptLoop } from "./accept_loop.ts";
-import { laneDelays, type Paced, PacingClock } from "./pacing_clock.ts";
+import { type Clock, laneDelays, type Paced, PacingClock, realTime } from "./pacing_clock.ts";
 import { PortStats, TopTalkers, TrappedHistogram } from "./trap_stats.ts";
 import { spareFds } from "./fd_limit.ts";
 import { ClosedHandleCollector } from "./closed_handles.ts";
@@ -30,8 +37,14 @@ import { type ClientHandle, LineWriter, peerOf, writePending } from "./client_ha
 /** How a {@link Tarpit} treats its clients. */
 export interface TarpitOptions {
   readonly protocol: Protocol;
+  /** Silence before a client's first piece, at most {@link longestSilenceMs}. */
+  readonly firstDelayMs: number;
+  /** Time between two pieces. */
   readonly delayMs: number;
+  /** How much each delay, the first included, varies either way. */
   readonly jitterMs: number;
+  /** Bytes in a piece; 0 sends each line whole. */
+  readonly pieceSize: number;
   readonly maxClients: number;
   /** Clients one source address may hold; more from it are closed on arrival. */
   readonly maxPerIp: number;
@@ -52,6 +65,8 @@ export interface TarpitOptions {
    * their native memory (see closed_handles.ts). None when not given.
    */
   readonly collectGarbage?: () => void;
+  /** The time and timer pieces are paced by; real time when not given. */
+  readonly clock?: Clock;
 }
 
 /** What the tarpit has done, in endlessh's terms. */
@@ -79,12 +94,14 @@ export interface TarpitStats {
 export const topTalkerSlots = 100;
 
 /**
- * A new client's first line comes this soon, or after one delay if that is shorter.
- * Writing is the only way we learn that a peer left, and many leave at once: connect
- * scans and churning bots reset right after the handshake. Found at their first line,
- * they hold a slot and memory for a second instead of a whole delay.
+ * A new client's peer is checked this soon after it was accepted: one that reset right
+ * after the handshake, as connect scans and churning bots do, is closed then instead of
+ * holding a slot and memory until its first piece fails.
  */
-export const firstLineMs = 1_000;
+export const peerCheckMs = 1_000;
+
+/** The pacing clock's lane groups: what a client waits for. */
+const peerCheck = 0, firstPiece = 1, nextPiece = 2, lastSilence = 3;
 
 /** Idle time before TCP keepalive probes: reaps peers that vanished without FIN or RST. */
 export const keepAliveMs = 60_000;
@@ -119,10 +136,13 @@ class TrappedClient implements Paced {
   next: Paced | null = null;
   bytesSent = 0;
   /**
-   * The length of a line the kernel has not taken yet, as when the client does not
+   * The length of a piece the kernel has not taken yet, as when the client does not
    * read: no other is sent until it has. 0 when none waits.
    */
   pendingBytes = 0;
+  /** The line being sent, and the index of its next byte. */
+  line = "";
+  offset = 0;
   constructor(
     readonly handle: ClientHandle,
     /** Its listening port's counters. */
@@ -146,8 +166,9 @@ class TrappedClient implements Paced {
  * import { createLogger } from "./logger.ts";
  * import { bindListenAddress } from "./listeners.ts";
  * const tarpit = new Tarpit({
- *   protocol: protocols.ssh, delayMs: 10_000, jitterMs: 0, maxClients: 4096,
- *   maxPerIp: 32, maxLineLength: 32, banner: "", maxLifetimeMs: 0, log: createLogger({ level: "info", journal: false }),
+ *   protocol: protocols.ssh, firstDelayMs: 1_000, delayMs: 1_200, jitterMs: 400, pieceSize: 1,
+ *   maxClients: 4096, maxPerIp: 32, maxLineLength: 32, banner: "", maxLifetimeMs: 0,
+ *   log: createLogger({ level: "info", journal: false }),
  * });
  * tarpit.serve((await bindListenAddress({ host: "127.0.0.1", port: 2222 })).server);
  * // on SIGTERM: const totals = tarpit.shutdown();
@@ -180,10 +201,19 @@ export class Tarpit {
     this.#options = options;
     this.#lineOptions = { maxLineLength: options.maxLineLength, banner: options.banner };
     this.#log = options.log;
+    const { firstDelayMs, delayMs, jitterMs } = options;
+    const checkMs = Math.min(peerCheckMs, firstDelayMs);
+    const restMs = firstDelayMs - checkMs;
     this.#clock = new PacingClock(
-      laneDelays(options.delayMs, options.jitterMs),
-      Math.min(firstLineMs, options.delayMs),
-      (client, now) => this.#serveLine(client, now),
+      [
+        [checkMs],
+        laneDelays(restMs, Math.min(jitterMs, Math.floor(restMs / 2))),
+        laneDelays(delayMs, jitterMs),
+        [longestSilenceMs],
+      ],
+      nextPiece,
+      (client, now, group) => this.#due(client, now, group),
+      options.clock ?? realTime(),
     );
     this.#writer = new LineWriter((client, status) => this.#written(client, status));
     this.#closedHandles = new ClosedHandleCollector(options.collectGarbage ?? (() => {}));
@@ -311,7 +341,7 @@ export class Tarpit {
     stats.connectedAtSum += client.connectedAt;
     this.#talkers.add(client.host);
     handle.setKeepAlive(true, keepAliveMs / 1000);
-    this.#clock.add(client);
+    this.#clock.schedule(client, peerCheck);
     if (!this.#canOpenAnotherFile()) this.#ranOutOfFiles();
     if (!this.#log.enabled("info")) return; // no fields built for a hidden line
     this.#log.log("info", "ACCEPT", {
@@ -322,29 +352,65 @@ export class Tarpit {
     });
   }
 
-  #serveLine(client: TrappedClient, now: number): void {
+  #due(client: TrappedClient, now: number, group: number): void {
     const { maxLifetimeMs } = this.#options;
-    if (maxLifetimeMs > 0 && now - client.connectedAt >= maxLifetimeMs) {
+    if (group === lastSilence || (maxLifetimeMs > 0 && now - client.connectedAt >= maxLifetimeMs)) {
       this.#drop(client);
       return;
     }
-    // The kernel has not taken the last line yet (the client is not reading): do not
+    if (group === peerCheck) {
+      // Reset since it was accepted: its first piece would only fail.
+      if (peerOf(client.handle) === undefined) this.#drop(client);
+      else this.#clock.schedule(client, firstPiece);
+      return;
+    }
+    // The kernel has not taken the last piece yet (the client is not reading): do not
     // queue another in user space.
-    if (client.pendingBytes > 0) return;
-    const line = client.lines.next();
-    if (line.done) {
-      this.#drop(client);
+    const piece = client.pendingBytes > 0 ? "" : this.#nextPiece(client);
+    if (piece === undefined) {
+      // Nothing more will be sent, so a write can no longer tell that the client left.
+      this.#clock.schedule(client, lastSilence);
       return;
     }
-    if (line.value === "") return; // silence this tick
+    this.#clock.schedule(client, nextPiece);
+    if (piece === "") return;
     // One character is one byte (protocols/protocol.ts), binary protocols included.
-    const status = this.#writer.write(client.handle, line.value, client);
+    const status = this.#writer.write(client.handle, piece, client);
     if (status < 0) {
       this.#peerLeft(client, status);
       return;
     }
-    if (status === writePending) client.pendingBytes = line.value.length;
-    else this.#sent(client, line.value.length);
+    if (status === writePending) client.pendingBytes = piece.length;
+    else this.#sent(client, piece.length);
+  }
+
+  /**
+   * The client's next piece: a byte or a few of its line, a line's head whole, or a
+   * whole line when pieces are 0 bytes; undefined when its protocol has no more lines.
+   */
+  #nextPiece(client: TrappedClient): string | undefined {
+    const { pieceSize } = this.#options;
+    if (client.offset >= client.line.length) {
+      const next = client.lines.next();
+      if (next.done) return undefined;
+      const line = next.value;
+      const head = line.indexOf(headEnd);
+      client.line = line;
+      client.offset = head + 1;
+      if (head >= 0) {
+        // Heads are rare (a protocol's first line): the allocation is too.
+        if (pieceSize > 0) return line.slice(0, head);
+        client.offset = line.length;
+        return line.slice(0, head) + line.slice(head + 1);
+      }
+    }
+    const { line, offset } = client;
+    if (pieceSize === 0 || pieceSize >= line.length - offset) {
+      client.offset = line.length;
+      return offset === 0 ? line : line.slice(offset);
+    }
+    client.offset = offset + pieceSize;
+    return pieceSize === 1 ? line[offset] : line.slice(offset, offset + pieceSize);
   }
 
   /** A write the runtime finished later: the kernel took the line, or the peer is gone. */

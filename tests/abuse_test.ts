@@ -15,11 +15,12 @@ import {
   RunningProcess,
   socketActivated,
   tarpytArgv,
+  wholeLines,
 } from "./harness.ts";
 import { parseExposition, sampleValue } from "./prometheus_text.ts";
 import { needing } from "./tools.ts";
 
-const fast = ["--delay", "100ms"];
+const fast = wholeLines();
 const mib = 1024 * 1024;
 
 /** Bytes the process has read through read(2) and friends, from /proc/PID/io. */
@@ -60,7 +61,7 @@ Deno.test(needing(["python3"], {
     // has had enough of them, however fast the machine is.
     await using tarpyt = await socketActivated(
       ["127.0.0.1"],
-      ["--delay", "10ms", "--max-line-length", "255", "--max-per-ip", "200"],
+      [...wholeLines("10ms"), "--max-line-length", "255", "--max-per-ip", "200"],
       { sendBuffer: 4096 },
     );
     const [address] = tarpyt.addresses;
@@ -154,7 +155,13 @@ Deno.test({
   name:
     "more clients than open files: the tarpit waits quietly, says so, and takes clients again as others leave",
   fn: async () => {
-    const argv = tarpytArgv(["--listen", "127.0.0.1:0", "--delay", "200ms", "--max-per-ip", "99"]);
+    const argv = tarpytArgv([
+      "--listen",
+      "127.0.0.1:0",
+      ...wholeLines("200ms"),
+      "--max-per-ip",
+      "99",
+    ]);
     await using tarpyt = new RunningProcess([
       "bash",
       "-c",
@@ -319,10 +326,10 @@ Deno.test(needing(["python3"], {
 
 Deno.test(needing(["python3"], {
   name:
-    "a client that resets after it was accepted holds its slot until its first line, a second, not a delay",
+    "a client that resets after it was accepted is closed when its peer is checked a second in, before any byte",
   fn: async () => {
     await using tarpyt = await socketActivated(["127.0.0.1"], [
-      "--delay",
+      "--first-delay",
       "60s",
       "--max-clients",
       "1",
@@ -331,8 +338,8 @@ Deno.test(needing(["python3"], {
     await using scan = peer("reset", "127.0.0.1", String(address.port), "1", "0.2");
     await tarpyt.waitFor(/ACCEPT .* n=1\/1/);
     await scan.waitFor(/reset 1/);
-    // Only a write tells us a peer left: the first line, due after 1 s, fails. A delay
-    // would be 60 s, longer than this wait.
+    // Its peer is checked a second after it was accepted; its first byte would come after
+    // 60 s, longer than this wait.
     const [close] = await tarpyt.waitFor(/ CLOSE [^\n]*/, { timeoutMs: 30_000 });
     const seconds = Number(/time=(\S+)/.exec(close)?.[1]);
     assert(seconds >= 0.9 && seconds < 30, close);

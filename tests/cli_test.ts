@@ -19,22 +19,41 @@ function config(args: string[], env: Record<string, string> = {}): TarpitConfig 
   return command.config;
 }
 
-Deno.test("defaults: ssh, 10 s delay, no jitter, 4096 clients, 32-byte lines", () => {
+Deno.test("defaults: ssh's own pacing, 4096 clients, no lifetime", () => {
   const c = config([]);
   assertEquals(
-    [c.protocol.name, c.delayMs, c.jitterMs, c.maxClients, c.maxLineLength, c.maxLifetimeMs],
-    ["ssh", 10_000, 0, 4096, 32, 0],
+    [c.protocol.name, c.maxClients, c.maxLifetimeMs],
+    ["ssh", 4096, 0],
+  );
+  assertEquals(
+    [c.firstDelayMs, c.delayMs, c.jitterMs, c.pieceSize, c.maxLineLength],
+    [1_000, 1_200, 400, 1, 32],
   );
   assertEquals(c.logLevel, "info");
   assertEquals(c.listen, []);
   assertEquals(c.maxPerIp, 32);
 });
 
-Deno.test("http's lines default to 8 bytes, the most header fields under curl's 300 KiB", () => {
-  assertEquals(config(["--protocol", "http"]).maxLineLength, 8);
+Deno.test("each protocol has its own pacing defaults, and flags and variables override them", () => {
+  for (const [name, { pacing }] of Object.entries(protocols)) {
+    const c = config(["--protocol", name]);
+    assertEquals(
+      [c.firstDelayMs, c.delayMs, c.jitterMs, c.pieceSize, c.maxLineLength],
+      [
+        pacing.firstDelayMs,
+        pacing.delayMs,
+        pacing.jitterMs,
+        pacing.pieceSize,
+        pacing.maxLineLength,
+      ],
+      name,
+    );
+  }
+  assertEquals(config(["--protocol", "http"]).maxLineLength, 255);
   assertEquals(config(["--protocol", "http", "--max-line-length", "40"]).maxLineLength, 40);
   assertEquals(config(["--protocol", "http"], { TARPYT_MAX_LINE_LENGTH: "20" }).maxLineLength, 20);
-  assertEquals(config(["--protocol", "http-1xx"]).maxLineLength, 32);
+  assertEquals(config(["--protocol", "smtp", "--piece-size", "0"]).pieceSize, 0);
+  assertEquals(config(["--protocol", "smtp"], { TARPYT_FIRST_DELAY: "5s" }).firstDelayMs, 5_000);
 });
 
 Deno.test("durations accept ms, s, m and h, and refuse bare numbers", () => {
@@ -52,10 +71,14 @@ Deno.test("durations accept ms, s, m and h, and refuse bare numbers", () => {
 Deno.test("flags set every option, --listen repeats, IPv6 in brackets", () => {
   const c = config([
     "--protocol=http",
+    "--first-delay",
+    "3s",
     "--delay",
     "2s",
     "--jitter",
     "500ms",
+    "--piece-size",
+    "4",
     "--max-clients",
     "10",
     "--max-line-length",
@@ -73,6 +96,7 @@ Deno.test("flags set every option, --listen repeats, IPv6 in brackets", () => {
     [c.protocol.name, c.delayMs, c.jitterMs, c.maxClients, c.maxLineLength, c.maxLifetimeMs],
     ["http", 2_000, 500, 10, 100, 3_600_000],
   );
+  assertEquals([c.firstDelayMs, c.pieceSize], [3_000, 4]);
   assertEquals(c.logLevel, "debug");
   assertEquals(c.listen, [{ host: "127.0.0.1", port: 2222 }, { host: "::1", port: 0 }]);
 });
@@ -80,8 +104,10 @@ Deno.test("flags set every option, --listen repeats, IPv6 in brackets", () => {
 Deno.test("every option is settable by its TARPYT_ variable, and a flag wins", () => {
   const env = {
     TARPYT_PROTOCOL: "smtp",
+    TARPYT_FIRST_DELAY: "30s",
     TARPYT_DELAY: "3s",
     TARPYT_JITTER: "1s",
+    TARPYT_PIECE_SIZE: "2",
     TARPYT_MAX_CLIENTS: "7",
     TARPYT_MAX_PER_IP: "3",
     TARPYT_MAX_LINE_LENGTH: "40",
@@ -97,6 +123,7 @@ Deno.test("every option is settable by its TARPYT_ variable, and a flag wins", (
     [c.protocol.name, c.delayMs, c.jitterMs, c.maxClients, c.maxLineLength, c.maxLifetimeMs],
     ["smtp", 3_000, 1_000, 7, 40, 300_000],
   );
+  assertEquals([c.firstDelayMs, c.pieceSize], [30_000, 2]);
   assertEquals(c.logLevel, "warning");
   assertEquals(c.listen.map((a) => a.port), [1, 2, 3]);
   assertEquals(c.banner, "SSH-2.0-x\r\n");
@@ -117,7 +144,14 @@ Deno.test("bad values name the flag or variable and what it accepts", () => {
   const cases: [string[], Record<string, string>, RegExp][] = [
     [["--delay", "10"], {}, /^--delay: "10" is not a duration; write it like 500ms, 10s or 2m$/],
     [["--delay", "5ms"], {}, /^--delay: 5ms is out of range; it must be from 10ms to 24h$/],
-    [["--jitter", "10s"], {}, /^--jitter: 10s is out of range; it must be from 0s to 9999ms$/],
+    [["--jitter", "10s"], {}, /^--jitter: 10s is out of range; it must be from 0s to 1199ms$/],
+    [
+      ["--first-delay", "61s"],
+      {},
+      /^--first-delay: 61s is out of range; it must be from 0s to 1m$/,
+    ],
+    [["--piece-size=-1"], {}, /^--piece-size: "-1" must be a whole number from 0 to 255$/],
+    [["--delay", "-1s"], {}, /^--delay: a value cannot start with "-" \(write --delay=VALUE\)$/],
     [["--max-clients", "0"], {}, /^--max-clients: "0" must be a whole number from 1 to 1000000$/],
     [["--max-clients", "1e3"], {}, /^--max-clients: "1e3" must be a whole number/],
     [["--max-per-ip", "0"], {}, /^--max-per-ip: "0" must be a whole number from 1 to 1000000$/],

@@ -35,6 +35,19 @@ export function compiledBinary(): boolean {
   }
 }
 
+/**
+ * Flags that send whole lines every `delay`, the first after `delay`: the engine's pacing
+ * without its drip, for tests whose subject is not the pacing.
+ */
+export function wholeLines(delay = "100ms"): string[] {
+  return ["--first-delay", delay, "--delay", delay, "--jitter", "0s", "--piece-size", "0"];
+}
+
+/** Flags that drip a byte every `delay`, the first after `delay`: the protocols' pacing, faster. */
+export function dripping(delay = "10ms"): string[] {
+  return ["--first-delay", delay, "--delay", delay, "--jitter", "0s"];
+}
+
 /** Environment for the program: no update check, no colour, nothing else inherited. */
 export const programEnv: Readonly<Record<string, string>> = {
   DENO_NO_UPDATE_CHECK: "1",
@@ -374,8 +387,7 @@ export async function trappedLog(format: "text" | "json"): Promise<string> {
     "[::]:0",
     "--listen",
     "127.0.0.1:0",
-    "--delay",
-    "100ms",
+    ...wholeLines(),
     "--log-format",
     format,
   ]));

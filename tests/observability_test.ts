@@ -13,6 +13,7 @@ import {
   RunningProcess,
   socketActivated,
   tarpytArgv,
+  wholeLines,
 } from "./harness.ts";
 import { needing } from "./tools.ts";
 
@@ -25,7 +26,7 @@ async function scrape(url: string): Promise<{ status: string; body: string }> {
 Deno.test(needing(["python3", "curl"], {
   name: "a passed socket named metrics serves endlessh-go's series per local_port, read strictly",
   fn: async () => {
-    await using tarpyt = await socketActivated(["127.0.0.1", "127.0.0.1"], ["--delay", "100ms"], {
+    await using tarpyt = await socketActivated(["127.0.0.1", "127.0.0.1"], wholeLines(), {
       fdNames: ["ssh", "metrics"],
     });
     const [trap, metrics] = tarpyt.addresses;
@@ -82,7 +83,9 @@ Deno.test(needing(["curl"], {
 }));
 
 Deno.test("SIGUSR2 and SIGHUP log STATS with the busiest sources; stopping logs STATS, then TOTALS", async () => {
-  await using tarpyt = new RunningProcess(tarpytArgv(["--listen", "127.0.0.1:0", "--delay", "1s"]));
+  await using tarpyt = new RunningProcess(
+    tarpytArgv(["--listen", "127.0.0.1:0", ...wholeLines("1s")]),
+  );
   const [listen] = await tarpyt.waitFor(/LISTEN from=--listen address=127\.0\.0\.1:\d+/);
   const port = Number(listen.split(":").at(-1));
   const conns = await Promise.all(
@@ -115,8 +118,7 @@ Deno.test({
     await using tarpyt = new RunningProcess(tarpytArgv([
       "--listen",
       "127.0.0.1:0",
-      "--delay",
-      "100ms",
+      ...wholeLines(),
       "--log-format",
       "json",
     ]));

@@ -11,9 +11,28 @@ import {
 interface Item extends Paced {
   readonly name: string;
   served: number[];
+  /** Not to be scheduled again once served. */
+  last?: boolean;
 }
 
 const item = (name: string): Item => ({ ...unscheduled, name, served: [] });
+
+/**
+ * A clock of two groups, a first wait and then ticks, that serves an item with `onServe`
+ * and schedules it for its next tick unless it is its last.
+ */
+function ticking(
+  firstMs: readonly number[],
+  tickMs: readonly number[],
+  time: FakeClock,
+  onServe: (it: Item, now: number) => void = (it, now) => it.served.push(now),
+): PacingClock<Item> {
+  const clock: PacingClock<Item> = new PacingClock<Item>([firstMs, tickMs], 1, (it, now) => {
+    onServe(it, now);
+    if (!it.last) clock.schedule(it, 1);
+  }, time);
+  return clock;
+}
 
 Deno.test("jitter spreads delays over evenly spaced lanes around the delay", () => {
   assertEquals(laneDelays(10_000, 0), [10_000]);
@@ -26,55 +45,73 @@ Deno.test("jitter spreads delays over evenly spaced lanes around the delay", () 
 Deno.test("every item is served once per delay, in the order it came", () => {
   const time = new FakeClock();
   const order: string[] = [];
-  const clock = new PacingClock<Item>([100], 100, (it, now) => {
+  const clock = ticking([100], [100], time, (it, now) => {
     it.served.push(now);
     order.push(it.name);
-  }, time);
+  });
   const items = ["a", "b", "c"].map(item);
-  for (const it of items) clock.add(it);
+  for (const it of items) clock.schedule(it, 0);
   time.advance(450);
   for (const it of items) assertEquals(it.served, [100, 200, 300, 400]);
   assertEquals(order.slice(0, 6), ["a", "b", "c", "a", "b", "c"]);
 });
 
 Deno.test("items due within the slack of the head are served in the same turn", () => {
-  // The slack is a hundredth of the delay, at most 100 ms: items 50 ms apart share a
+  // The slack is a hundredth of the tick, at most 100 ms: items 50 ms apart share a
   // firing, items 200 ms apart do not.
   const time = new FakeClock();
-  const clock = new PacingClock<Item>([10_000], 10_000, (it, now) => it.served.push(now), time);
+  const clock = ticking([10_000], [10_000], time);
   const [a, b, c] = ["a", "b", "c"].map(item);
-  clock.add(a);
+  clock.schedule(a, 0);
   time.advance(50);
-  clock.add(b);
+  clock.schedule(b, 0);
   time.advance(150);
-  clock.add(c);
+  clock.schedule(c, 0);
   time.advance(9_800);
   assertEquals([a.served, b.served, c.served], [[10_000], [10_000], []]);
   time.advance(200);
   assertEquals(c.served, [10_200]);
 });
 
-Deno.test("a new item's first turn comes after the first delay, the later ones a delay apart", () => {
+Deno.test("an item is served after its first wait, then a tick apart, whenever it came", () => {
   const time = new FakeClock();
-  const clock = new PacingClock<Item>([150], 30, (it, now) => it.served.push(now), time);
+  const clock = ticking([30], [150], time);
   const early = item("early");
-  clock.add(early);
+  clock.schedule(early, 0);
   time.advance(100);
-  const late = item("late"); // arrives while early waits in the delay lane
-  clock.add(late);
+  const late = item("late"); // comes while early waits for its next tick
+  clock.schedule(late, 0);
   time.advance(400);
   assertEquals(early.served, [30, 180, 330, 480]);
   assertEquals(late.served, [130, 280, 430]);
 });
 
-Deno.test("a removed item is never served again, even when removed while being served", () => {
+Deno.test("an item served from one group can be moved to another", () => {
   const time = new FakeClock();
-  const clock = new PacingClock<Item>([50], 50, (it) => {
+  const served: string[] = [];
+  const clock: PacingClock<Item> = new PacingClock<Item>(
+    [[10], [100], [1_000]],
+    1,
+    (it, now, group) => {
+      served.push(`${group}@${now}`);
+      if (group < 2) clock.schedule(it, group + 1);
+    },
+    time,
+  );
+  clock.schedule(item("a"), 0);
+  time.advance(5_000);
+  assertEquals(served, ["0@10", "1@110", "2@1110"]);
+  assertEquals(clock.size, 0);
+});
+
+Deno.test("a removed item is never served again, nor one not scheduled after its turn", () => {
+  const time = new FakeClock();
+  const clock = ticking([50], [50], time, (it) => {
     it.served.push(0);
-    if (it.name === "once") clock.remove(it);
-  }, time);
+    it.last = it.name === "once";
+  });
   const [kept, removed, once] = ["kept", "removed", "once"].map(item);
-  for (const it of [kept, removed, once]) clock.add(it);
+  for (const it of [kept, removed, once]) clock.schedule(it, 0);
   clock.remove(removed);
   clock.remove(removed); // twice is harmless
   assertEquals(clock.size, 2);
@@ -89,11 +126,11 @@ Deno.test("with jitter, delays vary between the shortest and longest lane", () =
   const time = new FakeClock();
   const gaps: number[] = [];
   const lanes = laneDelays(60, 40);
-  const clock = new PacingClock<Item>(lanes, 60, (it, now) => {
+  const clock = ticking([60], lanes, time, (it, now) => {
     if (it.served.length) gaps.push(now - it.served.at(-1)!);
     it.served.push(now);
-  }, time);
-  for (let i = 0; i < 20; i++) clock.add(item(String(i)));
+  });
+  for (let i = 0; i < 20; i++) clock.schedule(item(String(i)), 0);
   time.advance(10_000);
   assert(gaps.length > 1_000, `${gaps.length} gaps`);
   // Served up to the slack (1 ms here) early or late, from the lane's own delay.
@@ -104,14 +141,29 @@ Deno.test("with jitter, delays vary between the shortest and longest lane", () =
   assertEquals(lanesUsed.size, jitterLanes, "every lane is used");
 });
 
-Deno.test("a stopped clock serves nothing, even items added after", () => {
+Deno.test("the timer is armed once per firing, however many items it serves", () => {
   const time = new FakeClock();
-  const clock = new PacingClock<Item>([20], 20, (it) => it.served.push(0), time);
+  let arms = 0;
+  const arm = time.arm.bind(time);
+  time.arm = (fire: () => void, ms: number): void => {
+    arms++;
+    arm(fire, ms);
+  };
+  const clock = ticking([100], [100], time);
+  for (let i = 0; i < 1_000; i++) clock.schedule(item(String(i)), 0);
+  const before = arms;
+  time.advance(1_000);
+  assertEquals(arms - before, 10);
+});
+
+Deno.test("a stopped clock serves nothing, even items scheduled after", () => {
+  const time = new FakeClock();
+  const clock = ticking([20], [20], time, (it) => it.served.push(0));
   const before = item("before");
-  clock.add(before);
+  clock.schedule(before, 0);
   clock.stop();
   const after = item("after");
-  clock.add(after);
+  clock.schedule(after, 0);
   time.advance(100);
   assertEquals([before.served.length, after.served.length], [0, 0]);
 });

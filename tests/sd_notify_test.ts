@@ -4,7 +4,7 @@
  * systemd's (an abstract address, which the program's own permissions cover).
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { lines, peer, receive, socketActivated } from "./harness.ts";
+import { lines, peer, receive, socketActivated, wholeLines } from "./harness.ts";
 import { needing } from "./tools.ts";
 import { notifySocketPath } from "../src/sd_notify.ts";
 
@@ -20,7 +20,7 @@ Deno.test(needing(["python3"], {
   fn: async () => {
     const { name, receiver } = await notifyReceiver();
     await using _receiver = receiver;
-    await using tarpyt = await socketActivated(["127.0.0.1"], ["--delay", "100ms"], {
+    await using tarpyt = await socketActivated(["127.0.0.1"], wholeLines(), {
       env: { NOTIFY_SOCKET: `@${name}` },
     });
     const [ready] = await receiver.waitFor(/notify: READY=1/);
@@ -46,7 +46,7 @@ Deno.test(needing(["python3"], {
   fn: async () => {
     const path = await Deno.makeTempFile({ prefix: "tarpyt-notify-" });
     try {
-      await using tarpyt = await socketActivated(["127.0.0.1"], ["--delay", "100ms"], {
+      await using tarpyt = await socketActivated(["127.0.0.1"], wholeLines(), {
         env: { NOTIFY_SOCKET: path },
       });
       const reader = await receive(tarpyt.addresses[0], lines(3));

@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import {
   connectReader,
+  dripping,
   freePort,
   lines,
   peer,
@@ -15,10 +16,11 @@ import {
   socketActivated,
   sshArgv,
   tarpytArgv,
+  wholeLines,
 } from "./harness.ts";
 import { needing } from "./tools.ts";
 
-const fast = ["--delay", "100ms"];
+const fast = wholeLines();
 
 /** The port of the first `address=HOST:PORT` a --listen tarpit logs. */
 async function listenedPort(tarpyt: RunningProcess): Promise<number> {
@@ -29,7 +31,7 @@ async function listenedPort(tarpyt: RunningProcess): Promise<number> {
 Deno.test(needing(["python3", "ssh"], {
   name: "ssh -v reads pre-banner lines and is still waiting for the version string",
   fn: async () => {
-    await using tarpyt = await socketActivated(["127.0.0.1"], ["--protocol", "ssh", ...fast]);
+    await using tarpyt = await socketActivated(["127.0.0.1"], ["--protocol", "ssh", ...dripping()]);
     const [{ port }] = tarpyt.addresses;
     await using ssh = new RunningProcess(sshArgv("127.0.0.1", port));
     const banners = await ssh.waitFor(/banner line \d+: [^\n]*/, { times: 8 });
@@ -42,9 +44,15 @@ Deno.test(needing(["python3", "ssh"], {
 }));
 
 Deno.test(needing(["python3", "curl"], {
-  name: "curl -v gets 200 OK and header after header, still waiting for the body",
+  name: "curl -v gets 100 Continue and header after header, still waiting for a final status",
   fn: async () => {
-    await using tarpyt = await socketActivated(["127.0.0.1"], ["--protocol", "http", ...fast]);
+    await using tarpyt = await socketActivated(["127.0.0.1"], [
+      "--protocol",
+      "http",
+      ...dripping(),
+      "--max-line-length",
+      "32",
+    ]);
     const [{ port }] = tarpyt.addresses;
     await using curl = new RunningProcess([
       "curl",
@@ -52,7 +60,7 @@ Deno.test(needing(["python3", "curl"], {
       "--no-buffer",
       `http://127.0.0.1:${port}/wp-login.php`,
     ]);
-    await curl.waitFor(/< HTTP\/1\.1 200 OK/);
+    await curl.waitFor(/< HTTP\/1\.1 100 Continue/);
     await curl.waitFor(/< X-[A-Za-z0-9]+: [A-Za-z0-9]+/, { times: 8 });
     assertEquals(curl.status, undefined, "curl must still be waiting");
     assert(!/^< \r?$/m.test(curl.output), "the header section must never end");
@@ -62,7 +70,11 @@ Deno.test(needing(["python3", "curl"], {
 Deno.test(needing(["python3"], {
   name: "Python smtplib reads 220- greeting lines and is still waiting",
   fn: async () => {
-    await using tarpyt = await socketActivated(["127.0.0.1"], ["--protocol", "smtp", ...fast]);
+    await using tarpyt = await socketActivated(["127.0.0.1"], [
+      "--protocol",
+      "smtp",
+      ...dripping(),
+    ]);
     const [{ port }] = tarpyt.addresses;
     await using smtp = peer("held", "smtp", "127.0.0.1", String(port), "3600");
     await smtp.waitFor(/reply: b'220-[^']*\\r\\n'/, { times: 8 });
@@ -147,13 +159,19 @@ Deno.test("TARPYT_ variables configure the program as flags do", async () => {
   await using tarpyt = new RunningProcess(tarpytArgv([]), {
     ...programEnv,
     TARPYT_PROTOCOL: "http",
+    TARPYT_FIRST_DELAY: "100ms",
     TARPYT_DELAY: "100ms",
+    TARPYT_JITTER: "0s",
+    TARPYT_PIECE_SIZE: "0",
     TARPYT_LISTEN: "127.0.0.1:0",
   });
   const port = await listenedPort(tarpyt);
   const { text } = await receive({ hostname: "127.0.0.1", port }, lines(2));
-  assertMatch(text, /^HTTP\/1\.1 200 OK\r\nX-/);
-  assertMatch(tarpyt.output, /START version=\S+ protocol=http delay=100ms/);
+  assertMatch(text, /^HTTP\/1\.1 100 Continue\r\nX-/);
+  assertMatch(
+    tarpyt.output,
+    /START version=\S+ protocol=http first-delay=100ms delay=100ms jitter=0s piece-size=0 /,
+  );
 });
 
 Deno.test(needing(["python3"], {
@@ -195,9 +213,18 @@ Deno.test(needing(["python3"], {
   },
 }));
 
-Deno.test("a new client hears its first line within a second, long before its first delay", async () => {
+Deno.test("a new client hears its first byte after the first delay, not after a delay", async () => {
   await using tarpyt = new RunningProcess(
-    tarpytArgv(["--listen", "127.0.0.1:0", "--delay", "60s"]),
+    tarpytArgv([
+      "--listen",
+      "127.0.0.1:0",
+      "--first-delay",
+      "2s",
+      "--delay",
+      "60s",
+      "--jitter",
+      "0s",
+    ]),
   );
   const [conn, reader] = await connectReader({
     hostname: "127.0.0.1",
@@ -205,9 +232,10 @@ Deno.test("a new client hears its first line within a second, long before its fi
   });
   const connectedAt = performance.now();
   try {
-    await reader.until(lines(1), 30_000);
+    await reader.until((r) => r.text.length > 0, 30_000);
     const first = performance.now() - connectedAt;
-    assert(first >= 950 && first < 30_000, `first line after ${first} ms`);
+    assert(first >= 1_950 && first < 30_000, `first byte after ${first} ms`);
+    assertEquals(reader.text.length, 1, "one byte a tick");
   } finally {
     conn.close();
   }

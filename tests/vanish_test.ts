@@ -12,7 +12,7 @@
  * suite as root.
  */
 import { assert, assertMatch } from "./assert.ts";
-import { peerArgv, RunningProcess, tarpytArgv } from "./harness.ts";
+import { peerArgv, RunningProcess, tarpytArgv, wholeLines } from "./harness.ts";
 import { needing } from "./tools.ts";
 
 /** The tarpit alone in a new network namespace, with these TCP settings there. */
@@ -58,7 +58,7 @@ Deno.test(needing(["root", "python3", "ip"], {
   name: "a client that vanishes while lines are due is closed once TCP stops retransmitting",
   fn: async () => {
     // tcp_retries2=4 gives up after seconds instead of 15 minutes.
-    await using tarpyt = isolatedTarpit(["net.ipv4.tcp_retries2=4"], ["--delay", "300ms"]);
+    await using tarpyt = isolatedTarpit(["net.ipv4.tcp_retries2=4"], wholeLines("300ms"));
     await using _client = await clientOf(tarpyt);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     await pullTheCable(tarpyt);
@@ -78,7 +78,7 @@ Deno.test(needing(["root", "python3", "ip"], {
     // for 15 minutes instead.
     await using tarpyt = isolatedTarpit(
       ["net.ipv4.tcp_keepalive_intvl=1", "net.ipv4.tcp_keepalive_probes=2"],
-      ["--delay", "70s"],
+      ["--first-delay", "1s", "--delay", "70s", "--jitter", "0s", "--piece-size", "0"],
     );
     await using _client = await clientOf(tarpyt);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
