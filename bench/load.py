@@ -4,6 +4,8 @@
       open COUNT connections from loopback sources 127.0.0.2-201 and hold them without
       reading; print "held N" once all are open (or "failed N: error" at the first
       failure). The tarpit's lines pile up in kernel buffers, as with a patient attacker.
+  read HOST PORT COUNT
+      as hold, but read everything the tarpit sends, as real clients do.
   churn HOST PORT RATE SECONDS
       connect and close again at RATE connections a second for SECONDS, from loopback
       sources 127.0.0.2-201; prints a JSON summary.
@@ -41,6 +43,26 @@ def hold(host, port, count):
         print("held %d" % len(conns), flush=True)
     while True:
         time.sleep(3600)
+
+
+def read(host, port, count):
+    selector = selectors.DefaultSelector()
+    try:
+        for i in range(int(count)):
+            conn = connect(host, int(port), i)
+            conn.setblocking(False)
+            selector.register(conn, selectors.EVENT_READ)
+    except OSError as error:
+        print("failed %d: %s" % (i, error), flush=True)
+    else:
+        print("held %s" % count, flush=True)
+    while True:
+        for key, _ in selector.select():
+            try:
+                if not key.fileobj.recv(65536):
+                    selector.unregister(key.fileobj)
+            except (BlockingIOError, ConnectionResetError):
+                pass
 
 
 def churn(host, port, rate, seconds):
@@ -127,4 +149,4 @@ def soak(host, port, clients, churn_per_second, seconds, stale):
 
 
 if __name__ == "__main__":
-    {"hold": hold, "churn": churn, "soak": soak}[sys.argv[1]](*sys.argv[2:])
+    {"hold": hold, "read": read, "churn": churn, "soak": soak}[sys.argv[1]](*sys.argv[2:])

@@ -25,7 +25,8 @@
 import type { Server } from "node:net";
 import { getSystemErrorName } from "node:util";
 import type { LineOptions, Protocol } from "../protocols/mod.ts";
-import { headEnd, longestSilenceMs } from "../protocols/protocol.ts";
+import { longestSilenceMs } from "../protocols/protocol.ts";
+import { type LineCursor, nextPiece } from "./pieces.ts";
 import type { Logger } from "./logger.ts";
 import { type AcceptGate, acceptLoop } from "./accept_loop.ts";
 import { type Clock, laneDelays, type Paced, PacingClock, realTime } from "./pacing_clock.ts";
@@ -101,7 +102,7 @@ export const topTalkerSlots = 100;
 export const peerCheckMs = 1_000;
 
 /** The pacing clock's lane groups: what a client waits for. */
-const peerCheck = 0, firstPiece = 1, nextPiece = 2, lastSilence = 3;
+const peerCheckGroup = 0, firstPieceGroup = 1, pieceGroup = 2, silenceGroup = 3;
 
 /** Idle time before TCP keepalive probes: reaps peers that vanished without FIN or RST. */
 export const keepAliveMs = 60_000;
@@ -129,7 +130,7 @@ class ReportLimiter {
   }
 }
 
-class TrappedClient implements Paced {
+class TrappedClient implements Paced, LineCursor {
   dueAt = 0;
   lane = -1;
   prev: Paced | null = null;
@@ -211,7 +212,7 @@ export class Tarpit {
         laneDelays(delayMs, jitterMs),
         [longestSilenceMs],
       ],
-      nextPiece,
+      pieceGroup,
       (client, now, group) => this.#due(client, now, group),
       options.clock ?? realTime(),
     );
@@ -341,7 +342,7 @@ export class Tarpit {
     stats.connectedAtSum += client.connectedAt;
     this.#talkers.add(client.host);
     handle.setKeepAlive(true, keepAliveMs / 1000);
-    this.#clock.schedule(client, peerCheck);
+    this.#clock.schedule(client, peerCheckGroup);
     if (!this.#canOpenAnotherFile()) this.#ranOutOfFiles();
     if (!this.#log.enabled("info")) return; // no fields built for a hidden line
     this.#log.log("info", "ACCEPT", {
@@ -354,25 +355,27 @@ export class Tarpit {
 
   #due(client: TrappedClient, now: number, group: number): void {
     const { maxLifetimeMs } = this.#options;
-    if (group === lastSilence || (maxLifetimeMs > 0 && now - client.connectedAt >= maxLifetimeMs)) {
+    if (
+      group === silenceGroup || (maxLifetimeMs > 0 && now - client.connectedAt >= maxLifetimeMs)
+    ) {
       this.#drop(client);
       return;
     }
-    if (group === peerCheck) {
+    if (group === peerCheckGroup) {
       // Reset since it was accepted: its first piece would only fail.
       if (peerOf(client.handle) === undefined) this.#drop(client);
-      else this.#clock.schedule(client, firstPiece);
+      else this.#clock.schedule(client, firstPieceGroup);
       return;
     }
     // The kernel has not taken the last piece yet (the client is not reading): do not
     // queue another in user space.
-    const piece = client.pendingBytes > 0 ? "" : this.#nextPiece(client);
+    const piece = client.pendingBytes > 0 ? "" : nextPiece(client, this.#options.pieceSize);
     if (piece === undefined) {
       // Nothing more will be sent, so a write can no longer tell that the client left.
-      this.#clock.schedule(client, lastSilence);
+      this.#clock.schedule(client, silenceGroup);
       return;
     }
-    this.#clock.schedule(client, nextPiece);
+    this.#clock.schedule(client, pieceGroup);
     if (piece === "") return;
     // One character is one byte (protocols/protocol.ts), binary protocols included.
     const status = this.#writer.write(client.handle, piece, client);
@@ -382,35 +385,6 @@ export class Tarpit {
     }
     if (status === writePending) client.pendingBytes = piece.length;
     else this.#sent(client, piece.length);
-  }
-
-  /**
-   * The client's next piece: a byte or a few of its line, a line's head whole, or a
-   * whole line when pieces are 0 bytes; undefined when its protocol has no more lines.
-   */
-  #nextPiece(client: TrappedClient): string | undefined {
-    const { pieceSize } = this.#options;
-    if (client.offset >= client.line.length) {
-      const next = client.lines.next();
-      if (next.done) return undefined;
-      const line = next.value;
-      const head = line.indexOf(headEnd);
-      client.line = line;
-      client.offset = head + 1;
-      if (head >= 0) {
-        // Heads are rare (a protocol's first line): the allocation is too.
-        if (pieceSize > 0) return line.slice(0, head);
-        client.offset = line.length;
-        return line.slice(0, head) + line.slice(head + 1);
-      }
-    }
-    const { line, offset } = client;
-    if (pieceSize === 0 || pieceSize >= line.length - offset) {
-      client.offset = line.length;
-      return offset === 0 ? line : line.slice(offset);
-    }
-    client.offset = offset + pieceSize;
-    return pieceSize === 1 ? line[offset] : line.slice(offset, offset + pieceSize);
   }
 
   /** A write the runtime finished later: the kernel took the line, or the peer is gone. */

@@ -140,6 +140,17 @@ Deno.test(needing(["python3", "telnet"], {
 }));
 
 Deno.test(needing(["python3", "ssh"], {
+  name: "ssh holds OpenSSH for 1024 pre-banner lines, its own limit",
+  fn: async () => {
+    // Whole lines: the subject is how many lines OpenSSH reads, not the drip.
+    await using tarpyt = await activated("ssh", ["--piece-size", "0"]);
+    await using ssh = new RunningProcess(sshArgv("127.0.0.1", tarpyt.addresses[0].port));
+    await ssh.waitFor(/banner line 1023: /, { timeoutMs: 60_000 });
+    await ssh.waitFor(/No SSH version received in first 1024 lines/);
+  },
+}));
+
+Deno.test(needing(["python3", "ssh"], {
   name: "ssh-ignore holds OpenSSH past its 1024-line limit with SSH_MSG_IGNORE after KEXINIT",
   fn: async () => {
     // Whole packets: the subject is how many IGNOREs OpenSSH takes, not the drip.

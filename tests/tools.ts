@@ -24,6 +24,7 @@ export const debianPackages = {
   "systemd-nspawn": "systemd-container",
   hydra: "hydra",
   medusa: "medusa",
+  ncrack: "ncrack",
   nmap: "nmap",
 } as const;
 

@@ -1,0 +1,116 @@
+/**
+ * `deno task bench-pacing [--clients N] [--seconds S] [--only PROTOCOL]`: what each protocol's dripping
+ * costs, at its default pacing, beside ssh sent in whole lines every 10 s as endlessh
+ * sends them. For each, N clients that read everything (bench/load.py read) are held,
+ * and once the first pieces flow, the tarpit's CPU time is measured over S seconds:
+ * CPU per client-second is that time divided by N x S, and bytes per client is RSS above
+ * idle divided by N. All protocols run at once, each tarpit in its own process; CPU time
+ * is per process, so they do not share it.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  cpuSeconds,
+  freePort,
+  rssBytes,
+  RunningProcess,
+  tarpytArgv,
+  untilListening,
+} from "../tests/harness.ts";
+import { protocols } from "../protocols/mod.ts";
+import { pacingDefaults } from "../src/cli.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    clients: { type: "string", default: "1000" },
+    seconds: { type: "string", default: "20" },
+    only: { type: "string" },
+  },
+});
+const clients = Number(values.clients);
+const seconds = Number(values.seconds);
+const root = new URL("..", import.meta.url).pathname;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Run {
+  readonly label: string;
+  readonly args: readonly string[];
+  readonly firstDelayMs: number;
+}
+
+const allRuns: Run[] = [
+  ...Object.values(protocols).map((p) => ({
+    label: p.name,
+    args: ["--protocol", p.name],
+    firstDelayMs: p.pacing.firstDelayMs + p.pacing.jitterMs,
+  })),
+  {
+    label: "ssh, whole lines every 10 s",
+    args: [
+      "--protocol",
+      "ssh",
+      "--first-delay",
+      "1s",
+      "--delay",
+      "10s",
+      "--jitter",
+      "0s",
+      "--piece-size",
+      "0",
+    ],
+    firstDelayMs: 1_000,
+  },
+];
+
+/** `--only ssh` measures ssh alone (both of its rows), without the others' load. */
+const runs = values.only ? allRuns.filter((run) => run.args[1] === values.only) : allRuns;
+
+async function measure(run: Run): Promise<string[]> {
+  const port = freePort();
+  await using tarpit = new RunningProcess(tarpytArgv([
+    ...run.args,
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--log-level",
+    "warning",
+    "--max-per-ip",
+    String(clients),
+  ]));
+  await untilListening(port);
+  await sleep(1_000);
+  const pid = tarpit.child.pid;
+  const idle = await rssBytes(pid);
+  await using load = new RunningProcess([
+    "python3",
+    `${root}bench/load.py`,
+    "read",
+    "127.0.0.1",
+    String(port),
+    String(clients),
+  ]);
+  const [held] = await load.waitFor(/held \d+|failed \d+: .*/, { timeoutMs: 120_000 });
+  if (held.startsWith("failed")) throw new Error(`${run.label}: ${held}`);
+  await sleep(run.firstDelayMs + 5_000);
+  const before = await cpuSeconds(pid);
+  await sleep(seconds * 1_000);
+  const cpu = await cpuSeconds(pid) - before;
+  const rss = await rssBytes(pid);
+  const defaults = pacingDefaults(protocols[run.args[1]].pacing);
+  const piece = run.args.includes("--piece-size")
+    ? "a line every 10s"
+    : `${defaults["piece-size"]} B every ${defaults.delay} ± ${defaults.jitter}`;
+  return [
+    run.label,
+    piece,
+    (cpu * 1e6 / (clients * seconds)).toFixed(2),
+    ((rss - idle) / clients).toFixed(0),
+  ];
+}
+
+console.log(`${clients} clients that read, CPU over ${seconds} s once the first pieces flow\n`);
+const rows = await Promise.all(runs.map(measure));
+console.log("| protocol | pacing | CPU us per client-second | bytes per client |");
+console.log("| --- | --- | --- | --- |");
+for (const row of rows) console.log(`| ${row.join(" | ")} |`);
