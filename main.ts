@@ -24,10 +24,12 @@ import {
 import { formatDuration } from "./src/duration.ts";
 import { canOpenAnotherFile } from "./src/fd_limit.ts";
 import { fullCollection } from "./src/closed_handles.ts";
+import { rearmListener } from "./src/accept_loop.ts";
 import { type Listener, ListenError } from "./src/listeners.ts";
 import { adoptPassedSocket, bindListenAddress } from "./src/listeners.ts";
 import { ListenFdsError, passedSockets } from "./src/listen_fds.ts";
 import { createLogger, type Logger } from "./src/logger.ts";
+import { LogQueue } from "./src/log_queue.ts";
 import { metricsText } from "./src/metrics.ts";
 import { reportSvg, reportText, summarizeLog } from "./src/report.ts";
 import { serveMetrics } from "./src/metrics_server.ts";
@@ -168,15 +170,51 @@ function systemdNotify(log: Logger): Notify {
   };
 }
 
-/** Tells systemd the tarpit is serving, then keeps the status line current. */
-async function reportReady(notify: Notify, tarpit: Tarpit): Promise<void> {
+/**
+ * How often systemd's watchdog wants to hear that the service lives (`WatchdogSec=`):
+ * half its `WATCHDOG_USEC`, as sd_watchdog_enabled(3) advises; undefined when it is off.
+ */
+function watchdogIntervalMs(): number | undefined {
+  const usec = Number(Deno.env.get("WATCHDOG_USEC"));
+  const pid = Deno.env.get("WATCHDOG_PID");
+  if (!(usec > 0) || (pid !== undefined && Number(pid) !== Deno.pid)) return undefined;
+  return usec / 2_000;
+}
+
+/** How often every listener is re-armed: a waiting client gets in within this. */
+const heartbeatMs = 1_000;
+
+/**
+ * Tells systemd the tarpit is serving; then, every second, keeps every listener
+ * accepting, pings systemd's watchdog, and keeps the status line current. The ping
+ * comes from the same timer as the re-arming: a process whose event loop is stuck
+ * stops pinging, and systemd restarts it.
+ */
+async function heartbeat(notify: Notify, tarpit: Tarpit, metrics: Listener[]): Promise<void> {
   let last = statusLine(tarpit.totals());
   await notify(`READY=1\n${last}`);
+  const watchdogMs = watchdogIntervalMs();
+  let pingedAt = -Infinity, statusAt = performance.now();
   setInterval(() => {
+    tarpit.keepAccepting();
+    for (const listener of metrics) rearmListener(listener.server);
+    const now = performance.now();
+    if (watchdogMs !== undefined && now - pingedAt >= watchdogMs - heartbeatMs) {
+      pingedAt = now;
+      void notify("WATCHDOG=1");
+    }
+    if (now - statusAt < statusIntervalMs) return;
+    statusAt = now;
     const status = statusLine(tarpit.totals());
     if (status !== last) void notify(last = status);
-  }, statusIntervalMs);
+  }, heartbeatMs);
 }
+
+/** Info lines never dropped when stderr lags (see log_queue.ts): the summaries. */
+const keptEvents = new Set(["START", "STATS", "TOTALS"]);
+
+/** How long a stop waits for the last log lines to be written. */
+const stopLogFlushMs = 2_000;
 
 /**
  * Stops on SIGTERM (systemctl stop) or SIGINT (Ctrl-C); logs STATS on SIGUSR2 or SIGHUP
@@ -184,7 +222,7 @@ async function reportReady(notify: Notify, tarpit: Tarpit): Promise<void> {
  * is opened: Deno needs a file descriptor to add one, and may have none to spare once
  * clients hold them all.
  */
-function handleSignals(log: Logger, notify: Notify, tarpit: Tarpit): void {
+function handleSignals(log: Logger, logQueue: LogQueue, notify: Notify, tarpit: Tarpit): void {
   let stopping = false;
   const onStop = async (): Promise<void> => {
     if (stopping) return;
@@ -192,6 +230,8 @@ function handleSignals(log: Logger, notify: Notify, tarpit: Tarpit): void {
     await notify("STOPPING=1");
     logStats(log, tarpit);
     logTotals(log, tarpit.shutdown());
+    // A stalled log reader gets a moment, not the power to hold up the stop.
+    await logQueue.flush(stopLogFlushMs);
     Deno.exit(0);
   };
   Deno.addSignalListener("SIGTERM", onStop);
@@ -224,11 +264,16 @@ async function main(): Promise<void> {
     return;
   }
   const { config } = command;
+  const logQueue = new LogQueue();
   const log = createLogger({
     level: config.logLevel,
     format: config.logFormat,
     journal: Deno.env.has("JOURNAL_STREAM"),
+    write: (line, level, event) =>
+      logQueue.write(line, keptEvents.has(event) || level === "warning" || level === "error"),
   });
+  logQueue.onRecovered = (lost) =>
+    log.log("warning", "LOG_DROPPED", { lines: lost }, "stderr could not keep up");
   const tarpit = new Tarpit({
     ...config,
     log,
@@ -236,7 +281,7 @@ async function main(): Promise<void> {
     collectGarbage: fullCollection(),
   });
   const notify = systemdNotify(log);
-  handleSignals(log, notify, tarpit);
+  handleSignals(log, logQueue, notify, tarpit);
 
   const listeners = await openListeners(config);
   for (const listener of listeners.tarpit) {
@@ -246,7 +291,11 @@ async function main(): Promise<void> {
   for (const listener of listeners.metrics) {
     serveMetrics(
       listener.server,
-      () => metricsText(tarpit.stats(), performance.now(), version, Deno.memoryUsage()),
+      () =>
+        metricsText(tarpit.stats(), performance.now(), version, {
+          ...Deno.memoryUsage(),
+          droppedLogLines: logQueue.dropped,
+        }),
     );
     log.log("info", "METRICS", { ...listener.origin, address: listener.address });
   }
@@ -262,7 +311,7 @@ async function main(): Promise<void> {
     "max-line-length": config.maxLineLength,
     "max-lifetime": formatDuration(config.maxLifetimeMs),
   });
-  await reportReady(notify, tarpit);
+  await heartbeat(notify, tarpit, listeners.metrics);
 }
 
 /**

@@ -109,6 +109,20 @@ export function acceptLoop(server: Server, handlers: AcceptHandlers): AcceptGate
   return { resume };
 }
 
+/**
+ * Re-arms the runtime's polling of a listening `server` that accepts the node:net way
+ * (the metrics socket): after its own accept() failed with EMFILE, the runtime stops
+ * polling it, as it does the tarpit's (see the module comment).
+ *
+ * @example
+ * ```ts ignore
+ * setInterval(() => rearmListener(metricsServer), 1_000);
+ * ```
+ */
+export function rearmListener(server: Server): void {
+  nativeListenHandle(server).listen(rearmBacklog);
+}
+
 function nativeListenHandle(server: Server): NativeListenHandle {
   const handle: unknown = (server as unknown as { _handle?: unknown })._handle;
   if (

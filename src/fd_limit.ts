@@ -2,22 +2,24 @@
  * Noticing that the process is out of file descriptors, so that the tarpit can say so
  * once per interval and take clients again as others leave.
  *
- * Deno 2.9.6's native accept swallows `EMFILE`: nothing reaches JavaScript, and the
- * listener is not polled again (measured with `ulimit -n 64`: 40 clients accepted, then
- * none, even after 20 had left). Nor can the limit be read: Deno asks for `--allow-all`
- * before it reads anything under `/proc/self`. So the tarpit tries to open `/dev/null`
- * after each accept; when that fails, it logs FILE_LIMIT and re-arms the listener as soon
- * as a client leaves.
+ * Deno's native accept swallows `EMFILE`: nothing reaches JavaScript, and the listener
+ * is not polled again until it is re-armed (tests/file_limit_test.ts and abuse_test.ts
+ * show both). Nor can the limit be read: Deno asks for `--allow-all` before it reads
+ * anything under `/proc/self`. So every second the tarpit tries to open `/dev/null`; when
+ * that fails, it logs FILE_LIMIT; and every second it re-arms its listeners anyway
+ * (Tarpit.keepAccepting).
  *
  * @module
  */
 
 /**
- * Descriptors the service units allow beyond their client count: the runtime's own
- * (about 25 when idle, measured: epoll, eventfd, caches, stdio), the listening sockets,
- * sd_notify and metrics scrapes.
+ * Descriptors the service units allow beyond their client count, so that clients alone
+ * never exhaust them: 64 for the runtime's own (epoll, eventfd, stdio, the listening and
+ * notify sockets), 128 for the connections the runtime accepts in one batch before the
+ * tarpit admits or refuses them, and the metrics connections (`maxMetricsConnections` in
+ * metrics_server.ts, checked by tests/systemd_units_test.ts).
  */
-export const spareFds = 64;
+export const spareFds = 64 + 128 + 8;
 
 /**
  * Whether this process can open one more file now. Opens and closes `/dev/null`, which

@@ -55,8 +55,8 @@ export interface LoggerOptions {
   format?: LogFormat;
   /** Prefix `<priority>` for journald instead of a timestamp. */
   journal: boolean;
-  /** Where lines go; stderr by default. */
-  write?: (line: string) => void;
+  /** Where lines go, with the level and event of each; stderr by default. */
+  write?: (line: string, level: LogLevel, event: string) => void;
   /** The clock for timestamps; `Date.now` by default. */
   now?: () => number;
 }
@@ -86,7 +86,7 @@ export function createLogger(options: LoggerOptions): Logger {
       const body = json
         ? jsonLine({ timestamp, level, event }, fields, message)
         : textLine(event, fields, message);
-      write(prefix + body);
+      write(prefix + body, level, event);
     },
   };
 }

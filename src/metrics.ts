@@ -21,22 +21,28 @@ interface Family {
   readonly samples: readonly (readonly [suffix: string, labels: Labels, value: number])[];
 }
 
-/** The process's memory, as `Deno.memoryUsage()` reports it. */
-export type MemoryUsage = Pick<Deno.MemoryUsage, "rss" | "heapUsed">;
+/** The process's own figures: its memory, as `Deno.memoryUsage()` reports it, and its log. */
+export type ProcessFigures = Pick<Deno.MemoryUsage, "rss" | "heapUsed"> & {
+  /** Log lines dropped because stderr could not keep up (see log_queue.ts). */
+  readonly droppedLogLines: number;
+};
 
 /**
  * The exposition text for `stats` as of `now` (a `performance.now()` time).
  *
  * @example
  * ```ts ignore
- * const text = metricsText(tarpit.stats(), performance.now(), "0.1.0", Deno.memoryUsage());
+ * const text = metricsText(tarpit.stats(), performance.now(), "0.1.0", {
+ *   ...Deno.memoryUsage(),
+ *   droppedLogLines: 0,
+ * });
  * ```
  */
 export function metricsText(
   stats: TarpitStats,
   now: number,
   version: string,
-  memory: MemoryUsage,
+  process: ProcessFigures,
 ): string {
   const { ports, histogram, protocol } = stats;
   const perPort = (value: (port: TarpitStats["ports"][number]) => number) =>
@@ -105,13 +111,19 @@ export function metricsText(
       name: "process_resident_memory_bytes",
       type: "gauge",
       help: "Resident set size.",
-      samples: [["", {}, memory.rss]],
+      samples: [["", {}, process.rss]],
     },
     {
       name: "tarpyt_heap_used_bytes",
       type: "gauge",
       help: "JavaScript heap in use (V8), garbage not yet collected included.",
-      samples: [["", {}, memory.heapUsed]],
+      samples: [["", {}, process.heapUsed]],
+    },
+    {
+      name: "tarpyt_log_lines_dropped_total",
+      type: "counter",
+      help: "Log lines dropped because stderr could not keep up.",
+      samples: [["", {}, process.droppedLogLines]],
     },
     {
       name: "tarpyt_info",

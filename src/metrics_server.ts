@@ -1,8 +1,9 @@
 /**
  * Serves the metrics over HTTP/1.1 on a socket of its own: the passed socket named
  * `metrics`, or `--metrics-listen`. It is the one place TarPyt reads what a peer sends,
- * so it reads little: at most 2 KiB or 5 s of request head, matches the request line
- * against two fixed strings, answers once and closes. Expose it to Prometheus only.
+ * so it reads little: at most 2 KiB of request head, within 5 s of the connection
+ * (however slowly it drips), from at most 8 connections at once; it matches the request
+ * line against two fixed strings, answers once and closes. Expose it to Prometheus only.
  *
  * @module
  */
@@ -10,7 +11,15 @@ import type { Server, Socket } from "node:net";
 
 /** The most of a request head that is read before giving up on it. */
 export const requestHeadLimit = 2048;
-const requestTimeoutMs = 5_000;
+
+/** A connection is closed this long after it was accepted, whatever it sends. */
+export const requestDeadlineMs = 5_000;
+
+/**
+ * Metrics connections served at once; more are closed as they come. They use the
+ * tarpit's file descriptors, so they are counted in the units' LimitNOFILE=.
+ */
+export const maxMetricsConnections = 8;
 
 /**
  * Answers `GET /metrics` (and `GET /`) on `server` with `body()`; anything else gets 404
@@ -18,13 +27,15 @@ const requestTimeoutMs = 5_000;
  *
  * @example
  * ```ts ignore
- * serveMetrics(listener.server, () => metricsText(tarpit.stats(), performance.now(), version, Deno.memoryUsage()));
+ * serveMetrics(listener.server, () => "# no metrics yet\n");
  * ```
  */
 export function serveMetrics(server: Server, body: () => string): void {
+  server.maxConnections = maxMetricsConnections;
   server.on("connection", (socket: Socket) => {
     let head = "";
-    socket.setTimeout(requestTimeoutMs, () => socket.destroy());
+    const deadline = setTimeout(() => socket.destroy(), requestDeadlineMs);
+    socket.on("close", () => clearTimeout(deadline));
     socket.on("error", () => socket.destroy());
     socket.on("data", (chunk: Uint8Array) => {
       head += new TextDecoder().decode(chunk);

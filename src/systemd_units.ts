@@ -33,6 +33,9 @@ export const unitSizing = {
   backlog: 1024,
 } as const;
 
+/** `WatchdogSec=`: systemd restarts a service that has not pinged for this long. */
+export const watchdogSec = 30;
+
 /** One unit file: its name under `/etc/systemd/system/` and its text. */
 export interface UnitFile {
   readonly name: string;
@@ -99,20 +102,27 @@ After=tarpyt-${name}@%i.socket
 
 [Service]
 ExecStart=${execPath} --protocol ${name}
-# READY=1, a live STATUS= line and STOPPING=1 go to systemd's notify socket. The binary
-# sends them from an abstract unix socket (covered by its --allow-net) and may write
-# nothing but /run/systemd/notify: FFI to libsystemd would switch Deno's permission
-# checks off, and systemd-notify would need --allow-run.
+# READY=1, a live STATUS= line, STOPPING=1 and the watchdog's WATCHDOG=1 go to systemd's
+# notify socket. The binary sends them from an abstract unix socket (covered by its
+# --allow-net) and may write nothing but /run/systemd/notify: FFI to libsystemd would
+# switch Deno's permission checks off, and systemd-notify would need --allow-run.
 Type=notify
 NotifyAccess=main
+# WATCHDOG=1 comes every ${watchdogSec / 2} s from the timer that keeps every listener accepting:
+# a process whose event loop is stuck stops it, and systemd restarts the service.
+WatchdogSec=${watchdogSec}s
 Restart=on-failure
 RestartSec=2s
 TimeoutStopSec=15s
+# A slice of its own: journal entries of tarpyt.slice cannot be forged by a local user
+# (\`logger -t tarpyt\` can forge the identifier), so fail2ban and \`tarpyt report\` read
+# only those (_SYSTEMD_SLICE=tarpyt.slice).
+Slice=tarpyt.slice
 
-# Sizing, all for TARPYT_MAX_CLIENTS: one file per client plus ${spareFds} for the runtime
-# (which stops accepting for good if it ever runs out), and ${baseMiB} MiB plus ${perClientKiB} KiB
-# per client, kernel socket buffers included. To hold more clients, raise all three
-# together with \`systemctl edit\`.
+# Sizing, all for TARPYT_MAX_CLIENTS: one file per client plus ${spareFds} for the runtime,
+# its accept batch and metrics connections, and ${baseMiB} MiB plus ${perClientKiB} KiB per client,
+# kernel socket buffers included. To hold more clients, raise all three together with
+# \`systemctl edit\`.
 Environment=TARPYT_MAX_CLIENTS=${maxClients}
 LimitNOFILE=${maxClients + spareFds}
 MemoryMax=${memoryMiB}M

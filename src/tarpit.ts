@@ -56,9 +56,9 @@ export interface TarpitOptions {
   readonly maxLifetimeMs: number;
   readonly log: Logger;
   /**
-   * Whether the process can open another file, asked after each accept: when it cannot,
-   * the runtime's accept failed or will, and stops until re-armed (see fd_limit.ts and
-   * accept_loop.ts). Always yes when not given.
+   * Whether the process can open another file, asked by {@link Tarpit.keepAccepting}: when
+   * it cannot, the runtime's accept fails, silently (see fd_limit.ts). Always yes when
+   * not given.
    */
   readonly canOpenAnotherFile?: () => boolean;
   /**
@@ -193,9 +193,10 @@ export class Tarpit {
   readonly #talkers = new TopTalkers(topTalkerSlots);
   #nextId = 1;
   #acceptPaused = false;
-  #outOfFiles = false;
-  readonly #acceptFailures = new ReportLimiter();
-  readonly #fullPauses = new ReportLimiter();
+  // One limiter per event: one kind of trouble must not silence another.
+  readonly #fileLimitReports = new ReportLimiter();
+  readonly #acceptFailureReports = new ReportLimiter();
+  readonly #fullReports = new ReportLimiter();
   #stopping = false;
 
   constructor(options: TarpitOptions) {
@@ -247,6 +248,20 @@ export class Tarpit {
     }));
   }
 
+  /**
+   * Re-arms every listener and takes the clients waiting while there is room; says so,
+   * at most once per interval, when out of file descriptors. The runtime stops accepting
+   * on a listener, silently and for good, once its own accept() failed (EMFILE) or found
+   * no room: called every second, this lets a waiting client in within a second of there
+   * being a descriptor and room, whatever happened before.
+   */
+  keepAccepting(): void {
+    if (this.#stopping) return;
+    if (!this.#canOpenAnotherFile()) this.#ranOutOfFiles();
+    if (this.#clients.size >= this.#options.maxClients) return;
+    for (const gate of this.#gates) gate.resume();
+  }
+
   /** What the tarpit has done so far. */
   totals(): TarpitTotals {
     const now = performance.now();
@@ -293,7 +308,7 @@ export class Tarpit {
       this.#acceptPaused = true;
       // Under churn, every client that leaves lets one in and fills the tarpit again:
       // report at most once per interval, with how often it filled.
-      const times = this.#fullPauses.count(performance.now());
+      const times = this.#fullReports.count(performance.now());
       if (times !== undefined) {
         this.#log.log(
           "warning",
@@ -343,7 +358,6 @@ export class Tarpit {
     this.#talkers.add(client.host);
     handle.setKeepAlive(true, keepAliveMs / 1000);
     this.#clock.schedule(client, peerCheckGroup);
-    if (!this.#canOpenAnotherFile()) this.#ranOutOfFiles();
     if (!this.#log.enabled("info")) return; // no fields built for a hidden line
     this.#log.log("info", "ACCEPT", {
       host: client.host,
@@ -438,12 +452,9 @@ export class Tarpit {
         bytes: client.bytesSent,
       });
     }
-    if (this.#stopping) return;
-    if (this.#acceptPaused || this.#outOfFiles) {
-      this.#acceptPaused = false;
-      this.#outOfFiles = false;
-      for (const gate of this.#gates) gate.resume();
-    }
+    if (this.#stopping || !this.#acceptPaused) return;
+    this.#acceptPaused = false;
+    for (const gate of this.#gates) gate.resume();
   }
 
   #close(handle: ClientHandle): void {
@@ -455,13 +466,9 @@ export class Tarpit {
     return this.#options.canOpenAnotherFile?.() ?? true;
   }
 
-  /**
-   * The runtime's next accept fails with EMFILE, silently, and stops its listener: say
-   * so, and re-arm the listeners when a client leaves and frees a descriptor.
-   */
+  /** Out of file descriptors: the runtime's accept fails, silently; say so. */
   #ranOutOfFiles(): void {
-    this.#outOfFiles = true;
-    const times = this.#acceptFailures.count(performance.now());
+    const times = this.#fileLimitReports.count(performance.now());
     if (times === undefined) return;
     this.#log.log(
       "error",
@@ -472,7 +479,7 @@ export class Tarpit {
   }
 
   #acceptFailed(code: string): void {
-    const times = this.#acceptFailures.count(performance.now());
+    const times = this.#acceptFailureReports.count(performance.now());
     if (times === undefined) return;
     this.#log.log(
       "error",

@@ -205,6 +205,8 @@ Deno.test("the runtime may read the variables it uses and write only the notify 
     "LISTEN_FDS",
     "LISTEN_PID",
     "NOTIFY_SOCKET",
+    "WATCHDOG_PID",
+    "WATCHDOG_USEC",
     ...Object.values(options).map((o) => o.env),
   ].sort();
   assertEquals(allowed, needed);

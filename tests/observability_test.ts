@@ -4,6 +4,7 @@
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { parseExposition, sampleValue } from "./prometheus_text.ts";
+import { maxMetricsConnections, requestDeadlineMs } from "../src/metrics_server.ts";
 import {
   connectReader,
   lines,
@@ -154,5 +155,58 @@ Deno.test({
       "number",
     ]);
     assertEquals(events[2].n, "1/4096");
+  },
+});
+
+Deno.test({
+  name: "a metrics client is closed 5 s after it connected, however slowly it drips its request",
+  fn: async () => {
+    await using tarpyt = new MetricsTarpyt();
+    await tarpyt.metricsBase();
+    const [conn, reader] = await connectReader({ hostname: "127.0.0.1", port: tarpyt.metricsPort });
+    const connectedAt = performance.now();
+    try {
+      // A byte a second would reset an idle timeout for ever.
+      const drip = setInterval(
+        () => conn.write(new TextEncoder().encode("G")).catch(() => {}),
+        1_000,
+      );
+      try {
+        await reader.until(() => false, 30_000);
+      } finally {
+        clearInterval(drip);
+      }
+      const seconds = (performance.now() - connectedAt) / 1000;
+      assert(
+        reader.closed && seconds >= requestDeadlineMs / 1000 - 0.5,
+        `closed after ${seconds} s`,
+      );
+    } finally {
+      conn.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "at most 8 metrics connections are served at once; more are closed as they come",
+  fn: async () => {
+    await using tarpyt = new MetricsTarpyt();
+    await tarpyt.metricsBase();
+    const address = { hostname: "127.0.0.1", port: tarpyt.metricsPort };
+    const clients = [];
+    for (let i = 0; i < maxMetricsConnections + 4; i++) clients.push(await connectReader(address));
+    try {
+      const extra = clients.slice(maxMetricsConnections).map(([, reader]) => reader);
+      // Closed as they come, long before the deadline would close them.
+      await Promise.all(
+        extra.map((reader) => reader.until(() => false, requestDeadlineMs - 1_000)),
+      );
+      assert(extra.every((reader) => reader.closed && reader.text === ""), "the extra ones closed");
+      const held = clients.slice(0, maxMetricsConnections).map(([, reader]) => reader);
+      await Promise.all(held.map((reader) => reader.for(0)));
+      assert(held.every((reader) => !reader.closed), "the first 8 are still open");
+    } finally {
+      for (const [conn] of clients) conn.close();
+    }
   },
 });

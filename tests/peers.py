@@ -14,6 +14,10 @@ holding it until the test kills it.
                                 open COUNT connections (from address SOURCE) with a
                                 small receive buffer and never read
   reset HOST PORT COUNT HOLD    open COUNT connections, hold HOLD seconds, reset them all
+  burst HOST PORT SOURCE COUNT HOLD TIMES
+                                TIMES times: open COUNT connections from address SOURCE
+                                at once, hold them HOLD seconds, close them; then
+                                print "bursts done"
   swarm HOST PORT COUNT          connect COUNT clients at once, as a botnet does; each sends
                                 an SSH version line and holds on
   activate [--fdnames A:B] [--sndbuf N] [--backlog N] ADDRESS... -- CMD...
@@ -234,6 +238,22 @@ def reset(host, port, count, hold):
     hold_forever()
 
 
+def burst(host, port, source, count, hold, times):
+    for _ in range(int(times)):
+        conns = []
+        for _ in range(int(count)):
+            conn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            conn.bind((source, 0))
+            conn.setblocking(False)
+            conn.connect_ex((host, int(port)))
+            conns.append(conn)
+        time.sleep(float(hold))
+        for conn in conns:
+            conn.close()
+    print("bursts done", flush=True)
+    hold_forever()
+
+
 def swarm(host, port, count):
     def connect_and_speak():
         # Speaking first, as ssh and http clients do, matters: a kernel that answered with
@@ -330,6 +350,7 @@ def main(argv):
             "noread": noread,
             "reset": reset,
             "swarm": swarm,
+            "burst": burst,
             "notify": notify,
         }[name](*args)
 

@@ -64,3 +64,26 @@ Deno.test("an abstract NOTIFY_SOCKET (@name) is addressed with a leading NUL", (
   assertEquals(notifySocketPath("@x/y"), "\0x/y");
   assertEquals(notifySocketPath("/run/systemd/notify"), "/run/systemd/notify");
 });
+
+Deno.test(needing(["python3"], {
+  name: "with WATCHDOG_USEC set, WATCHDOG=1 comes at half its interval; for another pid, never",
+  fn: async () => {
+    const { name, receiver } = await notifyReceiver();
+    await using _receiver = receiver;
+    await using tarpyt = await socketActivated(["127.0.0.1"], wholeLines(), {
+      env: { NOTIFY_SOCKET: `@${name}`, WATCHDOG_USEC: "2000000" },
+    });
+    await receiver.waitFor(/notify: WATCHDOG=1/, { times: 3 });
+    await tarpyt.stop();
+    const other = await notifyReceiver();
+    await using _other = other.receiver;
+    await using quiet = await socketActivated(["127.0.0.1"], wholeLines(), {
+      env: { NOTIFY_SOCKET: `@${other.name}`, WATCHDOG_USEC: "2000000", WATCHDOG_PID: "1" },
+    });
+    await other.receiver.waitFor(/notify: READY=1/);
+    // Three heartbeats pass: the watchdog would have been pinged by now.
+    await quiet.waitFor(/ START /);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    assert(!/WATCHDOG/.test(other.receiver.output), other.receiver.output);
+  },
+}));
