@@ -83,7 +83,8 @@ async function openListeners(
     const tarpit: Listener[] = [];
     const metrics: Listener[] = [];
     for (const socket of passed) {
-      (socket.name === metricsFdName ? metrics : tarpit).push(await adoptPassedSocket(socket));
+      if (socket.name === metricsFdName) metrics.push(await adoptPassedSocket(socket, "metrics"));
+      else tarpit.push(await adoptPassedSocket(socket));
     }
     for (const address of config.listen) tarpit.push(await bindListenAddress(address));
     if (config.metricsListen) {

@@ -27,20 +27,25 @@ export class ListenError extends Error {
 }
 
 /**
- * Adopts a socket systemd passed.
+ * Adopts a socket systemd passed, for the tarpit (TCP only) or for the metrics (TCP or
+ * unix).
  *
- * @throws {ListenError} when the fd is not a listening stream socket
+ * @throws {ListenError} when the fd is not a stream socket, or is a unix socket for the
+ * tarpit
  * @example
  * ```ts
  * import { adoptPassedSocket } from "./listeners.ts";
  * const listener = await adoptPassedSocket({ fd: 3, name: "tarpyt-ssh@22.socket" });
  * ```
  */
-export async function adoptPassedSocket(passed: PassedSocket): Promise<Listener> {
+export async function adoptPassedSocket(
+  passed: PassedSocket,
+  use: "tarpit" | "metrics" = "tarpit",
+): Promise<Listener> {
   const origin = { fd: passed.fd, name: passed.name };
+  let server: Server;
   try {
-    const server = await listening((server) => server.listen({ fd: passed.fd }));
-    return { server, origin, address: formatAddress(server) };
+    server = await listening((server) => server.listen({ fd: passed.fd }));
   } catch (error) {
     const code = errorCode(error);
     const what = code === "ENOTSOCK"
@@ -55,6 +60,16 @@ export async function adoptPassedSocket(passed: PassedSocket): Promise<Listener>
         `ListenStream= sockets, and systemd-socket-activate needs -l ADDRESS`,
     );
   }
+  const address = server.address();
+  if (use === "tarpit" && (typeof address !== "object" || address === null)) {
+    // A unix socket's clients have no address to log or limit: serve TCP only.
+    server.close();
+    throw new ListenError(
+      `passed fd ${passed.fd} (${passed.name}) is a unix socket; the tarpit serves TCP: ` +
+        `use ListenStream=PORT or ADDRESS:PORT (a unix socket may serve the metrics)`,
+    );
+  }
+  return { server, origin, address: formatAddress(server) };
 }
 
 /**
@@ -116,7 +131,8 @@ function listening(start: (server: Server) => void): Promise<Server> {
 
 function formatAddress(server: Server): string {
   const address = server.address();
-  if (address === null) return "unknown";
+  // node:net names no adopted unix socket's path: all that is known is its kind.
+  if (address === null) return "unix";
   if (typeof address === "string") return address;
   return address.family === "IPv6"
     ? `[${address.address}]:${address.port}`

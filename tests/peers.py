@@ -27,7 +27,7 @@ holding it until the test kills it.
                                 as FD." for each; exec CMD with them from fd 3 on, as
                                 systemd passes sockets (LISTEN_FDS, LISTEN_PID,
                                 LISTEN_FDNAMES)
-  passfd KIND PIDOFFSET -- CMD...       exec CMD with fd 3 a file, pipe or udp socket and
+  passfd KIND PIDOFFSET -- CMD...       exec CMD with fd 3 a file, pipe, udp or unix socket and
                                         LISTEN_PID = own pid + PIDOFFSET
   notify NAME                   be systemd's notify socket at abstract address @NAME:
                                 print each line of each datagram as "notify: KEY=value"
@@ -320,6 +320,11 @@ def passfd(kind, pid_offset, command):
         fd = os.pipe()[0]
     elif kind == "udp":
         fd = socket.socket(socket.AF_INET, socket.SOCK_DGRAM).detach()
+    elif kind == "unix":
+        unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        unix.bind("\0tarpyt-test-%d" % os.getpid())
+        unix.listen(8)
+        fd = unix.detach()
     else:
         fd = socket.create_server(("127.0.0.1", 0)).detach()
     exec_with_fd3(fd, pid_offset, command)

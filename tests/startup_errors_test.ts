@@ -60,6 +60,7 @@ for (
     ["file", /passed fd 3 \(unknown\) is not a stream socket that can listen/],
     ["udp", /passed fd 3 \(unknown\) is not a stream socket that can listen/],
     ["pipe", /passed fd 3 \(unknown\) is not a socket/],
+    ["unix", /passed fd 3 \(unknown\) is a unix socket; the tarpit serves TCP/],
   ] as const
 ) {
   Deno.test(needing(["python3"], {

@@ -158,6 +158,15 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
       const status = await c.exec(["systemctl", "status", "--no-pager", service]);
       assertMatch(status.stdout, new RegExp(`Status: "${pattern.source}"`));
       assertEquals(await property(c, service, "Type"), "notify");
+      // The watchdog is on, and hears from the service.
+      assertEquals(await property(c, service, "WatchdogUSec"), "30s");
+      // systemd stamps the watchdog at start; a ping stamps it again later.
+      const started = Number(await property(c, service, "ExecMainStartTimestampMonotonic"));
+      await waitUntil(
+        "a watchdog ping",
+        async () =>
+          Number(await property(c, service, "WatchdogTimestampMonotonic")) > started + 500_000,
+      );
       assert(Number(await property(c, "tarpyt-ssh@2222.socket", "IPEgressBytes")) > 0);
     });
 
@@ -226,6 +235,62 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
       }
     });
 
+    await t.step(
+      "fail2ban reads the journal and bans a trapped client; a forged log line bans nobody",
+      async () => {
+        await c.copyIn(`${root}contrib/fail2ban/filter.d/tarpyt.conf`, "/etc/fail2ban/filter.d/");
+        await c.copyIn(`${root}contrib/fail2ban/jail.d/tarpyt.conf`, "/etc/fail2ban/jail.d/");
+        // No firewall here: bans are only recorded. Debian's sshd jail has nothing to watch.
+        await Deno.writeTextFile(
+          `${c.root}/etc/fail2ban/jail.d/zz-test.conf`,
+          "[DEFAULT]\nbanaction = dummy\nbanaction_allports = dummy\n[sshd]\nenabled = false\n",
+        );
+        await c.mustExec(["systemctl", "restart", "fail2ban"]);
+        // Addresses fail2ban does not ignore, as loopback is.
+        for (const address of ["10.99.0.1/24", "10.99.0.2/24"]) {
+          await run(c.onNetwork(["ip", "address", "add", address, "dev", "lo"]));
+        }
+        await using _client = new RunningProcess(
+          c.onNetwork(
+            peerArgv("noread", "10.99.0.1", String(protocolPorts.ssh), "4096", "1", "10.99.0.2"),
+          ),
+        );
+        // Any local user can write a line as "tarpyt": it must ban nobody.
+        await c.mustExec([
+          "runuser",
+          "-u",
+          "nobody",
+          "--",
+          "logger",
+          "-t",
+          "tarpyt",
+          "ACCEPT host=10.99.0.9 port=1 fd=1 n=1/4096",
+        ]);
+        const banned = async (): Promise<string> =>
+          (await c.exec(["fail2ban-client", "status", "tarpyt"])).stdout;
+        await waitUntil(
+          "the ban",
+          async () => /Banned IP list:.*\b10\.99\.0\.2\b/.test(await banned()),
+        ).catch(async (error) => {
+          const logs = await c.exec([
+            "sh",
+            "-c",
+            "journalctl --no-pager -n 20 -u fail2ban; tail -20 /var/log/fail2ban.log; " +
+            "journalctl --no-pager -o verbose -n 2 _SYSTEMD_SLICE=tarpyt.slice",
+          ]);
+          throw new Error(`${error.message}\n${await banned()}\n${logs.stdout}${logs.stderr}`);
+        });
+        assert(!/10\.99\.0\.9/.test(await banned()), await banned());
+        const report = await c.mustExec([
+          "sh",
+          "-c",
+          "journalctl -o short-iso _SYSTEMD_SLICE=tarpyt.slice | tarpyt report",
+        ]);
+        assertMatch(report, /10\.99\.0\.2/);
+        assert(!/10\.99\.0\.9/.test(report), report);
+      },
+    );
+
     await t.step("systemctl stop ends it cleanly, with the totals in the journal", async () => {
       await c.mustExec(["systemctl", "stop", "tarpyt-ssh@2222.socket", service]);
       assertEquals(await property(c, service, "Result"), "success");
@@ -243,21 +308,29 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
       assert(await ssh.exitsWithin(10_000), "ssh must end once its connection is closed");
     });
 
-    await t.step("contrib/systemd passes a metrics socket that Prometheus can scrape", async () => {
+    await t.step("contrib/systemd passes a unix metrics socket only root can scrape", async () => {
       await c.copyIn(`${root}contrib/systemd/.`, "/etc/systemd/system");
       await c.mustExec(["systemctl", "daemon-reload"]);
       await c.mustExec(["systemctl", "start", "tarpyt-ssh-metrics@2222.socket"]);
       await c.mustExec(["systemctl", "start", "tarpyt-ssh@2222.socket", service]);
       await using client = sshClient(c, "127.0.0.1", protocolPorts.ssh);
       await client.waitFor(/banner line 1: /);
-      const scrape = await run(c.onNetwork(["curl", "-s", "http://127.0.0.1:9101/metrics"]));
+      const socket = "/run/tarpyt-ssh-2222-metrics.sock";
+      const mode = (await c.mustExec(["stat", "-c", "%a %U", socket])).trim();
+      assertEquals(mode, "600 root", "no other local user reaches the metrics");
+      const scrape = await run(
+        c.inside(["curl", "-s", "--unix-socket", socket, "http://tarpyt/metrics"]),
+      );
       const exposition = parseExposition(scrape.stdout);
       assertEquals(
         sampleValue(exposition, "endlessh_client_open_count_total", { local_port: "2222" }),
         1,
       );
       const journal = await c.mustExec(["journalctl", "--no-pager", "-o", "cat", "-u", service]);
-      assertMatch(journal, /^METRICS fd=\d name=metrics address=127\.0\.0\.1:9101$/m);
+      assertMatch(
+        journal,
+        /^METRICS fd=\d name=metrics address=unix$/m,
+      );
     });
   },
 }));

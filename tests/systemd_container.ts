@@ -23,7 +23,8 @@ const cacheDir = `${
   Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`
 }/tarpyt-test`;
 const suite = "bookworm";
-const packages = "systemd,systemd-sysv,dbus";
+/** systemd itself; fail2ban with its journal reader, for the jail in contrib/; curl for the metrics socket. */
+const packages = "systemd,systemd-sysv,dbus,fail2ban,python3-systemd,curl";
 
 /**
  * The Debian mirror apt already uses, so debootstrap needs no other host; on a host that is
@@ -43,7 +44,11 @@ async function debianMirror(): Promise<string> {
 
 /** The cached base root file system, built on first use. */
 async function baseRootfs(): Promise<string> {
-  const base = `${cacheDir}/rootfs-${suite}`;
+  // Named by what it holds: a change of packages builds a new one.
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(packages));
+  const tag = [...new Uint8Array(digest).slice(0, 4)].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
+  const base = `${cacheDir}/rootfs-${suite}-${tag}`;
   try {
     await Deno.stat(`${base}/.complete`);
     return base;
@@ -73,6 +78,9 @@ async function baseRootfs(): Promise<string> {
   ) {
     await Deno.symlink("/dev/null", `${building}/etc/systemd/system/${unit}`).catch(() => {});
   }
+  // fail2ban starts when a test has given it a jail: Debian's own has no log to read here.
+  await Deno.remove(`${building}/etc/systemd/system/multi-user.target.wants/fail2ban.service`)
+    .catch(() => {});
   await Deno.writeTextFile(`${building}/.complete`, "");
   await Deno.rename(building, base).catch(async () => {
     // Another run finished first: use its copy.
