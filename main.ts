@@ -22,6 +22,7 @@ import {
   UsageError,
 } from "./src/cli.ts";
 import { formatDuration } from "./src/duration.ts";
+import { escapeControl } from "./src/escape.ts";
 import { canOpenAnotherFile } from "./src/fd_limit.ts";
 import { fullCollection } from "./src/closed_handles.ts";
 import { rearmListener } from "./src/accept_loop.ts";
@@ -31,7 +32,7 @@ import { ListenFdsError, passedSockets } from "./src/listen_fds.ts";
 import { createLogger, type Logger } from "./src/logger.ts";
 import { LogQueue } from "./src/log_queue.ts";
 import { metricsText } from "./src/metrics.ts";
-import { reportSvg, reportText, summarizeLog } from "./src/report.ts";
+import { logLines, reportSvg, reportText, summarizeLog } from "./src/report.ts";
 import { serveMetrics } from "./src/metrics_server.ts";
 import { runtimeFlags, version } from "./src/runtime_flags.ts";
 import { connectNotifySocket, type Notifier } from "./src/sd_notify.ts";
@@ -42,9 +43,12 @@ import { Tarpit, type TarpitTotals } from "./src/tarpit.ts";
 const exitUsage = 2;
 const exitNoSocket = 1;
 
-/** Prints one line, `tarpyt: ...`, and exits: bad input never shows a stack trace. */
+/**
+ * Prints one line, `tarpyt: ...`, and exits: bad input never shows a stack trace, and
+ * its control characters are escaped, so it is one line.
+ */
 function fail(message: string, code: number): never {
-  console.error(`tarpyt: ${message}`);
+  console.error(`tarpyt: ${escapeControl(message)}`);
   Deno.exit(code);
 }
 
@@ -252,7 +256,7 @@ async function main(): Promise<void> {
     return;
   }
   if (command.kind === "report") {
-    const report = await summarizeLog(stdinLines());
+    const report = await summarizeLog(logLines(Deno.stdin.readable));
     await writeAll(new TextEncoder().encode(command.svg ? reportSvg(report) : reportText(report)));
     return;
   }
@@ -337,17 +341,6 @@ async function writeAll(bytes: Uint8Array): Promise<void> {
   for (let written = 0; written < bytes.length;) {
     written += await Deno.stdout.write(bytes.subarray(written));
   }
-}
-
-/** Standard input, a line at a time: `tarpyt report` reads logs through a pipe. */
-async function* stdinLines(): AsyncGenerator<string> {
-  let rest = "";
-  for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
-    const lines = (rest + chunk).split("\n");
-    rest = lines.pop() ?? "";
-    yield* lines;
-  }
-  if (rest) yield rest;
 }
 
 if (import.meta.main) {

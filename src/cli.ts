@@ -322,8 +322,12 @@ function parseSystemdCommand(args: readonly string[]): SystemdPrintCommand {
     throw new UsageError(`systemd print: use: ${systemdUsage}`);
   }
   const execPath = parsed.values["exec-path"];
-  if (execPath !== undefined && !execPath.startsWith("/")) {
-    throw new UsageError(`--exec-path: "${execPath}" must be an absolute path`);
+  // deno-lint-ignore no-control-regex -- control characters are what it refuses
+  if (execPath !== undefined && !/^\/[^\s"'\\\x00-\x1f\x7f]*$/.test(execPath)) {
+    // It is written into ExecStart=: a space, a quote or a newline would change the unit.
+    throw new UsageError(
+      `--exec-path: "${execPath}" must be an absolute path without spaces, quotes or control characters`,
+    );
   }
   for (const name of parsed.positionals) oneOf(["systemd print", name], protocols);
   return {
@@ -365,6 +369,10 @@ function duration([source, text]: [string, string], min: number, max: number): n
   const ms = parseDuration(text);
   if (ms === undefined) {
     throw new UsageError(`${source}: "${text}" is not a duration; write it like 500ms, 10s or 2m`);
+  }
+  if (ms === 0 && /[1-9]/.test(text)) {
+    // 0 means "never" for some flags: a value that rounds to it must not.
+    throw new UsageError(`${source}: ${text} is less than a millisecond; write 0s or 1ms or more`);
   }
   if (ms < min || ms > max) {
     throw new UsageError(
@@ -429,7 +437,14 @@ function listenAddress(source: string, text: string): ListenAddress {
       `${source}: "${text}" is not HOST:PORT; write it like 127.0.0.1:2222 or [::1]:2222`,
     );
   }
-  return { host: match[1], port };
+  const host = match[1];
+  if (/^[\d.]+$/.test(host) && !/^(\d{1,3}\.){3}\d{1,3}$/.test(host)) {
+    // "0" or "127.1" would bind addresses the reader did not see written.
+    throw new UsageError(
+      `${source}: "${host}" is not an IPv4 address in full; write 0.0.0.0 for every interface`,
+    );
+  }
+  return { host, port };
 }
 
 /**

@@ -63,9 +63,10 @@ export function passedSockets(env: ListenEnv, pid: number): PassedSocket[] {
     );
   }
   const count = Number(fds);
+  const names = fdNameList(fdNames, count);
   return Array.from({ length: count }, (_, i) => ({
     fd: firstListenFd + i,
-    name: fdNameList(fdNames, count)[i] || "unknown",
+    name: names[i] || "unknown",
   }));
 }
 

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { escapeControl } from "./escape.ts";
 
 /** Log levels, most severe first. */
 export const logLevels = ["error", "warning", "info", "debug"] as const;
@@ -108,9 +109,14 @@ function jsonLine(
   return JSON.stringify(object);
 }
 
-/** `EVENT key=value ... message`. */
+/**
+ * `EVENT key=value ... message`. Text from outside (an address, a variable's value) has
+ * its control characters escaped: a newline in it would forge a line.
+ */
 function textLine(event: string, fields: LogFields, message: string | undefined): string {
   let line = event;
-  for (const [key, value] of Object.entries(fields)) line += ` ${key}=${value}`;
-  return message ? `${line} ${message}` : line;
+  for (const [key, value] of Object.entries(fields)) {
+    line += ` ${key}=${typeof value === "string" ? escapeControl(value) : value}`;
+  }
+  return message ? `${line} ${escapeControl(message)}` : line;
 }

@@ -5,11 +5,35 @@
  * attackers' time wasted, connections per protocol, and a chart of trapped clients over
  * time as SVG.
  *
- * Lines it does not recognise are counted and skipped.
+ * Lines it does not recognise are counted and skipped. A log is input from outside, and
+ * may be hostile: memory stays bounded whatever its size (lines past 64 KiB are skipped;
+ * the sources, processes and protocols kept are capped, the busiest kept; the chart's
+ * points are merged two into one as they pile up), values that are not plausible
+ * (negative, infinite, years away) are skipped, and text from the log has its control
+ * characters escaped before it reaches a terminal or the SVG.
  *
  * @module
  */
 import { plainAddress } from "./address.ts";
+import { escapeControl } from "./escape.ts";
+
+/** Longer lines are no TarPyt line: they are skipped, unread. */
+export const longestLogLine = 64 * 1024;
+
+/** Sources kept at once; when full, the busiest half stays. */
+export const sourcesKept = 50_000;
+
+/** Processes and protocol names kept; a log has few of each. */
+const processesKept = 10_000, protocolsKept = 100;
+
+/** Chart points kept: past twice this, neighbours are merged, keeping the higher count. */
+export const chartPoints = 5_000;
+
+/** The latest time a log line may carry: `Date` cannot show later ones. */
+const latestTime = 8.64e15;
+
+/** The longest a client can have been trapped, in seconds: more is not a real value. */
+const longestTrappedSeconds = 100 * 365 * 86_400;
 
 /** One source address's share. */
 export interface SourceTotals {
@@ -27,6 +51,8 @@ export interface LogReport {
   skipped: number;
   /** Trapped clients over time: [epoch ms, clients held] after each ACCEPT or CLOSE. */
   readonly held: [number, number][];
+  /** Whether sources were dropped to stay within {@link sourcesKept}. */
+  sourcesCapped: boolean;
 }
 
 interface Event {
@@ -50,8 +76,7 @@ function parseLine(line: string): Event | undefined {
     try {
       const object = JSON.parse(line.slice(brace)) as Record<string, unknown>;
       const fields = Object.fromEntries(Object.entries(object).map(([k, v]) => [k, String(v)]));
-      const when = Date.parse(fields.timestamp ?? time ?? "");
-      return { name: fields.event, fields, time: Number.isNaN(when) ? undefined : when, process };
+      return { name: fields.event, fields, time: plausibleTime(fields.timestamp ?? time), process };
     } catch {
       return undefined;
     }
@@ -63,8 +88,19 @@ function parseLine(line: string): Event | undefined {
     const at = pair.indexOf("=");
     fields[pair.slice(0, at)] = pair.slice(at + 1);
   }
-  const when = time === undefined ? NaN : Date.parse(time);
-  return { name: match[1], fields, time: Number.isNaN(when) ? undefined : when, process };
+  return { name: match[1], fields, time: plausibleTime(time), process };
+}
+
+/** A time `Date` can show, or undefined. */
+function plausibleTime(text: string | undefined): number | undefined {
+  const when = text === undefined ? NaN : Date.parse(text);
+  return when >= 0 && when <= latestTime ? when : undefined;
+}
+
+/** A count or a duration from a log: finite, not negative, below `most`; else undefined. */
+function plausible(text: string | undefined, most: number): number | undefined {
+  const value = Number(text);
+  return value >= 0 && value <= most ? value : undefined;
 }
 
 /**
@@ -92,32 +128,46 @@ export async function summarizeLog(
     bytes: 0,
     skipped: 0,
     held: [],
+    sourcesCapped: false,
   };
   const protocolOf = new Map<string, string>();
   let held = 0;
+  const chart = (time: number | undefined, clients: number): void => {
+    if (time === undefined) return;
+    report.held.push([time, clients]);
+    if (report.held.length > 2 * chartPoints) mergeNeighbours(report.held);
+  };
   for await (const line of lines) {
     if (line.trim() === "") continue;
-    const event = parseLine(line);
+    const event = line.length > longestLogLine ? undefined : parseLine(line);
     if (event === undefined) {
       report.skipped++;
       continue;
     }
     const { name, fields, time, process } = event;
     if (name === "START") {
+      if (protocolOf.size >= processesKept) protocolOf.clear();
       protocolOf.set(process, fields.protocol ?? "unknown");
     } else if (name === "ACCEPT") {
-      const source = sourceOf(report, plainAddress(fields.host ?? "unknown"));
-      source.connections++;
+      sourceOf(report, plainAddress(fields.host ?? "unknown")).connections++;
       report.connections++;
-      const protocol = protocolOf.get(process) ?? "unknown";
+      let protocol = protocolOf.get(process) ?? "unknown";
+      if (!report.protocols.has(protocol) && report.protocols.size >= protocolsKept) {
+        protocol = "other";
+      }
       report.protocols.set(protocol, (report.protocols.get(protocol) ?? 0) + 1);
-      if (time !== undefined) report.held.push([time, ++held]);
+      chart(time, ++held);
     } else if (name === "CLOSE") {
-      const seconds = Number(fields.time) || 0;
+      const seconds = plausible(fields.time, longestTrappedSeconds);
+      const bytes = plausible(fields.bytes, Number.MAX_SAFE_INTEGER);
+      if (seconds === undefined || bytes === undefined) {
+        report.skipped++;
+        continue;
+      }
       sourceOf(report, plainAddress(fields.host ?? "unknown")).seconds += seconds;
       report.seconds += seconds;
-      report.bytes += Number(fields.bytes) || 0;
-      if (time !== undefined) report.held.push([time, held = Math.max(0, held - 1)]);
+      report.bytes += bytes;
+      chart(time, held = Math.max(0, held - 1));
     }
   }
   return report;
@@ -125,8 +175,66 @@ export async function summarizeLog(
 
 function sourceOf(report: LogReport, address: string): SourceTotals {
   let totals = report.sources.get(address);
-  if (totals === undefined) report.sources.set(address, totals = { connections: 0, seconds: 0 });
+  if (totals !== undefined) return totals;
+  if (report.sources.size >= sourcesKept) {
+    // A flood of one-time addresses must not grow memory: keep the busiest half.
+    const kept = [...report.sources].sort((a, b) => b[1].connections - a[1].connections)
+      .slice(0, sourcesKept / 2);
+    report.sources.clear();
+    for (const [busy, busyTotals] of kept) report.sources.set(busy, busyTotals);
+    report.sourcesCapped = true;
+  }
+  report.sources.set(address, totals = { connections: 0, seconds: 0 });
   return totals;
+}
+
+/** Halves the chart's points: each pair becomes its first time and its higher count. */
+function mergeNeighbours(points: [number, number][]): void {
+  let kept = 0;
+  for (let i = 0; i < points.length; i += 2) {
+    const [time, clients] = points[i];
+    points[kept++] = [time, Math.max(clients, points[i + 1]?.[1] ?? 0)];
+  }
+  points.length = kept;
+}
+
+/**
+ * The lines of a stream of text, each at most {@link longestLogLine} characters: a longer
+ * one is yielded as an empty line's worth of nothing, its pieces dropped as they come,
+ * so a line without end costs neither memory nor time.
+ *
+ * @example
+ * ```ts ignore
+ * for await (const line of logLines(Deno.stdin.readable)) console.log(line);
+ * ```
+ */
+export async function* logLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let parts: string[] = [];
+  let length = 0;
+  let tooLong = false;
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    let start = 0;
+    for (let end = chunk.indexOf("\n"); end !== -1; end = chunk.indexOf("\n", start)) {
+      const piece = chunk.slice(start, end);
+      if (tooLong || length + piece.length > longestLogLine) yield "\u0000";
+      else yield parts.length ? parts.join("") + piece : piece;
+      parts = [];
+      length = 0;
+      tooLong = false;
+      start = end + 1;
+    }
+    const rest = chunk.slice(start);
+    if (tooLong || length + rest.length > longestLogLine) {
+      tooLong = true;
+      parts = [];
+      length = 0;
+    } else if (rest) {
+      parts.push(rest);
+      length += rest.length;
+    }
+  }
+  if (tooLong) yield "\u0000";
+  else if (length > 0) yield parts.join("");
 }
 
 /** `3d 4h`, `2h 5m`, `42s`: a duration a person reads at once. */
@@ -151,20 +259,22 @@ export function humanDuration(seconds: number): string {
  */
 export function reportText(report: LogReport, top = 10): string {
   const lines = [
-    `connections: ${report.connections} from ${report.sources.size} addresses`,
+    `connections: ${report.connections} from ${report.sourcesCapped ? "more than " : ""}${
+      report.sourcesCapped ? sourcesKept : report.sources.size
+    } addresses`,
     `attackers' time wasted: ${humanDuration(report.seconds)} (${report.seconds.toFixed(0)} s)`,
     `bytes sent: ${report.bytes}`,
     "",
     "per protocol:",
     ...[...report.protocols].sort((a, b) => b[1] - a[1]).map(([p, n]) =>
-      `  ${p.padEnd(14)} ${String(n).padStart(8)}`
+      `  ${escapeControl(p).padEnd(14)} ${String(n).padStart(8)}`
     ),
     "",
     `top ${top} sources:`,
     `  ${"address".padEnd(39)} ${"connections".padStart(11)}   time trapped`,
     ...[...report.sources].sort((a, b) => b[1].connections - a[1].connections).slice(0, top)
       .map(([address, s]) =>
-        `  ${address.padEnd(39)} ${String(s.connections).padStart(11)}   ${
+        `  ${escapeControl(address).padEnd(39)} ${String(s.connections).padStart(11)}   ${
           humanDuration(s.seconds)
         }`
       ),
@@ -176,7 +286,8 @@ export function reportText(report: LogReport, top = 10): string {
 /** An SVG line chart of clients held over time, with its axes labelled. */
 export function reportSvg(report: LogReport, width = 800, height = 300): string {
   const margin = { left: 60, right: 20, top: 30, bottom: 40 };
-  const points = report.held;
+  // A log need not be in order (journals merged, files concatenated): draw it in order.
+  const points = [...report.held].sort((a, b) => a[0] - b[0]);
   const t0 = points[0]?.[0] ?? 0;
   const t1 = Math.max(points.at(-1)?.[0] ?? 0, t0 + 1);
   const most = points.reduce((max, [, n]) => Math.max(max, n), 1);

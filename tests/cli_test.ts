@@ -175,11 +175,24 @@ Deno.test("bad values name the flag or variable and what it accepts", () => {
     [[], { TARPYT_DELAY: "soon" }, /^TARPYT_DELAY: "soon" is not a duration/],
     [[], { TARPYT_LISTEN: "nowhere" }, /^TARPYT_LISTEN: "nowhere" is not HOST:PORT/],
     [["--bogus"], {}, /^unknown option --bogus \(see --help\)$/],
+    [["--max-lifetime", "0.4ms"], {}, /^--max-lifetime: 0.4ms is less than a millisecond/],
+    [["--listen", "0:22"], {}, /^--listen: "0" is not an IPv4 address in full; write 0\.0\.0\.0/],
+    [["--listen", "127.1:22"], {}, /^--listen: "127\.1" is not an IPv4 address in full/],
     [["--listen"], {}, /^--listen: needs a value/],
     [["ssh"], {}, /^unexpected argument "ssh": every option is a --flag/],
   ];
   for (const [args, env, pattern] of cases) {
     assertThrows(() => parseCommandLine(args, (name) => env[name]), UsageError, pattern);
+  }
+});
+
+Deno.test("systemd print refuses an --exec-path that would change the unit it is written into", () => {
+  for (const path of ["/usr/bin/x\nExecStartPre=/bin/sh", "/opt/my tarpyt", '/x"y', "bin/x"]) {
+    assertThrows(
+      () => parseCommandLine(["systemd", "print", "--exec-path", path], noEnv),
+      UsageError,
+      /^--exec-path: [\s\S]* must be an absolute path/,
+    );
   }
 });
 

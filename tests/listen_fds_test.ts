@@ -45,3 +45,18 @@ Deno.test("LISTEN_* variables that do not fit are errors that say what to do", (
     assertThrows(() => passedSockets(env, 42), ListenFdsError, pattern);
   }
 });
+
+Deno.test("thousands of names in LISTEN_FDNAMES are read in linear time", () => {
+  const count = 32_000;
+  const names = Array.from({ length: count }, (_, i) => `s${i}`).join(":");
+  const started = performance.now();
+  const sockets = passedSockets({
+    LISTEN_FDS: String(count),
+    LISTEN_PID: "42",
+    LISTEN_FDNAMES: names,
+  }, 42);
+  assertEquals(sockets.at(-1), { fd: 3 + count - 1, name: `s${count - 1}` });
+  // Quadratic, 32,000 names took seconds; linear, milliseconds.
+  const ms = performance.now() - started;
+  if (ms > 1_000) throw new Error(`${ms} ms for ${count} names`);
+});

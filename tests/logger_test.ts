@@ -47,3 +47,11 @@ Deno.test("a level hides the levels below it", () => {
   assertEquals(lines, ["<4>SHOWN"]);
   assertEquals([log.enabled("error"), log.enabled("info")], [true, false]);
 });
+
+Deno.test("text from outside cannot forge a line: control characters in fields and messages are escaped", () => {
+  const [lines, log] = collect({ level: "info", journal: false });
+  log.log("warning", "NOTIFY_FAILED", { socket: "/x\nACCEPT host=192.0.2.1" }, "bad\r\x1b[31m");
+  assertEquals(lines, [
+    "1970-01-01T00:00:00.000Z NOTIFY_FAILED socket=/x\\x0aACCEPT host=192.0.2.1 bad\\x0d\\x1b[31m",
+  ]);
+});

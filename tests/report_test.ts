@@ -3,7 +3,7 @@
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { programEnv, run, tarpytArgv, trappedLog } from "./harness.ts";
-import { humanDuration, summarizeLog } from "../src/report.ts";
+import { chartPoints, humanDuration, summarizeLog } from "../src/report.ts";
 
 /** Runs `tarpyt report ARGS` with `input` on stdin. */
 async function report(input: string, args: string[] = []): Promise<string> {
@@ -64,4 +64,37 @@ Deno.test("durations read at a glance", () => {
     "2h 5m",
     "2d 7h",
   ]);
+});
+
+Deno.test("report survives a hostile log: endless lines, impossible values, escapes, disorder, floods", async () => {
+  const accept = (time: string, host: string) => `${time} ACCEPT host=${host} port=1 fd=1 n=1/4096`;
+  const close = (time: string, host: string, seconds: string, bytes = "10") =>
+    `${time} CLOSE host=${host} port=1 fd=1 time=${seconds} bytes=${bytes}`;
+  const flood = Array.from(
+    { length: 120_000 },
+    (_, i) => accept("2026-11-24T10:00:00.000Z", `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`),
+  );
+  const log = [
+    "x".repeat(16 * 1024 * 1024), // a line without end, as far as anyone waits
+    accept("2026-11-24T12:00:00.000Z", "203.0.113.7\x1b[2J"),
+    close("2026-11-24T12:00:10.000Z", "203.0.113.7", "Infinity"),
+    close("2026-11-24T12:00:10.000Z", "203.0.113.7", "-5"),
+    close("2026-11-24T12:00:10.000Z", "203.0.113.7", "5", "-1"),
+    accept("+275760-09-13T00:00:00.000Z", "198.51.100.1"),
+    close("2026-11-24T11:00:00.000Z", "198.51.100.1", "2"), // earlier than the line before
+    ...flood,
+  ].join("\n");
+  const started = performance.now();
+  const text = await report(log);
+  const seconds = (performance.now() - started) / 1000;
+  assert(seconds < 30, `${seconds} s`);
+  assertMatch(text, /^connections: 120002 from more than 50000 addresses\n/);
+  assertMatch(text, /attackers' time wasted: 2s \(2 s\)/);
+  assertMatch(text, /203\.0\.113\.7\\x1b\[2J/);
+  assert(!text.includes("\x1b"), "no escape reaches the terminal");
+  assertMatch(text, /4 lines were not TarPyt's and skipped/);
+  const svg = await report(log, ["--svg"]);
+  const xs = [...svg.matchAll(/(\d+\.\d),\d+\.\d/g)].map((m) => Number(m[1]));
+  assert(xs.length > 0 && xs.every((x) => x >= 60 && x <= 780), "every point on the chart");
+  assert(xs.length <= 4 * chartPoints + 4, `${xs.length} points: merged as they piled up`);
 });

@@ -32,6 +32,17 @@ Deno.test("a bad flag is one line naming it, exit 2", async () => {
   assertOneLine(output, /--delay: "10" is not a duration; write it like 500ms, 10s or 2m/);
 });
 
+Deno.test("a value with a newline is one line too, its control characters escaped", async () => {
+  const { code, output } = await run(
+    new RunningProcess(tarpytArgv([]), {
+      ...programEnv,
+      TARPYT_DELAY: "10s\n2026-11-24T16:25:29.394Z ACCEPT host=192.0.2.1 port=1 fd=1 n=1/1",
+    }),
+  );
+  assertEquals(code, 2);
+  assertOneLine(output, /^tarpyt: TARPYT_DELAY: "10s\\x0a2026-11-24T16:25:29\.394Z ACCEPT host=/);
+});
+
 Deno.test("no socket and no --listen is one line saying how to start, exit 2", async () => {
   const { code, output } = await run(new RunningProcess(tarpytArgv([])));
   assertEquals(code, 2);
