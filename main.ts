@@ -20,25 +20,28 @@ import {
   type SystemdPrintCommand,
   type TarpitConfig,
   UsageError,
-} from "./src/cli.ts";
-import { formatDuration } from "./src/duration.ts";
-import { escapeControl } from "./src/escape.ts";
-import { canOpenAnotherFile } from "./src/fd_limit.ts";
-import { fullCollection } from "./src/closed_handles.ts";
-import { rearmListener } from "./src/accept_loop.ts";
-import { type Listener, ListenError } from "./src/listeners.ts";
-import { adoptPassedSocket, bindListenAddress } from "./src/listeners.ts";
-import { ListenFdsError, passedSockets } from "./src/listen_fds.ts";
-import { createLogger, type Logger } from "./src/logger.ts";
-import { LogQueue } from "./src/log_queue.ts";
-import { metricsText } from "./src/metrics.ts";
-import { logLines, reportSvg, reportText, summarizeLog } from "./src/report.ts";
-import { serveMetrics } from "./src/metrics_server.ts";
-import { runtimeFlags, version } from "./src/runtime_flags.ts";
-import { connectNotifySocket, type Notifier } from "./src/sd_notify.ts";
-import { installedPath, unitFiles } from "./src/systemd_units.ts";
-import { tarArchive } from "./src/tar.ts";
-import { Tarpit, type TarpitTotals } from "./src/tarpit.ts";
+} from "./src/cli/cli.ts";
+import { formatDuration } from "./src/text/duration.ts";
+import { escapeControl } from "./src/text/escape.ts";
+import { fullCollection } from "./src/runtime/closed_handles.ts";
+import { DenoTransport } from "./src/runtime/transport.ts";
+import type { ClientHandle } from "./src/runtime/client_handle.ts";
+import { rearmListener } from "./src/runtime/accept_loop.ts";
+import { type Listener, ListenError } from "./src/runtime/listeners.ts";
+import { adoptPassedSocket, bindListenAddress } from "./src/runtime/listeners.ts";
+import { ListenFdsError, passedSockets } from "./src/systemd/listen_fds.ts";
+import { createLogger, type Logger } from "./src/log/logger.ts";
+import { logEvent, logStats, logTotals, tarpitEventLogger } from "./src/log/events.ts";
+import { LogQueue } from "./src/log/log_queue.ts";
+import { metricsText } from "./src/metrics/metrics.ts";
+import { logLines, reportSvg, reportText, summarizeLog } from "./src/log/report.ts";
+import { serveMetrics } from "./src/metrics/metrics_server.ts";
+import { runtimeFlags, version } from "./src/runtime/flags.ts";
+import { connectNotifySocket, type Notifier } from "./src/systemd/sd_notify.ts";
+import { installedPath, unitFiles } from "./src/systemd/units.ts";
+import { tarArchive } from "./src/systemd/tar.ts";
+import { Tarpit } from "./src/engine/tarpit.ts";
+import { type Totals, TrapStats } from "./src/stats/trap_stats.ts";
 
 const exitUsage = 2;
 const exitNoSocket = 1;
@@ -106,36 +109,22 @@ async function openListeners(
   }
 }
 
-/** endlessh's summary line, so its log parsers read ours. */
-function logTotals(log: Logger, totals: TarpitTotals): void {
-  log.log("info", "TOTALS", {
-    connects: totals.connects,
-    seconds: (totals.trappedMs / 1000).toFixed(3),
-    bytes: totals.bytesSent,
-  });
+/** The engine serving on Deno's sockets, and what its events add up to. */
+interface Trap {
+  readonly tarpit: Tarpit<ClientHandle, Listener["server"]>;
+  readonly stats: TrapStats;
+}
+
+/** What the trap has done so far. */
+function totalsOf({ tarpit, stats }: Trap): Totals {
+  return stats.totals(tarpit.held());
 }
 
 /** How many of the busiest sources a STATS line names. */
 const statsTopTalkers = 5;
 
-/**
- * A summary on demand (SIGUSR2, SIGHUP) and at shutdown: clients now, totals, and the
- * busiest sources as `address/connections`.
- */
-function logStats(log: Logger, tarpit: Tarpit): void {
-  const totals = tarpit.totals();
-  const top = tarpit.stats().talkers.top(statsTopTalkers);
-  log.log("info", "STATS", {
-    clients: totals.clientsNow,
-    connects: totals.connects,
-    seconds: (totals.trappedMs / 1000).toFixed(3),
-    bytes: totals.bytesSent,
-    top: top.map(([address, count]) => `${address}/${count}`).join(",") || "-",
-  });
-}
-
 /** What `systemctl status` shows, refreshed every {@link statusIntervalMs}. */
-function statusLine(totals: TarpitTotals): string {
+function statusLine(totals: Totals): string {
   return `STATUS=${totals.clientsNow} clients held now, ${totals.connects} trapped since start, ` +
     `${totals.bytesSent} bytes sent`;
 }
@@ -156,7 +145,7 @@ function systemdNotify(log: Logger): Notify {
       : error instanceof Error
       ? error.message
       : String(error);
-    log.log("warning", "NOTIFY_FAILED", { socket: Deno.env.get("NOTIFY_SOCKET") ?? "" }, why);
+    logEvent(log, "NOTIFY_FAILED", { socket: Deno.env.get("NOTIFY_SOCKET") ?? "" }, why);
     notifier?.close();
     notifier = undefined;
   };
@@ -195,13 +184,13 @@ const heartbeatMs = 1_000;
  * comes from the same timer as the re-arming: a process whose event loop is stuck
  * stops pinging, and systemd restarts it.
  */
-async function heartbeat(notify: Notify, tarpit: Tarpit, metrics: Listener[]): Promise<void> {
-  let last = statusLine(tarpit.totals());
+async function heartbeat(notify: Notify, trap: Trap, metrics: Listener[]): Promise<void> {
+  let last = statusLine(totalsOf(trap));
   await notify(`READY=1\n${last}`);
   const watchdogMs = watchdogIntervalMs();
   let pingedAt = -Infinity, statusAt = performance.now();
   setInterval(() => {
-    tarpit.keepAccepting();
+    trap.tarpit.keepAccepting();
     for (const listener of metrics) rearmListener(listener.server);
     const now = performance.now();
     if (watchdogMs !== undefined && now - pingedAt >= watchdogMs - heartbeatMs) {
@@ -210,7 +199,7 @@ async function heartbeat(notify: Notify, tarpit: Tarpit, metrics: Listener[]): P
     }
     if (now - statusAt < statusIntervalMs) return;
     statusAt = now;
-    const status = statusLine(tarpit.totals());
+    const status = statusLine(totalsOf(trap));
     if (status !== last) void notify(last = status);
   }, heartbeatMs);
 }
@@ -227,22 +216,24 @@ const stopLogFlushMs = 2_000;
  * is opened: Deno needs a file descriptor to add one, and may have none to spare once
  * clients hold them all.
  */
-function handleSignals(log: Logger, logQueue: LogQueue, notify: Notify, tarpit: Tarpit): void {
+function handleSignals(log: Logger, logQueue: LogQueue, notify: Notify, trap: Trap): void {
+  const stats = (): void => logStats(log, totalsOf(trap), trap.stats.talkers.top(statsTopTalkers));
   let stopping = false;
   const onStop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
     await notify("STOPPING=1");
-    logStats(log, tarpit);
-    logTotals(log, tarpit.shutdown());
+    stats();
+    trap.tarpit.shutdown();
+    logTotals(log, totalsOf(trap));
     // A stalled log reader gets a moment, not the power to hold up the stop.
     await logQueue.flush(stopLogFlushMs);
     Deno.exit(0);
   };
   Deno.addSignalListener("SIGTERM", onStop);
   Deno.addSignalListener("SIGINT", onStop);
-  Deno.addSignalListener("SIGUSR2", () => logStats(log, tarpit));
-  Deno.addSignalListener("SIGHUP", () => logStats(log, tarpit));
+  Deno.addSignalListener("SIGUSR2", stats);
+  Deno.addSignalListener("SIGHUP", stats);
 }
 
 async function main(): Promise<void> {
@@ -278,33 +269,47 @@ async function main(): Promise<void> {
       logQueue.write(line, keptEvents.has(event) || level === "warning" || level === "error"),
   });
   logQueue.onRecovered = (lost) =>
-    log.log("warning", "LOG_DROPPED", { lines: lost }, "stderr could not keep up");
+    logEvent(log, "LOG_DROPPED", { lines: lost }, "stderr could not keep up");
+  const stats = new TrapStats();
+  const logTarpitEvent = tarpitEventLogger(log, config.maxClients);
   const tarpit = new Tarpit({
     ...config,
-    log,
-    canOpenAnotherFile,
-    collectGarbage: fullCollection(),
+    transport: new DenoTransport(fullCollection()),
+    onEvent: (event) => {
+      stats.record(event);
+      logTarpitEvent(event);
+    },
   });
+  const trap: Trap = { tarpit, stats };
   const notify = systemdNotify(log);
-  handleSignals(log, logQueue, notify, tarpit);
+  handleSignals(log, logQueue, notify, trap);
 
   const listeners = await openListeners(config);
   for (const listener of listeners.tarpit) {
     tarpit.serve(listener.server);
-    log.log("info", "LISTEN", { ...listener.origin, address: listener.address });
+    logEvent(log, "LISTEN", { ...listener.origin, address: listener.address });
   }
   for (const listener of listeners.metrics) {
     serveMetrics(
       listener.server,
       () =>
-        metricsText(tarpit.stats(), performance.now(), version, {
-          ...Deno.memoryUsage(),
-          droppedLogLines: logQueue.dropped,
-        }),
+        metricsText(
+          {
+            ports: stats.ports(tarpit.held()),
+            histogram: stats.histogram,
+            maxClients: config.maxClients,
+            protocol: config.protocol.name,
+          },
+          version,
+          {
+            ...Deno.memoryUsage(),
+            droppedLogLines: logQueue.dropped,
+          },
+        ),
     );
-    log.log("info", "METRICS", { ...listener.origin, address: listener.address });
+    logEvent(log, "METRICS", { ...listener.origin, address: listener.address });
   }
-  log.log("info", "START", {
+  logEvent(log, "START", {
     version,
     protocol: config.protocol.name,
     "first-delay": formatDuration(config.firstDelayMs),
@@ -316,7 +321,7 @@ async function main(): Promise<void> {
     "max-line-length": config.maxLineLength,
     "max-lifetime": formatDuration(config.maxLifetimeMs),
   });
-  await heartbeat(notify, tarpit, listeners.metrics);
+  await heartbeat(notify, trap, listeners.metrics);
 }
 
 /**

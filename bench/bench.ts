@@ -22,7 +22,7 @@ import {
   tarpytArgv,
   untilListening,
 } from "../tests/harness.ts";
-import { runtimeFlags } from "../src/runtime_flags.ts";
+import { runtimeFlags } from "../src/runtime/flags.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -19,7 +19,7 @@ import {
   untilListening,
 } from "../tests/harness.ts";
 import { protocols } from "../protocols/mod.ts";
-import { pacingDefaults } from "../src/cli.ts";
+import { pacingDefaults } from "../src/cli/cli.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -5,8 +5,8 @@
  * generator when the client leaves.
  *
  * The generator is synchronous: a line is computed, never awaited. An async generator
- * per client, with a promise per line, costs more than twice the memory (`deno task
- * bench` measures a client's cost).
+ * per client, with a promise per line, costs far more memory (`deno task bench`
+ * measures a client's cost).
  *
  * A line is a string of bytes: each character is one byte (char codes 0 to 255, written
  * as latin1), so text protocols yield ASCII text ending in CRLF and binary ones (SSH
@@ -172,8 +172,8 @@ export function replyContinuationLine(code: string, maxLineLength: number): stri
  * of HTTP. The first piece comes after 21 to 23 s: past medusa's 20 s wait for a reply
  * (READ_WAIT_TIME, medusa's src/medusa-net.h), which otherwise gives up 300 ms after the
  * first byte of anything it cannot match, and inside hydra's 32 s (its -w). Then a byte
- * every 1 to 3 s: it resets the per-read timeout of every client measured, the shortest
- * being scripts' few seconds.
+ * every 1 to 3 s: it resets the per-read timeout of every client `deno task bench-clients`
+ * runs, the shortest being scripts' few seconds.
  */
 export const serverFirstPacing: Pacing = {
   firstDelayMs: 22_000,

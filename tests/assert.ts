@@ -10,11 +10,20 @@ export function assert(condition: unknown, message = "assertion failed"): assert
   if (!condition) throw new Error(message);
 }
 
-/** Throws unless `actual` and `expected` are deeply equal (compared as JSON). */
+/**
+ * Throws unless `actual` and `expected` are deeply equal, compared as JSON in which a Map
+ * is its entries and a Set its values (plain JSON would write both as `{}`).
+ */
 export function assertEquals<T>(actual: T, expected: T, message?: string): void {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
+  const a = JSON.stringify(actual, collections);
+  const e = JSON.stringify(expected, collections);
   if (a !== e) throw new Error(`${message ? message + ": " : ""}expected ${e}, got ${a}`);
+}
+
+function collections(_key: string, value: unknown): unknown {
+  if (value instanceof Map) return { Map: [...value] };
+  if (value instanceof Set) return { Set: [...value] };
+  return value;
 }
 
 /** Throws unless `text` matches `pattern`. */

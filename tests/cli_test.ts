@@ -6,9 +6,9 @@ import {
   parseCommandLine,
   type TarpitConfig,
   UsageError,
-} from "../src/cli.ts";
-import { formatDuration, parseDuration } from "../src/duration.ts";
-import { runtimeFlags } from "../src/runtime_flags.ts";
+} from "../src/cli/cli.ts";
+import { formatDuration, parseDuration } from "../src/text/duration.ts";
+import { runtimeFlags } from "../src/runtime/flags.ts";
 import { protocols } from "../protocols/mod.ts";
 
 const noEnv = () => undefined;
@@ -225,12 +225,12 @@ Deno.test("the runtime may read the variables it uses and write only the notify 
   assertEquals(allowed, needed);
   assert(runtimeFlags.includes("--no-prompt"));
   assert(!runtimeFlags.some((flag) => /^--allow-(all|run|ffi|sys)|^-A$/.test(flag)));
-  // The one file it may read is /dev/null, to notice it is out of file descriptors (see src/fd_limit.ts).
+  // The one file it may read is /dev/null, to notice it is out of file descriptors (see src/runtime/fd_limit.ts).
   assertEquals(
     runtimeFlags.filter((flag) => flag.startsWith("--allow-read")),
     ["--allow-read=/dev/null"],
   );
-  // The one file it may write is systemd's notify socket (see src/sd_notify.ts).
+  // The one file it may write is systemd's notify socket (see src/systemd/sd_notify.ts).
   assertEquals(
     runtimeFlags.filter((flag) => flag.startsWith("--allow-write")),
     ["--allow-write=/run/systemd/notify"],

@@ -1,5 +1,5 @@
 import { assertEquals } from "./assert.ts";
-import { ClosedHandleCollector, minClosesPerCollection } from "../src/closed_handles.ts";
+import { ClosedHandleCollector, minClosesPerCollection } from "../src/runtime/closed_handles.ts";
 
 function collectionsAfter(closes: number, open: number): number {
   let collections = 0;

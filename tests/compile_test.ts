@@ -4,8 +4,8 @@
  * whole suite against the binary with TARPYT_BIN.)
  */
 import { assertEquals } from "./assert.ts";
-import { compileArgs, releaseTargets } from "../src/compile.ts";
-import { runtimeFlags } from "../src/runtime_flags.ts";
+import { compileArgs, releaseTargets } from "../src/build/compile.ts";
+import { runtimeFlags } from "../src/runtime/flags.ts";
 
 Deno.test("each release binary is compiled with exactly the tarpyt task's flags, and no code cache", () => {
   for (const [target, triple] of Object.entries(releaseTargets)) {

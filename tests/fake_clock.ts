@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Clock } from "../src/pacing_clock.ts";
+import type { Clock } from "../src/engine/pacing_clock.ts";
 
 /** A {@link Clock} whose time moves by {@link FakeClock.advance} alone. */
 export class FakeClock implements Clock {

@@ -2,11 +2,11 @@
  * Starting the real program for tests, the way systemd starts it, and stopping it.
  *
  * The program is `$TARPYT_BIN` when set (a compiled binary), else `deno run` with the
- * exact flags of the `tarpyt` task (src/runtime_flags.ts): the tests exercise what ships.
+ * exact flags of the `tarpyt` task (src/runtime/flags.ts): the tests exercise what ships.
  *
  * @module
  */
-import { runtimeFlags } from "../src/runtime_flags.ts";
+import { runtimeFlags } from "../src/runtime/flags.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const decoder = new TextDecoder();

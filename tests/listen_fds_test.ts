@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "./assert.ts";
-import { ListenFdsError, passedSockets } from "../src/listen_fds.ts";
+import { ListenFdsError, passedSockets } from "../src/systemd/listen_fds.ts";
 
 Deno.test("no LISTEN_FDS means no passed sockets", () => {
   assertEquals(passedSockets({}, 42), []);

@@ -1,5 +1,7 @@
 import { assertEquals } from "./assert.ts";
-import { createLogger, type LoggerOptions } from "../src/logger.ts";
+import { createLogger, type LoggerOptions } from "../src/log/logger.ts";
+import { tarpitEventLogger } from "../src/log/events.ts";
+import type { TarpitEvent } from "../src/engine/events.ts";
 
 function collect(
   options: Omit<LoggerOptions, "write">,
@@ -53,5 +55,33 @@ Deno.test("text from outside cannot forge a line: control characters in fields a
   log.log("warning", "NOTIFY_FAILED", { socket: "/x\nACCEPT host=192.0.2.1" }, "bad\r\x1b[31m");
   assertEquals(lines, [
     "1970-01-01T00:00:00.000Z NOTIFY_FAILED socket=/x\\x0aACCEPT host=192.0.2.1 bad\\x0d\\x1b[31m",
+  ]);
+});
+
+Deno.test("engine events become endlessh's lines, with debug detail only at debug level", () => {
+  const client = { host: "203.0.113.7", port: 54208, id: 3, localPort: 22 };
+  const events: TarpitEvent[] = [
+    { type: "serve", localPort: 22 },
+    { type: "accept", client, held: 1, max: 4096 },
+    { type: "gone" },
+    { type: "close", client, trappedMs: 1_060_390, bytes: 4402, error: "EPIPE" },
+    { type: "accept-failed", code: "EMFILE", times: 3 },
+  ];
+  const [info, infoLog] = collect({ level: "info", journal: true });
+  const [debug, debugLog] = collect({ level: "debug", journal: true });
+  for (const event of events) {
+    tarpitEventLogger(infoLog, 4096)(event);
+    tarpitEventLogger(debugLog, 4096)(event);
+  }
+  assertEquals(info, [
+    "<6>ACCEPT host=203.0.113.7 port=54208 fd=3 n=1/4096",
+    "<6>CLOSE host=203.0.113.7 port=54208 fd=3 time=1060.390 bytes=4402",
+    "<3>ACCEPT_FAILED code=EMFILE times=3 raise LimitNOFILE= above --max-clients (4096)",
+  ]);
+  assertEquals(debug, [
+    info[0],
+    "<7>GONE",
+    "<7>ERROR host=203.0.113.7 port=54208 code=EPIPE",
+    ...info.slice(1),
   ]);
 });

@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { parseExposition, sampleValue } from "./prometheus_text.ts";
-import { maxMetricsConnections, requestDeadlineMs } from "../src/metrics_server.ts";
+import { maxMetricsConnections, requestDeadlineMs } from "../src/metrics/metrics_server.ts";
 import {
   connectReader,
   lines,

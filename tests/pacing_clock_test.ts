@@ -6,7 +6,7 @@ import {
   type Paced,
   PacingClock,
   unscheduled,
-} from "../src/pacing_clock.ts";
+} from "../src/engine/pacing_clock.ts";
 
 interface Item extends Paced {
   readonly name: string;

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "./assert.ts";
-import { type LineCursor, nextPiece } from "../src/pieces.ts";
+import { type LineCursor, nextPiece } from "../src/engine/pieces.ts";
 import { protocols } from "../protocols/mod.ts";
 import { headEnd } from "../protocols/protocol.ts";
 

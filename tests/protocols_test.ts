@@ -13,7 +13,7 @@ import {
   printableAscii,
   verdictFreeText,
 } from "../protocols/protocol.ts";
-import { longestLine } from "../src/cli.ts";
+import { longestLine } from "../src/cli/cli.ts";
 
 const samples = 5_000;
 

@@ -3,7 +3,7 @@
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { programEnv, run, tarpytArgv, trappedLog } from "./harness.ts";
-import { chartPoints, humanDuration, summarizeLog } from "../src/report.ts";
+import { chartPoints, humanDuration, summarizeLog } from "../src/log/report.ts";
 
 /** Runs `tarpyt report ARGS` with `input` on stdin. */
 async function report(input: string, args: string[] = []): Promise<string> {

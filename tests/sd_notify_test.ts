@@ -6,7 +6,7 @@
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { lines, peer, receive, socketActivated, wholeLines } from "./harness.ts";
 import { needing } from "./tools.ts";
-import { notifySocketPath } from "../src/sd_notify.ts";
+import { notifySocketPath } from "../src/systemd/sd_notify.ts";
 
 async function notifyReceiver(): Promise<{ name: string; receiver: ReturnType<typeof peer> }> {
   const name = `tarpyt-test-${crypto.randomUUID()}`;

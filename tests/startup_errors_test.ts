@@ -11,7 +11,7 @@ import {
   RunningProcess,
   tarpytArgv,
 } from "./harness.ts";
-import { runtimeFlags, version } from "../src/runtime_flags.ts";
+import { runtimeFlags, version } from "../src/runtime/flags.ts";
 import { needing } from "./tools.ts";
 
 async function run(process: RunningProcess): Promise<{ code: number; output: string }> {

@@ -5,7 +5,7 @@
  *
  * The program is `$TARPYT_BIN` when that is a compiled binary. Otherwise a two-line
  * launcher stands in for the binary (which cannot be built on these machines): it runs
- * the same entry point with the same flags (src/runtime_flags.ts), from a copy of the
+ * the same entry point with the same flags (src/runtime/flags.ts), from a copy of the
  * source.
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
@@ -13,7 +13,7 @@ import { compiledBinary, peerArgv, run, RunningProcess, sshArgv } from "./harnes
 import { SystemdContainer } from "./systemd_container.ts";
 import { needing } from "./tools.ts";
 import { parseExposition, sampleValue } from "./prometheus_text.ts";
-import { runtimeFlags } from "../src/runtime_flags.ts";
+import { runtimeFlags } from "../src/runtime/flags.ts";
 import { protocols } from "../protocols/mod.ts";
 
 const root = new URL("..", import.meta.url).pathname;

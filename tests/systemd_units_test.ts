@@ -6,7 +6,7 @@
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { programEnv, run, tarpytArgv } from "./harness.ts";
 import { needing } from "./tools.ts";
-import { maxMetricsConnections } from "../src/metrics_server.ts";
+import { maxMetricsConnections } from "../src/metrics/metrics_server.ts";
 import { protocols } from "../protocols/mod.ts";
 
 const root = new URL("..", import.meta.url).pathname;

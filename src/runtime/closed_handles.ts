@@ -4,12 +4,11 @@
  * Closing a connection's handle closes its socket at once, but the handle's native
  * memory (a few hundred bytes) is freed only when V8 collects the handle's JavaScript object,
  * and only a full collection does that. The tarpit makes next to no JavaScript garbage,
- * so V8 sees no reason for one: under `deno task churn` (600,000 connect-and-close cycles
- * in 60 s) RSS reached 97 MB against 49 MB idle before V8's own memory reducer ran, and
- * by then glibc's heap was too fragmented to give the freed memory back (83 MB 15 s
- * later). Collecting after every 1,024 closed handles brought it to 58.6 MB against 49.2 MB
- * idle; once clients that reset after accept were also found within a second (their first
- * line, see tarpit.ts), to 48.9 MB against 47.7 MB.
+ * so V8 sees no reason for one. Under churn, connections closing by the hundred thousand,
+ * RSS doubles before V8's own memory reducer runs, and by then glibc's heap is too
+ * fragmented to give the freed memory back. Collecting after every
+ * {@link minClosesPerCollection} closed handles keeps RSS near idle: `deno task churn`
+ * measures it, and tests/churn_test.ts fails without it.
  *
  * V8 offers a full collection to JavaScript only as `gc()` under its `--expose-gc` flag,
  * which the `tarpyt` task in `deno.json`, and so the binary, passes.

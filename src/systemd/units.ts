@@ -9,16 +9,17 @@
  *
  * @module
  */
-import { spareFds } from "./fd_limit.ts";
+import { spareFds } from "../runtime/fd_limit.ts";
 
 /** Where the README installs the binary, and the units' default `ExecStart=` path. */
 export const installedPath = "/usr/local/bin/tarpyt";
 
 /**
  * The sizing the service units ship with; each limit below follows from `maxClients`.
- * Measured (README "Measured"): about 45 MB idle and about 2.1 KB of user space per
- * client; the kernel adds a socket (~2 KB) and at most twice `bufferBytes` each way
- * (Linux doubles SO_RCVBUF/SO_SNDBUF), charged to the same cgroup.
+ * The memory allowance covers the process idle and each client's user-space cost
+ * (`deno task bench` measures both) with room to spare; the kernel adds a socket and at
+ * most twice `bufferBytes` each way (Linux doubles SO_RCVBUF/SO_SNDBUF), charged to the
+ * same cgroup.
  */
 export const unitSizing = {
   maxClients: 4096,
@@ -27,7 +28,7 @@ export const unitSizing = {
   /** Idle memory allowance in MiB, then per client in KiB: 64 MiB + 32 KiB per client. */
   baseMiB: 64,
   perClientKiB: 32,
-  /** The runtime's threads (7, measured) with room for its blocking pool. */
+  /** The runtime's threads with room for its blocking pool. */
   tasks: 32,
   /** Connections waiting in the kernel while all `maxClients` are held. */
   backlog: 1024,
@@ -49,7 +50,7 @@ export interface UnitFile {
  * @param execPath the installed binary, written into `ExecStart=`
  * @example
  * ```ts
-import { installedPath, unitFiles } from "./systemd_units.ts";
+import { installedPath, unitFiles } from "./units.ts";
  * for (const unit of unitFiles(["ssh"], installedPath)) console.log(unit.name);
  * // tarpyt-ssh@.socket
  * // tarpyt-ssh@.service

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { runtimeFlags } from "./runtime_flags.ts";
+import { runtimeFlags } from "../runtime/flags.ts";
 
 /** The release targets: the file name suffix, and Deno's target triple. */
 export const releaseTargets = {

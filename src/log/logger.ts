@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { escapeControl } from "./escape.ts";
+import { escapeControl } from "../text/escape.ts";
 
 /** Log levels, most severe first. */
 export const logLevels = ["error", "warning", "info", "debug"] as const;

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { headEnd } from "../protocols/protocol.ts";
+import { headEnd } from "../../protocols/protocol.ts";
 
 /** Where a client is in its protocol's lines; the engine keeps one per client. */
 export interface LineCursor {

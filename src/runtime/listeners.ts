@@ -8,9 +8,9 @@
  * @module
  */
 import { createServer, type Server } from "node:net";
-import type { PassedSocket } from "./listen_fds.ts";
-import type { ListenAddress } from "./cli.ts";
-import type { LogFields } from "./logger.ts";
+import type { PassedSocket } from "../systemd/listen_fds.ts";
+import type { ListenAddress } from "../cli/cli.ts";
+import type { LogFields } from "../log/logger.ts";
 
 /** A listening socket and how to name it in logs. */
 export interface Listener {

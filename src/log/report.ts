@@ -14,8 +14,9 @@
  *
  * @module
  */
-import { plainAddress } from "./address.ts";
-import { escapeControl } from "./escape.ts";
+import type { EventName } from "./events.ts";
+import { plainAddress } from "../text/address.ts";
+import { escapeControl } from "../text/escape.ts";
 
 /** Longer lines are no TarPyt line: they are skipped, unread. */
 export const longestLogLine = 64 * 1024;
@@ -65,7 +66,17 @@ interface Event {
 
 const isoTime = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d))\s/;
 const processTag = /\s(\S+\[\d+\]):\s/;
-const textEvent = /(?:^|\s)(ACCEPT|CLOSE|START|STATS|TOTALS|FULL|LISTEN)((?: [a-z-]+=\S*)*)/;
+/** The events a report reads. */
+const readEvents = [
+  "ACCEPT",
+  "CLOSE",
+  "START",
+  "STATS",
+  "TOTALS",
+  "FULL",
+  "LISTEN",
+] as const satisfies readonly EventName[];
+const textEvent = new RegExp(`(?:^|\\s)(${readEvents.join("|")})((?: [a-z-]+=\\S*)*)`);
 
 /** Reads one line into an event, or undefined. */
 function parseLine(line: string): Event | undefined {

@@ -8,8 +8,11 @@
  *
  * @module
  */
-import type { TarpitStats } from "./tarpit.ts";
-import { trappedSecondsBuckets } from "./trap_stats.ts";
+import {
+  type PortFigures,
+  type TrappedHistogram,
+  trappedSecondsBuckets,
+} from "../stats/trap_stats.ts";
 
 type Labels = Readonly<Record<string, string>>;
 
@@ -21,6 +24,14 @@ interface Family {
   readonly samples: readonly (readonly [suffix: string, labels: Labels, value: number])[];
 }
 
+/** What the tarpit has caught, as the metrics show it. */
+export interface TrapFigures {
+  readonly ports: readonly PortFigures[];
+  readonly histogram: TrappedHistogram;
+  readonly maxClients: number;
+  readonly protocol: string;
+}
+
 /** The process's own figures: its memory, as `Deno.memoryUsage()` reports it, and its log. */
 export type ProcessFigures = Pick<Deno.MemoryUsage, "rss" | "heapUsed"> & {
   /** Log lines dropped because stderr could not keep up (see log_queue.ts). */
@@ -28,24 +39,24 @@ export type ProcessFigures = Pick<Deno.MemoryUsage, "rss" | "heapUsed"> & {
 };
 
 /**
- * The exposition text for `stats` as of `now` (a `performance.now()` time).
+ * The exposition text for `figures`.
  *
  * @example
- * ```ts ignore
- * const text = metricsText(tarpit.stats(), performance.now(), "0.1.0", {
- *   ...Deno.memoryUsage(),
- *   droppedLogLines: 0,
- * });
+ * ```ts
+ * import { metricsText } from "./metrics.ts";
+ * import { TrappedHistogram } from "../stats/trap_stats.ts";
+ * const ports = [{ localPort: 22, opened: 1, closed: 0, refused: 0, held: 1, bytes: 9, trappedMs: 5 }];
+ * const figures = { ports, histogram: new TrappedHistogram(), maxClients: 4096, protocol: "ssh" };
+ * const text = metricsText(figures, "0.1.0", { ...Deno.memoryUsage(), droppedLogLines: 0 });
  * ```
  */
 export function metricsText(
-  stats: TarpitStats,
-  now: number,
+  figures: TrapFigures,
   version: string,
   process: ProcessFigures,
 ): string {
-  const { ports, histogram, protocol } = stats;
-  const perPort = (value: (port: TarpitStats["ports"][number]) => number) =>
+  const { ports, histogram, protocol } = figures;
+  const perPort = (value: (port: PortFigures) => number) =>
     ports.map((port) => ["", { local_port: String(port.localPort) }, value(port)] as const);
   let cumulative = 0;
   const buckets = trappedSecondsBuckets.map((le, i) => {
@@ -69,13 +80,13 @@ export function metricsText(
       name: "endlessh_sent_bytes_total",
       type: "counter",
       help: "Bytes sent to clients.",
-      samples: perPort((p) => p.bytesSent),
+      samples: perPort((p) => p.bytes),
     },
     {
       name: "endlessh_trapped_time_seconds_total",
       type: "counter",
       help: "Time clients have spent trapped, those still held included.",
-      samples: perPort((p) => p.trappedMs(now) / 1000),
+      samples: perPort((p) => p.trappedMs / 1000),
     },
     {
       name: "tarpyt_clients_refused_total",
@@ -93,7 +104,7 @@ export function metricsText(
       name: "tarpyt_clients_max",
       type: "gauge",
       help: "Clients that can be held at once (--max-clients).",
-      samples: [["", { protocol }, stats.maxClients]],
+      samples: [["", { protocol }, figures.maxClients]],
     },
     {
       name: "tarpyt_client_trapped_seconds",

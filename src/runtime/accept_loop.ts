@@ -10,22 +10,20 @@
  * This module replaces `onconnection` so it accepts only while `hasRoom()`, and
  * {@link AcceptGate.resume} accepts the waiting ones when room frees up.
  *
- * One more step is needed after a pause. Once `onconnection` has taken nothing, Deno 2.9.6
- * stops polling the listener: it hands over what it had already taken, then nothing
- * (measured: kernel backlog 16, 17 connections queued, none accepted in the 12 s after
- * room freed up, with other sockets keeping the event loop busy). It stops the same way
- * when its own accept() fails with `EMFILE`, and tells JavaScript nothing. Calling
+ * One more step is needed after a pause. Once `onconnection` has taken nothing, the
+ * runtime stops polling the listener: it hands over what it had already taken, then
+ * nothing, however long connections wait in the kernel. It stops the same way when its
+ * own accept() fails with `EMFILE`, and tells JavaScript nothing. Calling
  * `handle.listen()` again re-arms it without a syscall: no `listen(2)`, the kernel
- * backlog is unchanged, no fd is opened, and 500,000 calls left the heap flat.
- * `tests/abuse_test.ts` proves both the pause and the recovery against the real runtime,
- * so a Deno upgrade that changes these internals fails a test rather than the tarpit.
+ * backlog is unchanged, no fd is opened, nothing is allocated. The tests named in
+ * transport.ts prove the pause and the recovery against the real runtime.
  *
  * Every accept needs a fresh handle to accept into, and the runtime registers each handle
  * with its event loop when it is made, until it is closed. The handle of an attempt that
  * found the queue empty is therefore kept for the next attempt, not dropped: dropped, it
- * stayed registered for ever, about 500 bytes of native memory and one more handle the
- * event loop polls on every turn, once per wakeup (measured with a bare server: 54 MB
- * left behind by 100,000 connect-and-close cycles, 1 MB once the handle was reused).
+ * would stay registered for ever, native memory and one more handle the event loop polls
+ * on every turn, once per wakeup (`deno task churn` measures what is left behind, and
+ * tests/churn_test.ts bounds it).
  *
  * @module
  */

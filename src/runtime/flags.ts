@@ -5,7 +5,7 @@
  *
  * @module
  */
-import denoConfig from "../deno.json" with { type: "json" };
+import denoConfig from "../../deno.json" with { type: "json" };
 
 /** The version in `deno.json`. */
 export const version: string = denoConfig.version;
@@ -15,7 +15,7 @@ export const version: string = denoConfig.version;
  *
  * @example
  * ```ts
- * import { runtimeFlags } from "./runtime_flags.ts";
+ * import { runtimeFlags } from "./flags.ts";
  * console.log(["run", ...runtimeFlags, "main.ts"].join(" "));
  * ```
  */

@@ -9,10 +9,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { formatDuration, parseDuration } from "./duration.ts";
-import { type LogFormat, logFormats, type LogLevel, logLevels } from "./logger.ts";
-import { type Protocol, protocols } from "../protocols/mod.ts";
-import { longestSilenceMs, type Pacing } from "../protocols/protocol.ts";
+import { formatDuration, parseDuration } from "../text/duration.ts";
+import { type LogFormat, logFormats, type LogLevel, logLevels } from "../log/logger.ts";
+import { type Protocol, protocols } from "../../protocols/mod.ts";
+import { longestSilenceMs, type Pacing } from "../../protocols/protocol.ts";
 
 /** An address to bind with `--listen`, for running without systemd. */
 export interface ListenAddress {
@@ -343,7 +343,7 @@ function parseSystemdCommand(args: readonly string[]): SystemdPrintCommand {
  * @example
  * ```ts
  * import { pacingDefaults } from "./cli.ts";
- * import { protocols } from "../protocols/mod.ts";
+ * import { protocols } from "../../protocols/mod.ts";
  * pacingDefaults(protocols.ssh.pacing).delay; // "1200ms"
  * ```
  */

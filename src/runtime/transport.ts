@@ -1,0 +1,95 @@
+/**
+ * The engine's {@link Transport} on Deno: listening sockets are `node:net` servers,
+ * connections are the runtime's bare TCP handles.
+ *
+ * Everything TarPyt relies on that Deno does not document lives in this directory, and
+ * only here. Each is proved by a test against the real runtime, so a Deno upgrade that
+ * changes one fails that test rather than the tarpit:
+ *
+ * | internal | used in | proved by |
+ * | --- | --- | --- |
+ * | `server._handle`: `onconnection(status)`, `accept(handle)`, pausing by not accepting | accept_loop.ts | abuse_test.ts "past --max-clients new clients wait in the backlog" |
+ * | `_handle.listen()` re-arms a listener the runtime stopped polling (full, EMFILE) | accept_loop.ts | abuse_test.ts "kernel backlog to overflow", file_limit_test.ts (both) |
+ * | a handle made with `new handle.constructor(0)` may be reused after `EAGAIN` | accept_loop.ts | churn_test.ts |
+ * | native accept swallows `EMFILE`; `/dev/null` tells | fd_limit.ts | abuse_test.ts "more clients than open files" |
+ * | TCP handle `getpeername(out)` fails once the peer reset | client_handle.ts | abuse_test.ts "resets while waiting", "resets after it was accepted" |
+ * | TCP handle `setKeepAlive(on, seconds)` | client_handle.ts | vanish_test.ts (as root) |
+ * | `process.binding("stream_wrap")`: `WriteWrap`, `kLastWriteWasAsync`, `writeLatin1String` | client_handle.ts | abuse_test.ts "clients that never read", socket_activation_test.ts "ACCEPT and CLOSE lines" |
+ * | a closed handle's native memory is freed only by V8's full collection, `gc()` | closed_handles.ts | churn_test.ts |
+ * | `node:net` `listen({ fd })` adopts a passed socket as it is | listeners.ts | socket_activation_test.ts |
+ *
+ * The Deno these were proved on is the one `deno.json`'s tasks and the README name;
+ * `compile.ts` bundles it into the binary.
+ *
+ * @module
+ */
+import type { Server } from "node:net";
+import { getSystemErrorName } from "node:util";
+import type { Admission, Gate, Peer, Transport, WriteOutcome } from "../engine/transport.ts";
+import { acceptLoop } from "./accept_loop.ts";
+import { type ClientHandle, LineWriter, peerOf, writePending } from "./client_handle.ts";
+import { ClosedHandleCollector } from "./closed_handles.ts";
+import { canOpenAnotherFile } from "./fd_limit.ts";
+
+/**
+ * Connections as bare runtime handles (see client_handle.ts), on `node:net` servers.
+ *
+ * @example
+ * ```ts ignore
+ * import { DenoTransport } from "./transport.ts";
+ * import { fullCollection } from "./closed_handles.ts";
+ * const transport = new DenoTransport(fullCollection());
+ * // new Tarpit({ transport, ... }).serve(server);
+ * ```
+ */
+export class DenoTransport<O> implements Transport<ClientHandle, Server, O> {
+  written: (owner: O, error: string | undefined) => void = () => {};
+  readonly #writer = new LineWriter<O>((owner, status) =>
+    this.written(owner, status < 0 ? getSystemErrorName(status) : undefined)
+  );
+  readonly #closedHandles: ClosedHandleCollector;
+
+  /** `collectGarbage` is V8's full collection: only it frees closed handles' memory. */
+  constructor(collectGarbage: () => void) {
+    this.#closedHandles = new ClosedHandleCollector(collectGarbage);
+  }
+
+  serve(server: Server, admission: Admission<ClientHandle>): Gate {
+    // accept_loop.ts takes over accepting; what errors the server still emits are the
+    // listener's, and unhandled they would end the process.
+    server.on(
+      "error",
+      (error: Error & { code?: string }) => admission.failed(error.code ?? error.message),
+    );
+    const { resume } = acceptLoop(server, admission);
+    return { resume, close: () => server.close() };
+  }
+
+  localPort(server: Server): number {
+    const address = server.address();
+    return typeof address === "object" && address !== null ? address.port : 0;
+  }
+
+  peer(handle: ClientHandle): Peer | undefined {
+    return peerOf(handle);
+  }
+
+  keepAlive(handle: ClientHandle, ms: number): void {
+    handle.setKeepAlive(true, ms / 1000);
+  }
+
+  write(handle: ClientHandle, bytes: string, owner: O): WriteOutcome {
+    const status = this.#writer.write(handle, bytes, owner);
+    if (status < 0) return { gone: getSystemErrorName(status) };
+    return status === writePending ? "pending" : "sent";
+  }
+
+  close(handle: ClientHandle, open: number): void {
+    handle.close();
+    this.#closedHandles.closed(open);
+  }
+
+  canOpenAnotherFile(): boolean {
+    return canOpenAnotherFile();
+  }
+}

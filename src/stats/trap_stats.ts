@@ -1,0 +1,194 @@
+/**
+ * What the tarpit has caught, kept in fixed-size structures: one record per listening
+ * port, one histogram, and a bounded table of the busiest source addresses. Nothing
+ * grows with the number of attackers, so neither metrics nor memory can be blown up by
+ * connecting from many addresses.
+ *
+ * @module
+ */
+import type { TarpitEvent } from "../engine/events.ts";
+import type { HeldOnPort } from "../engine/tarpit.ts";
+
+/** The busiest-sources table's slots: bounded, whatever the number of attackers. */
+export const topTalkerSlots = 100;
+
+/** Counters for one listening port: endlessh-go's `local_port` label. */
+interface PortCounts {
+  opened: number;
+  closed: number;
+  refused: number;
+  /** Bytes and time of the clients that have left; the engine knows the rest. */
+  closedBytes: number;
+  closedTrappedMs: number;
+}
+
+/** What one listening port has done, those held now included. */
+export interface PortFigures {
+  readonly localPort: number;
+  /** Clients accepted. */
+  readonly opened: number;
+  /** Clients that left or were closed. */
+  readonly closed: number;
+  /** Connections closed on arrival: their address already held `--max-per-ip`. */
+  readonly refused: number;
+  /** Clients held now. */
+  readonly held: number;
+  /** Bytes the kernel took for clients, gone and present. */
+  readonly bytes: number;
+  /** Time clients, gone and present, have spent trapped. */
+  readonly trappedMs: number;
+}
+
+/** The whole tarpit's figures, in endlessh's terms. */
+export interface Totals {
+  /** Clients accepted since start. */
+  readonly connects: number;
+  /** Clients held now. */
+  readonly clientsNow: number;
+  /** Bytes given to clients since start. */
+  readonly bytesSent: number;
+  /** Time all clients, gone and present, have spent trapped. */
+  readonly trappedMs: number;
+}
+
+/**
+ * Counts the engine's events: what the clients that left add up to, per port, with the
+ * histogram of how long they stayed and the busiest sources. What the clients held now
+ * add up to comes from the engine when asked (`Tarpit.held()`), so nothing is counted
+ * per piece sent.
+ *
+ * @example
+ * ```ts
+ * import { TrapStats } from "./trap_stats.ts";
+ * const stats = new TrapStats();
+ * stats.record({ type: "serve", localPort: 22 });
+ * stats.record({
+ *   type: "accept",
+ *   client: { host: "203.0.113.7", port: 40000, id: 1, localPort: 22 },
+ *   held: 1,
+ *   max: 4096,
+ * });
+ * stats.totals(new Map()).connects; // 1
+ * ```
+ */
+export class TrapStats {
+  readonly #ports = new Map<number, PortCounts>();
+  readonly histogram = new TrappedHistogram();
+  readonly talkers = new TopTalkers(topTalkerSlots);
+
+  /** Counts one event. */
+  record(event: TarpitEvent): void {
+    switch (event.type) {
+      case "serve":
+        this.#port(event.localPort);
+        break;
+      case "accept":
+        this.#port(event.client.localPort).opened++;
+        this.talkers.add(event.client.host);
+        break;
+      case "close": {
+        const port = this.#port(event.client.localPort);
+        port.closed++;
+        port.closedBytes += event.bytes;
+        port.closedTrappedMs += event.trappedMs;
+        this.histogram.observe(event.trappedMs / 1000);
+        break;
+      }
+      case "refuse":
+        this.#port(event.localPort).refused++;
+        break;
+    }
+  }
+
+  /** Every port served, with what `held` (the engine's `held()`) adds for its clients. */
+  ports(held: ReadonlyMap<number, HeldOnPort>): PortFigures[] {
+    return [...this.#ports].map(([localPort, port]) => {
+      const now = held.get(localPort);
+      return {
+        localPort,
+        opened: port.opened,
+        closed: port.closed,
+        refused: port.refused,
+        held: port.opened - port.closed,
+        bytes: port.closedBytes + (now?.bytes ?? 0),
+        trappedMs: port.closedTrappedMs + (now?.trappedMs ?? 0),
+      };
+    });
+  }
+
+  /** The ports' figures added up. */
+  totals(held: ReadonlyMap<number, HeldOnPort>): Totals {
+    let connects = 0, clientsNow = 0, bytesSent = 0, trappedMs = 0;
+    for (const port of this.ports(held)) {
+      connects += port.opened;
+      clientsNow += port.held;
+      bytesSent += port.bytes;
+      trappedMs += port.trappedMs;
+    }
+    return { connects, clientsNow, bytesSent, trappedMs };
+  }
+
+  #port(localPort: number): PortCounts {
+    let port = this.#ports.get(localPort);
+    if (port === undefined) {
+      port = { opened: 0, closed: 0, refused: 0, closedBytes: 0, closedTrappedMs: 0 };
+      this.#ports.set(localPort, port);
+    }
+    return port;
+  }
+}
+
+/** Upper bounds, in seconds, of the trapped-time histogram's buckets: 10 s to a day. */
+export const trappedSecondsBuckets = [10, 60, 300, 1_800, 3_600, 21_600, 86_400] as const;
+
+/** How long clients stayed, for those that have left. */
+export class TrappedHistogram {
+  /** Clients per bucket (not cumulative); the last is over a day. */
+  readonly counts: number[] = new Array(trappedSecondsBuckets.length + 1).fill(0);
+  sumSeconds = 0;
+  count = 0;
+
+  /** Records one client that stayed `seconds`. */
+  observe(seconds: number): void {
+    let i = 0;
+    while (i < trappedSecondsBuckets.length && seconds > trappedSecondsBuckets[i]) i++;
+    this.counts[i]++;
+    this.sumSeconds += seconds;
+    this.count++;
+  }
+}
+
+/**
+ * The busiest source addresses, in bounded memory: counts are kept for at most
+ * `2 x capacity` addresses; when that fills, only the `capacity` most counted stay
+ * (a batch prune, so each new address costs O(log capacity) amortised, not a scan per
+ * accept, which slows accepting most where the JIT is off). An address
+ * that keeps connecting stays in the table; one that came once is forgotten first.
+ *
+ * @example
+ * ```ts
+ * import { TopTalkers } from "./trap_stats.ts";
+ * const talkers = new TopTalkers(100);
+ * talkers.add("203.0.113.7");
+ * talkers.top(5); // [["203.0.113.7", 1]]
+ * ```
+ */
+export class TopTalkers {
+  readonly #counts = new Map<string, number>();
+
+  constructor(readonly capacity: number) {}
+
+  /** Counts one connection from `address`. */
+  add(address: string): void {
+    this.#counts.set(address, (this.#counts.get(address) ?? 0) + 1);
+    if (this.#counts.size < 2 * this.capacity) return;
+    const kept = this.top(this.capacity);
+    this.#counts.clear();
+    for (const [keptAddress, count] of kept) this.#counts.set(keptAddress, count);
+  }
+
+  /** The `n` most counted addresses, most first. */
+  top(n: number): [address: string, count: number][] {
+    return [...this.#counts].sort((a, b) => b[1] - a[1]).slice(0, n);
+  }
+}
