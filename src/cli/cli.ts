@@ -11,33 +11,13 @@
 import { parseArgs } from "node:util";
 import { formatDuration, parseDuration } from "../text/duration.ts";
 import { type LogFormat, logFormats, type LogLevel, logLevels } from "../log/logger.ts";
-import { type Protocol, protocols } from "../../protocols/mod.ts";
+import { protocols } from "../../protocols/mod.ts";
+import type { TrapPolicy } from "../engine/tarpit.ts";
+import type { ListenAddress } from "../runtime/listeners.ts";
 import { longestSilenceMs, type Pacing } from "../../protocols/protocol.ts";
 
-/** An address to bind with `--listen`, for running without systemd. */
-export interface ListenAddress {
-  readonly host: string;
-  /** 0 binds a free port, which the startup log names. */
-  readonly port: number;
-}
-
-/** Everything the tarpit needs to run, checked. */
-export interface TarpitConfig {
-  readonly protocol: Protocol;
-  /** Silence before a client's first piece. */
-  readonly firstDelayMs: number;
-  readonly delayMs: number;
-  readonly jitterMs: number;
-  /** Bytes in a piece; 0 sends whole lines. */
-  readonly pieceSize: number;
-  readonly maxClients: number;
-  /** Clients one source address may hold at once. */
-  readonly maxPerIp: number;
-  readonly maxLineLength: number;
-  /** `--banner` as bytes, one per character (latin1). */
-  readonly banner: string;
-  /** 0 keeps clients until they leave. */
-  readonly maxLifetimeMs: number;
+/** Everything the tarpit needs to run, checked: the engine's policy, and the program's. */
+export interface TarpitConfig extends TrapPolicy {
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
   readonly listen: readonly ListenAddress[];
@@ -298,7 +278,7 @@ function parseFlags(args: readonly string[]): Flags {
 }
 
 const systemdUsage = "tarpyt systemd print [--exec-path PATH] [PROTOCOL...]";
-const reportUsage = "journalctl -o short-iso -t tarpyt | tarpyt report [--svg]";
+const reportUsage = "journalctl -o short-iso _SYSTEMD_SLICE=tarpyt.slice | tarpyt report [--svg]";
 
 function parseReportCommand(args: readonly string[]): Command {
   if (args.length === 0) return { kind: "report", svg: false };

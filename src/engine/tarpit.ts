@@ -35,8 +35,8 @@ import { type Clock, laneDelays, type Paced, PacingClock, realTime } from "./pac
 import { type LineCursor, nextPiece } from "./pieces.ts";
 import type { Gate, Transport } from "./transport.ts";
 
-/** How a {@link Tarpit} treats its clients, and what it runs on. */
-export interface TarpitOptions<C, L> {
+/** How a {@link Tarpit} treats its clients: the command line's flags, checked. */
+export interface TrapPolicy {
   readonly protocol: Protocol;
   /** Silence before a client's first piece, at most {@link longestSilenceMs}. */
   readonly firstDelayMs: number;
@@ -54,6 +54,10 @@ export interface TarpitOptions<C, L> {
   readonly banner: string;
   /** 0 holds a client until it leaves. */
   readonly maxLifetimeMs: number;
+}
+
+/** A {@link Tarpit}'s policy, and what it runs on. */
+export interface TarpitOptions<C, L> extends TrapPolicy {
   /** The network, through its port. */
   readonly transport: Transport<C, L, TrappedClient<C>>;
   /** Receives every event, in order. */

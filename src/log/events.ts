@@ -137,6 +137,11 @@ export function logEvent(
   log.log(logEvents[event].level, event, fields, message);
 }
 
+/** endlessh's seconds: `1060.390`. */
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(3);
+}
+
 /**
  * The line-writer for the engine's events: what each becomes in the log.
  *
@@ -172,7 +177,7 @@ export function tarpitEventLogger(log: Logger, maxClients: number): (event: Tarp
           host: client.host,
           port: client.port,
           fd: client.id,
-          time: (event.trappedMs / 1000).toFixed(3),
+          time: seconds(event.trappedMs),
           bytes: event.bytes,
         });
         return;
@@ -228,7 +233,7 @@ export function tarpitEventLogger(log: Logger, maxClients: number): (event: Tarp
 export function logTotals(log: Logger, totals: Totals): void {
   logEvent(log, "TOTALS", {
     connects: totals.connects,
-    seconds: (totals.trappedMs / 1000).toFixed(3),
+    seconds: seconds(totals.trappedMs),
     bytes: totals.bytesSent,
   });
 }
@@ -250,7 +255,7 @@ export function logStats(
   logEvent(log, "STATS", {
     clients: totals.clientsNow,
     connects: totals.connects,
-    seconds: (totals.trappedMs / 1000).toFixed(3),
+    seconds: seconds(totals.trappedMs),
     bytes: totals.bytesSent,
     top: top.map(([address, count]) => `${address}/${count}`).join(",") || "-",
   });

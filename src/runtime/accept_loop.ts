@@ -29,6 +29,7 @@
  */
 import type { Server } from "node:net";
 import { getSystemErrorName } from "node:util";
+import { denoVersion } from "./flags.ts";
 import type { ClientHandle } from "./client_handle.ts";
 
 /** What the accept loop asks of the tarpit. */
@@ -135,6 +136,6 @@ function nativeListenHandle(server: Server): NativeListenHandle {
   // Deno can get here.
   throw new Error(
     `this Deno (${Deno.version.deno}) has no libuv-style listen handle in node:net; ` +
-      "run TarPyt with the Deno version its deno.json and README name",
+      `run TarPyt on Deno ${denoVersion}, the version it is tested on`,
   );
 }

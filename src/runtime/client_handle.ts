@@ -15,6 +15,7 @@
  * @module
  */
 import process from "node:process";
+import { denoVersion } from "./flags.ts";
 import { plainAddress } from "../text/address.ts";
 
 /** The slice of the runtime's TCP handle a trapped client needs. */
@@ -116,6 +117,6 @@ function streamBinding(): StreamBinding {
   // Deno can get here.
   throw new Error(
     `this Deno (${Deno.version.deno}) has no node stream_wrap binding with WriteWrap; ` +
-      "run TarPyt with the Deno version its deno.json and README name",
+      `run TarPyt on Deno ${denoVersion}, the version it is tested on`,
   );
 }

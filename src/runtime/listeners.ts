@@ -9,8 +9,14 @@
  */
 import { createServer, type Server } from "node:net";
 import type { PassedSocket } from "../systemd/listen_fds.ts";
-import type { ListenAddress } from "../cli/cli.ts";
 import type { LogFields } from "../log/logger.ts";
+
+/** An address to bind, as `--listen` gives it, for running without systemd. */
+export interface ListenAddress {
+  readonly host: string;
+  /** 0 binds a free port, which the startup log names. */
+  readonly port: number;
+}
 
 /** A listening socket and how to name it in logs. */
 export interface Listener {

@@ -18,8 +18,8 @@
  * | a closed handle's native memory is freed only by V8's full collection, `gc()` | closed_handles.ts | churn_test.ts |
  * | `node:net` `listen({ fd })` adopts a passed socket as it is | listeners.ts | socket_activation_test.ts |
  *
- * The Deno these were proved on is the one `deno.json`'s tasks and the README name;
- * `compile.ts` bundles it into the binary.
+ * They were verified on the Deno named by `denoVersion` in `deno.json` (read by
+ * flags.ts), which the tests and CI run on and the release binary bundles.
  *
  * @module
  */
