@@ -31,7 +31,7 @@ Deno.test("the README's options are --help's, word for word, indentation aside",
   const help = helpText();
   const options = help.slice(help.indexOf("Options:\n") + "Options:\n".length);
   // The README's block is indented less: deno fmt dedents it.
-  const block = options.slice(0, options.indexOf("\n  -h, --help")).replace(/^  /gm, "") + "\n";
+  const block = options.slice(0, options.indexOf("\n  -h, --help")).replace(/^ {2}/gm, "") + "\n";
   const start = readme.indexOf("<!-- options");
   assert(start !== -1, "README has no <!-- options --> block");
   const fenced = readme.slice(readme.indexOf("```\n", start) + 4);
