@@ -181,7 +181,12 @@ Deno.test("a client hears nothing until the first delay, then the head whole, th
   assertEquals(client.received, "220-a");
   clock.advance(4_000);
   assertEquals(client.received, "220-ab\r\nx");
-  assertEquals(client.keepAliveMs, keepAliveMs);
+});
+
+Deno.test("TCP keepalive is set only where a client may go as long without a piece", () => {
+  const often = setUp({ delayMs: keepAliveMs - 1_000, jitterMs: 999 }).connect();
+  const seldom = setUp({ delayMs: keepAliveMs - 1_000, jitterMs: 1_000 }).connect();
+  assertEquals([often.keepAliveMs, seldom.keepAliveMs], [0, keepAliveMs]);
 });
 
 Deno.test("the events say who came, what they got and how long they stayed", () => {
