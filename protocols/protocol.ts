@@ -125,8 +125,21 @@ export const printableAscii: string = Array.from(
   (_, i) => String.fromCharCode(0x20 + i),
 ).join("");
 
+/** Characters of random text kept per alphabet, which {@link randomText} cuts lines from. */
+export const randomTextPoolLength = 8_192;
+
+/** Per alphabet, random text to cut lines from: made once, on first use. */
+const randomTextPools = new Map<string, string>();
+
 /**
- * `length` characters drawn at random from `alphabet`.
+ * `length` characters drawn at random from `alphabet`: a window at a random place in the
+ * alphabet's pool of random text, or drawn one by one when longer than the pool.
+ *
+ * A window costs one random number and one slice, where drawing costs one of each per
+ * character; under V8's `--jitless`, that is most of what making a line costs (`deno task
+ * bench` measures CPU per line). Lines must look random, not be unpredictable: with a
+ * pool of {@link randomTextPoolLength} characters no client sees a line twice in any
+ * time it stays.
  *
  * @example
  * ```ts
@@ -135,6 +148,16 @@ export const printableAscii: string = Array.from(
  * ```
  */
 export function randomText(length: number, alphabet: string): string {
+  let pool = randomTextPools.get(alphabet);
+  if (pool === undefined) {
+    randomTextPools.set(alphabet, pool = drawText(randomTextPoolLength, alphabet));
+  }
+  if (length > pool.length) return drawText(length, alphabet);
+  const start = Math.floor(Math.random() * (pool.length - length + 1));
+  return pool.slice(start, start + length);
+}
+
+function drawText(length: number, alphabet: string): string {
   let text = "";
   for (let i = 0; i < length; i++) text += alphabet[Math.floor(Math.random() * alphabet.length)];
   return text;

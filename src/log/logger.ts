@@ -82,7 +82,8 @@ export function createLogger(options: LoggerOptions): Logger {
     enabled,
     log(level, event, fields = {}, message): void {
       if (!enabled(level)) return;
-      const timestamp = new Date(now()).toISOString();
+      // journald stamps the time itself: a text line under it needs none.
+      const timestamp = options.journal && !json ? "" : new Date(now()).toISOString();
       const prefix = options.journal ? `<${syslogPriority[level]}>` : json ? "" : `${timestamp} `;
       const body = json
         ? jsonLine({ timestamp, level, event }, fields, message)
@@ -115,7 +116,8 @@ function jsonLine(
  */
 function textLine(event: string, fields: LogFields, message: string | undefined): string {
   let line = event;
-  for (const [key, value] of Object.entries(fields)) {
+  for (const key in fields) {
+    const value = fields[key];
     line += ` ${key}=${typeof value === "string" ? escapeControl(value) : value}`;
   }
   return message ? `${line} ${escapeControl(message)}` : line;

@@ -5,6 +5,9 @@
  * @module
  */
 
+// deno-lint-ignore no-control-regex -- control characters are what it looks for
+const controlCharacter = /[\x00-\x1f\x7f-\x9f]/;
+
 /**
  * `text` with every control character written `\xHH`.
  *
@@ -15,9 +18,10 @@
  * ```
  */
 export function escapeControl(text: string): string {
+  // Most text has none: a test allocates nothing.
+  if (!controlCharacter.test(text)) return text;
   return text.replace(
-    // deno-lint-ignore no-control-regex -- control characters are what it looks for
-    /[\x00-\x1f\x7f-\x9f]/g,
+    new RegExp(controlCharacter.source, "g"),
     (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
   );
 }
