@@ -137,9 +137,9 @@ const randomTextPools = new Map<string, string>();
  *
  * A window costs one random number and one slice, where drawing costs one of each per
  * character; under V8's `--jitless`, that is most of what making a line costs (`deno task
- * bench` measures CPU per line). Lines must look random, not be unpredictable: with a
- * pool of {@link randomTextPoolLength} characters no client sees a line twice in any
- * time it stays.
+ * bench` measures CPU per line). Lines must look random, not be unpredictable: a pool of
+ * {@link randomTextPoolLength} characters has as many windows of each length, so lines
+ * seldom repeat.
  *
  * @example
  * ```ts

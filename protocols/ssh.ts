@@ -30,8 +30,20 @@ import { endlessLines, printableAscii, type Protocol, randomInt, randomText } fr
  * ```
  */
 export function sshPreBannerLine(maxLineLength: number): string {
-  const text = randomText(randomInt(1, maxLineLength - 2), printableAscii);
-  // RFC 4253 4.2: such lines MUST NOT begin with "SSH-".
+  return preBannerLineOf(randomText(randomInt(1, maxLineLength - 2), printableAscii));
+}
+
+/**
+ * The pre-banner line that carries `text`: CRLF-terminated and, as RFC 4253 4.2 requires
+ * ("Such lines MUST NOT begin with 'SSH-'"), with a leading `SSH-` made `xSH-`.
+ *
+ * @example
+ * ```ts
+ * import { preBannerLineOf } from "./ssh.ts";
+ * preBannerLineOf("SSH-2.0-x"); // "xSH-2.0-x\r\n"
+ * ```
+ */
+export function preBannerLineOf(text: string): string {
   return (text.startsWith("SSH-") ? "x" + text.slice(1) : text) + "\r\n";
 }
 

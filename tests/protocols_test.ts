@@ -6,11 +6,12 @@
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { protocols } from "../protocols/mod.ts";
 import { httpContinueLine } from "../protocols/http.ts";
-import { sshPreBannerLine } from "../protocols/ssh.ts";
+import { preBannerLineOf } from "../protocols/ssh.ts";
 import {
   headEnd,
   longestSilenceMs,
-  printableAscii,
+  randomText,
+  randomTextPoolLength,
   verdictFreeText,
 } from "../protocols/protocol.ts";
 import { longestLine } from "../src/cli/cli.ts";
@@ -102,17 +103,18 @@ for (const max of [3, 4, 32, longestLine]) {
   });
 }
 
-Deno.test("an ssh line drawn as SSH-... is sent without the SSH- prefix", () => {
-  // Make Math.random draw a 4-character text "SSH-": the length, then each character.
-  const draw = (char: string) => (printableAscii.indexOf(char) + 0.5) / printableAscii.length;
-  const sequence = [0.9, draw("S"), draw("S"), draw("H"), draw("-")];
-  const random = Math.random;
-  Math.random = () => sequence.shift() ?? random();
-  try {
-    assertEquals(sshPreBannerLine(6), "xSH-\r\n");
-  } finally {
-    Math.random = random;
+Deno.test("random text has the length asked, only its alphabet, and seldom repeats", () => {
+  for (const length of [0, 1, 40, randomTextPoolLength, randomTextPoolLength + 1]) {
+    assertMatch(randomText(length, "ab"), new RegExp(`^[ab]{${length}}$`));
   }
+  const lines = Array.from({ length: 1_000 }, () => randomText(32, "abc"));
+  // As many windows as the pool has characters: a few in a hundred repeat by chance.
+  assert(new Set(lines).size > 850, `${new Set(lines).size} distinct of 1,000`);
+});
+
+Deno.test("an ssh line whose text starts SSH- is sent without the SSH- prefix", () => {
+  assertEquals(preBannerLineOf("SSH-2.0-x"), "xSH-2.0-x\r\n");
+  assertEquals(preBannerLineOf("SSH"), "SSH\r\n");
 });
 
 Deno.test("ssh line lengths spread over the whole allowed range", () => {
