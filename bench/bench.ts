@@ -1,24 +1,37 @@
 /**
- * `deno task bench [--clients N] [--delay-ms MS] [--seconds S]`: what a trapped client
- * costs.
+ * `deno task bench [--only lines,accepts,storm] [--seconds S]`: TarPyt beside endlessh on
+ * a realistic load, in one run, with ratios.
  *
- * For each server (TarPyt; the runtime's floor, bench/floor_server.ts, with TarPyt's V8
- * flags; and endlessh when installed): start it, measure its idle RSS,
- * open N connections from loopback sources (bench/load.py hold) and hold them, let a few
- * delays pass, then measure RSS and the CPU time the server spends over S seconds.
- * Prints user-space bytes per client ((RSS - idle RSS) / N) and CPU microseconds per line
- * sent (CPU time / (N x S / delay)), TarPyt's bytes per client against the floor's, and
- * startup: from spawning the server to its first accepted connection.
- * The fd limit here is 20,000 per process, so N tops out near 19,000.
+ * Both run as in production. TarPyt logs at `info` as under systemd (`JOURNAL_STREAM` set:
+ * each line starts with its priority and carries no time, which journald adds), endlessh
+ * with `-v` (its ACCEPT and CLOSE lines); the bench reads both logs as journald would.
+ * Clients read everything they are sent (bench/load.py read), as real ones do.
+ *
+ * - **lines**: N clients, a line every D, TarPyt paced as endlessh paces (`ssh`,
+ *   `--piece-size 0`, `--first-delay D --delay D --jitter 0s`, lines up to 32 bytes); run at
+ *   10,000 x 1 s and 19,000 x 10 s. Idle RSS and private dirty memory
+ *   (/proc/PID/smaps_rollup), memory per client above idle, CPU per line received, lines
+ *   received over lines due in the window, time to connect everyone, startup (spawn to
+ *   first accept); beside the runtime's floor (bench/floor_server.ts: the same accepts and
+ *   writes with no engine, same V8 flags).
+ * - **accepts**: connections arriving at 20,000 a second for 10 s, each reset after
+ *   100 ms (bench/load.py storm): CPU per accepted client, from before the load until every
+ *   client's CLOSE is logged, so accepting, logging and closing are all counted.
+ * - **storm**: a scan storm, 10,000 connections a second for 30 s, each held 1 s and
+ *   reset: CPU as a share of one core, connects that failed, clients accepted and logged.
+ *
+ * The loader is Python on the same machine: where it cannot reach a rate, the table says
+ * the rate it reached. The fd limit here is 20,000 a process, so N tops out near 19,000.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import {
   cpuSeconds,
+  floorServerArgv,
   freePort,
+  privateDirtyBytes,
   rssBytes,
-  RunningProcess,
   tarpytArgv,
   untilListening,
 } from "../tests/harness.ts";
@@ -27,47 +40,15 @@ import { runtimeFlags } from "../src/runtime/flags.ts";
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    clients: { type: "string", default: "10000" },
-    "delay-ms": { type: "string", default: "1000" },
-    seconds: { type: "string", default: "10" },
+    only: { type: "string", default: "lines,accepts,storm" },
+    seconds: { type: "string", default: "30" },
   },
 });
-const clients = Number(values.clients);
-const delayMs = Number(values["delay-ms"]);
-const seconds = Number(values.seconds);
+const only = new Set(values.only.split(","));
+const windowSeconds = Number(values.seconds);
 const root = new URL("..", import.meta.url).pathname;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Server {
-  readonly name: string;
-  readonly argv: (port: number) => string[];
-}
-
-const servers: Server[] = [{
-  name: "tarpyt",
-  argv: (port) =>
-    tarpytArgv([
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--delay",
-      `${delayMs}ms`,
-      "--max-clients",
-      String(clients + 100),
-      "--max-per-ip",
-      String(clients),
-      "--log-level",
-      "warning",
-    ]),
-}, {
-  name: "floor",
-  argv: (port) => [
-    Deno.execPath(),
-    "run",
-    "--allow-net",
-    ...runtimeFlags.filter((flag) => flag.startsWith("--v8-flags=")),
-    `${root}bench/floor_server.ts`,
-    String(port),
-  ],
-}];
 const endlessh = ["/usr/bin/endlessh", "/usr/sbin/endlessh"].find((path) => {
   try {
     return Deno.statSync(path).isFile;
@@ -75,74 +56,380 @@ const endlessh = ["/usr/bin/endlessh", "/usr/sbin/endlessh"].find((path) => {
     return false;
   }
 });
-if (endlessh) {
-  servers.push({
-    name: "endlessh",
-    argv: (
-      port,
-    ) => [endlessh, "-4", "-p", String(port), "-d", String(delayMs), "-m", String(clients + 100)],
-  });
+
+/** A server to measure: its command line for a port and a delay, and what it logs. */
+interface Server {
+  readonly name: string;
+  readonly argv: (port: number, delayMs: number, maxClients: number) => string[];
+  readonly env?: Record<string, string>;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const tarpyt: Server = {
+  name: "TarPyt",
+  argv: (port, delayMs, maxClients) =>
+    tarpytArgv([
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--protocol",
+      "ssh",
+      "--piece-size",
+      "0",
+      "--first-delay",
+      `${delayMs}ms`,
+      "--delay",
+      `${delayMs}ms`,
+      "--jitter",
+      "0s",
+      "--max-line-length",
+      "32",
+      "--max-clients",
+      String(maxClients),
+      "--max-per-ip",
+      String(maxClients),
+    ]),
+  // As under systemd: journald stamps the time.
+  env: { JOURNAL_STREAM: "0:0" },
+};
 
-async function measure(server: Server): Promise<Record<string, string>> {
-  const port = freePort();
+const floor: Server = {
+  name: "floor",
+  argv: (port, delayMs) => floorServerArgv(port, delayMs),
+};
+
+const endlesshServer: Server | undefined = endlessh === undefined ? undefined : {
+  name: "endlessh",
+  argv: (port, delayMs, maxClients) => [
+    endlessh,
+    "-v",
+    "-4",
+    "-p",
+    String(port),
+    "-d",
+    String(delayMs),
+    "-l",
+    "32",
+    "-m",
+    String(maxClients),
+  ],
+};
+
+/** A process whose output is read as it comes, as journald reads a service's. */
+class Logged implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  accepts = 0;
+  closes = 0;
+  /** The last output, for errors. */
+  tail = "";
+  #rest = "";
+  readonly #waiters = new Set<() => void>();
+  readonly #done: Promise<void>;
+
+  constructor(argv: readonly string[], env: Record<string, string> = {}) {
+    this.child = new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#done = Promise.all([this.#read(this.child.stdout), this.#read(this.child.stderr)])
+      .then(() => {});
+  }
+
+  async #read(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      const text = this.#rest + decoder.decode(chunk, { stream: true });
+      const lines = text.split("\n");
+      this.#rest = lines.pop() ?? "";
+      for (const line of lines) {
+        if (line.includes("ACCEPT ")) this.accepts++;
+        else if (line.includes("CLOSE ")) this.closes++;
+        else if (line.startsWith("held") || line.startsWith("lines") || line.startsWith("{")) {
+          this.tail = line;
+        }
+      }
+      this.tail = (this.tail + "\n" + lines.join("\n")).slice(-4_000);
+      for (const wake of this.#waiters) wake();
+    }
+  }
+
+  /** Waits until `done()` holds, at most `ms`. */
+  async until(done: () => boolean, ms: number): Promise<boolean> {
+    const deadline = performance.now() + ms;
+    while (!done()) {
+      if (performance.now() > deadline) return false;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.#waiters.delete(wake);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(wake, 200);
+        this.#waiters.add(wake);
+      });
+    }
+    return true;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    await this.#done;
+    await this.child.status;
+  }
+}
+
+/** A load generator (bench/load.py) whose last lines are kept. */
+class Load implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  #output = "";
+  readonly #done: Promise<void>;
+
+  constructor(args: readonly string[]) {
+    this.child = new Deno.Command("python3", {
+      args: ["-u", `${root}bench/load.py`, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const collect = async (stream: ReadableStream<Uint8Array>) => {
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) this.#output += chunk;
+    };
+    this.#done = Promise.all([collect(this.child.stdout), collect(this.child.stderr)]).then(
+      () => {},
+    );
+  }
+
+  /** The first line after `from` that matches `pattern`. */
+  async line(pattern: RegExp, from: number, ms: number): Promise<string> {
+    const deadline = performance.now() + ms;
+    for (;;) {
+      const match = pattern.exec(this.#output.slice(from));
+      if (match) return match[0];
+      if (performance.now() > deadline) {
+        throw new Error(`load: no ${pattern} in ${ms} ms: ${this.#output.slice(-500)}`);
+      }
+      await sleep(20);
+    }
+  }
+
+  get mark(): number {
+    return this.#output.length;
+  }
+
+  /** The lines read by every client so far (`read` mode). */
+  async linesRead(): Promise<number> {
+    const from = this.mark;
+    this.child.kill("SIGUSR1");
+    return Number((await this.line(/lines (\d+)/, from, 5_000)).split(" ")[1]);
+  }
+
+  async finished(): Promise<string> {
+    await this.#done;
+    return this.#output;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    await this.#done;
+    await this.child.status;
+  }
+}
+
+const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+
+/** Starts `server` on a free port; returns it with its startup time in ms. */
+async function start(
+  server: Server,
+  delayMs: number,
+  maxClients: number,
+): Promise<[Logged, number, number]> {
+  // Free on every address: endlessh binds 0.0.0.0, and the loads' ports linger in TIME_WAIT.
+  const port = freePort("0.0.0.0");
   const spawnedAt = performance.now();
-  await using process = new RunningProcess(server.argv(port));
-  await untilListening(port);
-  const startupMs = performance.now() - spawnedAt;
+  const process = new Logged(server.argv(port, delayMs, maxClients), server.env);
+  try {
+    await untilListening(port, 10_000);
+  } catch (error) {
+    await process[Symbol.asyncDispose]();
+    throw new Error(`${server.name} did not listen on ${port}: ${error}\n${process.tail}`);
+  }
+  return [process, port, performance.now() - spawnedAt];
+}
+
+type Row = Record<string, string>;
+
+async function linesRun(server: Server, clients: number, delayMs: number): Promise<Row> {
+  const [started, port, startupMs] = await start(server, delayMs, clients + 100);
+  await using process = started;
   await sleep(1_000);
   const pid = process.child.pid;
   const idleRss = await rssBytes(pid);
-  const t0 = performance.now();
-  await using holder = new RunningProcess([
-    "python3",
-    "-u",
-    `${root}bench/load.py`,
-    "hold",
-    "127.0.0.1",
-    String(port),
-    String(clients),
-  ]);
-  const [held] = await holder.waitFor(/held \d+|failed \d+: .*/, { timeoutMs: 120_000 });
-  const connectSeconds = (performance.now() - t0) / 1000;
+  const idleDirty = await privateDirtyBytes(pid);
+  const connectStart = performance.now();
+  await using load = new Load(["read", "127.0.0.1", String(port), String(clients)]);
+  const held = await load.line(/held \d+|failed \d+: .*/, 0, 120_000);
   if (held.startsWith("failed")) throw new Error(`${server.name}: ${held}`);
-  await sleep(Math.max(3 * delayMs, 3_000));
-  const cpuBefore = await cpuSeconds(pid);
-  await sleep(seconds * 1_000);
-  const cpu = (await cpuSeconds(pid)) - cpuBefore;
+  const connectSeconds = (performance.now() - connectStart) / 1000;
+  await sleep(Math.max(2 * delayMs, 3_000));
+  const lines0 = await load.linesRead();
+  const cpu0 = await cpuSeconds(pid);
+  await sleep(windowSeconds * 1_000);
+  const cpu = (await cpuSeconds(pid)) - cpu0;
+  const lines = (await load.linesRead()) - lines0;
   const rss = await rssBytes(pid);
-  // The floor writes nothing: its CPU per line is not a cost per line.
-  const lines = server.name === "floor" ? NaN : clients * seconds * 1000 / delayMs;
+  const due = clients * windowSeconds * 1000 / delayMs;
   return {
     server: server.name,
     clients: String(clients),
-    "idle RSS MB": (idleRss / 2 ** 20).toFixed(1),
-    "RSS MB": (rss / 2 ** 20).toFixed(1),
+    "line every": `${delayMs / 1000} s`,
+    "idle RSS MB": mb(idleRss),
+    "idle private MB": mb(idleDirty),
+    "RSS MB": mb(rss),
     "B/client": ((rss - idleRss) / clients).toFixed(0),
     "CPU us/line": (cpu * 1e6 / lines).toFixed(1),
+    "sent/due": (lines / due).toFixed(3),
     "connect s": connectSeconds.toFixed(1),
     "startup ms": startupMs.toFixed(0),
   };
 }
 
-console.log(`${clients} clients, one line per ${delayMs} ms each, CPU over ${seconds} s\n`);
-const rows: Record<string, string>[] = [];
-for (const server of servers) {
-  try {
-    rows.push(await measure(server));
-  } catch (error) {
-    if (server.name === "tarpyt") throw error;
-    console.log(`(${server.name} left out: ${error instanceof Error ? error.message : error})`);
+/** What bench/load.py storm reports. */
+interface StormFigures {
+  readonly connections: number;
+  readonly failed: number;
+  readonly per_second: number;
+}
+
+/** A storm's figures, the server's CPU seconds during it and until all closed, and accepts. */
+interface StormResult {
+  readonly load: StormFigures;
+  readonly cpuDuringLoad: number;
+  readonly cpuUntilClosed: number;
+  readonly accepted: number;
+}
+
+/**
+ * `rate` connections a second for `seconds`, each reset after `holdSeconds`; CPU from
+ * before the load until every accepted client's CLOSE is logged.
+ */
+async function stormRun(
+  server: Server,
+  rate: number,
+  seconds: number,
+  holdSeconds: number,
+): Promise<StormResult> {
+  // A second's pacing: both learn within seconds that a client left.
+  const [started, port] = await start(server, 1_000, 19_000);
+  await using process = started;
+  await sleep(1_000);
+  const pid = process.child.pid;
+  const cpu0 = await cpuSeconds(pid);
+  const acceptsBefore = process.accepts;
+  await using load = new Load([
+    "storm",
+    "127.0.0.1",
+    String(port),
+    String(rate),
+    String(seconds),
+    String(holdSeconds),
+    "5000",
+  ]);
+  const output = await load.finished();
+  const figures = JSON.parse(output.trim().split("\n").at(-1)!) as StormFigures;
+  const cpuDuringLoad = (await cpuSeconds(pid)) - cpu0;
+  await process.until(() => process.closes >= process.accepts, 30_000);
+  return {
+    load: figures,
+    cpuDuringLoad,
+    cpuUntilClosed: (await cpuSeconds(pid)) - cpu0,
+    accepted: process.accepts - acceptsBefore,
+  };
+}
+
+function printTable(title: string, rows: Row[]): void {
+  console.log(`\n${title}\n`);
+  const columns = Object.keys(rows[0]);
+  const width = (c: string) => Math.max(c.length, ...rows.map((r) => r[c].length));
+  console.log(`| ${columns.map((c) => c.padEnd(width(c))).join(" | ")} |`);
+  console.log(`| ${columns.map((c) => "-".repeat(width(c))).join(" | ")} |`);
+  for (const row of rows) {
+    console.log(`| ${columns.map((c) => row[c].padEnd(width(c))).join(" | ")} |`);
   }
 }
-const columns = Object.keys(rows[0]);
-const width = (c: string) => Math.max(c.length, ...rows.map((r) => r[c].length));
-console.log(columns.map((c) => c.padStart(width(c))).join("  "));
-for (const row of rows) console.log(columns.map((c) => row[c].padStart(width(c))).join("  "));
-const perClient = (name: string) => Number(rows.find((r) => r.server === name)?.["B/client"]);
+
+const ratio = (a: string | undefined, b: string | undefined) =>
+  a === undefined || b === undefined ? "-" : `${(Number(a) / Number(b)).toFixed(2)}x`;
+
+const compared = [tarpyt, ...(endlesshServer ? [endlesshServer] : [])];
 console.log(
-  `\ntarpyt over the floor: ${((perClient("tarpyt") / perClient("floor") - 1) * 100).toFixed(0)}%`,
+  `TarPyt ${runtimeFlags.find((f) => f.startsWith("--v8-flags=")) ?? ""}; ` +
+    (endlessh ? `endlessh ${endlessh}` : "endlessh not installed (apt-get install endlessh)"),
 );
-if (!endlessh) console.log("\n(endlessh is not installed: apt-get install endlessh to compare)");
+
+if (only.has("lines")) {
+  for (const [clients, delayMs] of [[10_000, 1_000], [19_000, 10_000]]) {
+    const rows: Row[] = [];
+    for (const server of [...compared, floor]) rows.push(await linesRun(server, clients, delayMs));
+    printTable(
+      `lines: ${clients} clients that read, a whole line every ${delayMs / 1000} s, ` +
+        `CPU over ${windowSeconds} s`,
+      rows,
+    );
+    const [ours, theirs, base] = [rows[0], rows.find((r) => r.server === "endlessh"), rows.at(-1)];
+    console.log(
+      `\nCPU per line, TarPyt / endlessh: ${
+        ratio(ours["CPU us/line"], theirs?.["CPU us/line"])
+      }, ` +
+        `floor / endlessh: ${ratio(base?.["CPU us/line"], theirs?.["CPU us/line"])}; ` +
+        `memory per client, TarPyt / floor: ${ratio(ours["B/client"], base?.["B/client"])}`,
+    );
+  }
+}
+
+if (only.has("accepts")) {
+  const rows: Row[] = [];
+  for (const server of compared) {
+    const { load, cpuUntilClosed, accepted } = await stormRun(server, 20_000, 10, 0.1);
+    rows.push({
+      server: server.name,
+      "arrived /s": load.per_second.toFixed(0),
+      failed: String(load.failed),
+      accepted: String(accepted),
+      "CPU us/accept": (cpuUntilClosed * 1e6 / accepted).toFixed(1),
+    });
+  }
+  printTable(
+    "accepts: connections at 20,000/s for 10 s, each reset after 100 ms, all logged",
+    rows,
+  );
+  console.log(
+    `\nCPU per accept, TarPyt / endlessh: ${
+      ratio(rows[0]["CPU us/accept"], rows[1]?.["CPU us/accept"])
+    }`,
+  );
+}
+
+if (only.has("storm")) {
+  const rows: Row[] = [];
+  for (const server of compared) {
+    const { load, cpuDuringLoad, accepted } = await stormRun(server, 10_000, 30, 1);
+    rows.push({
+      server: server.name,
+      "arrived /s": load.per_second.toFixed(0),
+      connections: String(load.connections),
+      failed: String(load.failed),
+      accepted: String(accepted),
+      "core %": (cpuDuringLoad / 30 * 100).toFixed(0),
+      "CPU us/connection": (cpuDuringLoad * 1e6 / load.connections).toFixed(1),
+    });
+  }
+  printTable("storm: 10,000 connections a second for 30 s, each held 1 s, then reset", rows);
+}

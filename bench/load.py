@@ -5,27 +5,38 @@
       reading; print "held N" once all are open (or "failed N: error" at the first
       failure). The tarpit's lines pile up in kernel buffers, as with a patient attacker.
   read HOST PORT COUNT
-      as hold, but read everything the tarpit sends, as real clients do.
+      as hold, but read everything the tarpit sends, as real clients do; on SIGUSR1
+      print "lines N", the lines (newlines) received so far.
   churn HOST PORT RATE SECONDS
       connect and close again at RATE connections a second for SECONDS, from loopback
       sources 127.0.0.2-201; prints a JSON summary.
+  storm HOST PORT RATE SECONDS HOLD SOURCES
+      a scan storm: connect at RATE connections a second for SECONDS, from SOURCES
+      loopback addresses (127.1.0.1 up), keep each HOLD seconds without reading, then
+      reset it, as connect scanners do; prints a JSON summary.
   soak HOST PORT CLIENTS CHURN SECONDS STALE
       hold CLIENTS connections that read what they get; each second close CHURN of them
       and open CHURN new ones. At the end print a JSON summary: how many were lost (closed
       by the server, not by us), how many could not connect, and how many went STALE
       seconds without a byte.
 """
+import collections
 import json
 import random
 import selectors
+import signal
 import socket
 import sys
 import time
 
 
-def connect(host, port, n, timeout=None):
+def connect(host, port, n, timeout=None, sources=None):
     conn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    conn.bind(("127.0.0.%d" % (2 + n % 200), 0))
+    if sources is None:
+        conn.bind(("127.0.0.%d" % (2 + n % 200), 0))
+    else:
+        i = n % sources
+        conn.bind(("127.1.%d.%d" % (i // 250, 1 + i % 250), 0))
     conn.settimeout(timeout)
     conn.connect((host, port))
     conn.settimeout(None)
@@ -47,6 +58,8 @@ def hold(host, port, count):
 
 def read(host, port, count):
     selector = selectors.DefaultSelector()
+    lines = 0
+    signal.signal(signal.SIGUSR1, lambda *_: print("lines %d" % lines, flush=True))
     try:
         for i in range(int(count)):
             conn = connect(host, int(port), i)
@@ -59,8 +72,10 @@ def read(host, port, count):
     while True:
         for key, _ in selector.select():
             try:
-                if not key.fileobj.recv(65536):
+                data = key.fileobj.recv(65536)
+                if not data:
                     selector.unregister(key.fileobj)
+                lines += data.count(b"\n")
             except (BlockingIOError, ConnectionResetError):
                 pass
 
@@ -82,6 +97,38 @@ def churn(host, port, rate, seconds):
             except OSError:
                 failed += 1
         time.sleep(0.001)
+    elapsed = time.monotonic() - start
+    print(json.dumps({"connections": done, "failed": failed, "per_second": done / elapsed}))
+
+
+def storm(host, port, rate, seconds, hold, sources):
+    port, rate, seconds, hold, sources = int(port), float(rate), float(seconds), float(hold), int(sources)
+    held = collections.deque()
+    start = time.monotonic()
+    done = failed = 0
+    while True:
+        now = time.monotonic() - start
+        if now >= seconds:
+            break
+        due = int(now * rate)
+        while done + failed < due:
+            try:
+                # A tarpit that stopped accepting leaves SYNs unanswered: a failure after 1 s.
+                conn = connect(host, port, done, timeout=1, sources=sources)
+                # SO_LINGER 0: close with RST, leaving no TIME_WAIT to run out of ports.
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+                held.append((now + hold, conn))
+                done += 1
+            except OSError:
+                failed += 1
+            if (done + failed) % 256 == 0:
+                break
+        now = time.monotonic() - start
+        while held and held[0][0] <= now:
+            held.popleft()[1].close()
+        time.sleep(0.0005)
+    while held:
+        held.popleft()[1].close()
     elapsed = time.monotonic() - start
     print(json.dumps({"connections": done, "failed": failed, "per_second": done / elapsed}))
 
@@ -149,4 +196,4 @@ def soak(host, port, clients, churn_per_second, seconds, stale):
 
 
 if __name__ == "__main__":
-    {"hold": hold, "read": read, "churn": churn, "soak": soak}[sys.argv[1]](*sys.argv[2:])
+    {"hold": hold, "read": read, "churn": churn, "storm": storm, "soak": soak}[sys.argv[1]](*sys.argv[2:])

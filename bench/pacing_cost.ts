@@ -3,15 +3,17 @@
  * costs, at its default pacing, beside ssh sent in whole lines every 10 s as endlessh
  * sends them. For each, N clients that read everything (bench/load.py read) are held,
  * and once the first pieces flow, the tarpit's CPU time is measured over S seconds:
- * CPU per client-second is that time divided by N x S, and bytes per client is RSS above
- * idle divided by N. All protocols run at once, each tarpit in its own process; CPU time
- * is per process, so they do not share it.
+ * CPU per client-second is that time divided by N x S, CPU per tick that time divided by
+ * the pieces due, and bytes per client is RSS above idle divided by N, beside the
+ * runtime's floor (bench/floor_server.ts) holding as many. All run at once, each in its
+ * own process; CPU time is per process, so they do not share it.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import {
   cpuSeconds,
+  floorServerArgv,
   freePort,
   rssBytes,
   RunningProcess,
@@ -38,6 +40,8 @@ interface Run {
   readonly label: string;
   readonly args: readonly string[];
   readonly firstDelayMs: number;
+  /** The mean time between two pieces. */
+  readonly delayMs: number;
 }
 
 const allRuns: Run[] = [
@@ -45,6 +49,7 @@ const allRuns: Run[] = [
     label: p.name,
     args: ["--protocol", p.name],
     firstDelayMs: p.pacing.firstDelayMs + p.pacing.jitterMs,
+    delayMs: p.pacing.delayMs,
   })),
   {
     label: "ssh, whole lines every 10 s",
@@ -61,6 +66,7 @@ const allRuns: Run[] = [
       "0",
     ],
     firstDelayMs: 1_000,
+    delayMs: 10_000,
   },
 ];
 
@@ -101,16 +107,46 @@ async function measure(run: Run): Promise<string[]> {
   const piece = run.args.includes("--piece-size")
     ? "a line every 10s"
     : `${defaults["piece-size"]} B every ${defaults.delay} ± ${defaults.jitter}`;
+  const ticks = clients * seconds * 1000 / run.delayMs;
   return [
     run.label,
     piece,
     (cpu * 1e6 / (clients * seconds)).toFixed(2),
+    (cpu * 1e6 / ticks).toFixed(1),
     ((rss - idle) / clients).toFixed(0),
   ];
 }
 
+/** What the runtime alone costs per client held the way TarPyt holds them. */
+async function floorBytesPerClient(): Promise<number> {
+  const port = freePort();
+  await using floor = new RunningProcess(floorServerArgv(port));
+  await untilListening(port);
+  await sleep(1_000);
+  const idle = await rssBytes(floor.child.pid);
+  await using load = new RunningProcess([
+    "python3",
+    `${root}bench/load.py`,
+    "read",
+    "127.0.0.1",
+    String(port),
+    String(clients),
+  ]);
+  await load.waitFor(/held \d+/, { timeoutMs: 120_000 });
+  await sleep(5_000);
+  return ((await rssBytes(floor.child.pid)) - idle) / clients;
+}
+
 console.log(`${clients} clients that read, CPU over ${seconds} s once the first pieces flow\n`);
-const rows = await Promise.all(runs.map(measure));
-console.log("| protocol | pacing | CPU us per client-second | bytes per client |");
-console.log("| --- | --- | --- | --- |");
-for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+const [floor, ...rows] = await Promise.all([floorBytesPerClient(), ...runs.map(measure)]);
+console.log(
+  "| protocol | pacing | CPU us per client-second | CPU us per tick | bytes per client | over the floor |",
+);
+console.log("| --- | --- | --- | --- | --- | --- |");
+for (const row of rows) {
+  const over = `${((Number(row.at(-1)) / floor - 1) * 100).toFixed(0)}%`;
+  console.log(`| ${[...row, over].join(" | ")} |`);
+}
+console.log(
+  `\nThe floor, bench/floor_server.ts holding ${clients} clients: ${floor.toFixed(0)} B each.`,
+);

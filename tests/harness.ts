@@ -19,6 +19,22 @@ export function tarpytArgv(args: readonly string[]): string[] {
 }
 
 /**
+ * The runtime's floor for the benchmarks (bench/floor_server.ts), with TarPyt's V8 flags,
+ * listening on 127.0.0.1:`port`; writing a line to each client every `delayMs` if given.
+ */
+export function floorServerArgv(port: number, delayMs?: number): string[] {
+  return [
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    ...runtimeFlags.filter((flag) => flag.startsWith("--v8-flags=")),
+    `${root}bench/floor_server.ts`,
+    String(port),
+    ...(delayMs === undefined ? [] : [String(delayMs)]),
+  ];
+}
+
+/**
  * Whether `TARPYT_BIN` is a compiled binary (an ELF file), not a script that runs the
  * source, such as the slow-start wrapper the harness is proven with.
  */
@@ -375,6 +391,15 @@ export async function cpuSeconds(pid: number): Promise<number> {
 export async function rssBytes(pid: number, part: "VmRSS" | "RssAnon" = "VmRSS"): Promise<number> {
   const status = await procFile(pid, "status");
   return Number(new RegExp(`${part}:\\s+(\\d+) kB`).exec(status)?.[1]) * 1024;
+}
+
+/**
+ * Memory only this process has written to (`Private_Dirty` of /proc/PID/smaps_rollup): what
+ * it costs beyond the pages of its executable, which other processes may share.
+ */
+export async function privateDirtyBytes(pid: number): Promise<number> {
+  const rollup = await procFile(pid, "smaps_rollup");
+  return Number(/Private_Dirty:\s+(\d+) kB/.exec(rollup)?.[1]) * 1024;
 }
 
 /**
