@@ -15,7 +15,7 @@
  * than `maxClients` are held; when full, pause, and resume as soon as one leaves.
  *
  * What a client costs is its connection in the runtime plus one small record: the
- * protocol's line generator, the line being sent and how far, and the pacing clock's
+ * protocol's line iterator, the line being sent and how far, and the pacing clock's
  * links. No timer, closure or listener is made per client, and a tick of one byte
  * allocates nothing: the byte is a one-character string, which V8 keeps cached.
  *
@@ -134,7 +134,7 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
   offset = 0;
   constructor(
     readonly connection: C,
-    readonly lines: Generator<string, void, undefined>,
+    readonly lines: Iterator<string, void, undefined>,
     readonly host: string,
     readonly port: number,
     readonly id: number,
@@ -381,7 +381,6 @@ export class Tarpit<C, L> {
     if (fromHost === 0) this.#perAddress.delete(client.host);
     else this.#perAddress.set(client.host, fromHost);
     this.#clock.remove(client);
-    client.lines.return();
     const trappedMs = this.#time.now() - client.connectedAt;
     this.#emit({ type: "close", client, trappedMs, bytes: client.bytesSent, error });
     if (this.#stopping || !this.#acceptPaused) return;
