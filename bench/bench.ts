@@ -30,8 +30,10 @@ import {
   cpuSeconds,
   floorServerArgv,
   freePort,
+  loadArgv,
   privateDirtyBytes,
   rssBytes,
+  RunningProcess,
   tarpytArgv,
   untilListening,
 } from "../tests/harness.ts";
@@ -46,7 +48,12 @@ const { values } = parseArgs({
 });
 const only = new Set(values.only.split(","));
 const windowSeconds = Number(values.seconds);
-const root = new URL("..", import.meta.url).pathname;
+if (!(windowSeconds > 0 && windowSeconds % 10 === 0)) {
+  // Clients connect within seconds, so their lines every 10 s come in bursts: a window
+  // of whole delays sees every client's share.
+  console.error(`bench: --seconds ${values.seconds}: give a multiple of 10`);
+  Deno.exit(2);
+}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const endlessh = ["/usr/bin/endlessh", "/usr/sbin/endlessh"].find((path) => {
@@ -183,64 +190,12 @@ class Logged implements AsyncDisposable {
   }
 }
 
-/** A load generator (bench/load.py) whose last lines are kept. */
-class Load implements AsyncDisposable {
-  readonly child: Deno.ChildProcess;
-  #output = "";
-  readonly #done: Promise<void>;
-
-  constructor(args: readonly string[]) {
-    this.child = new Deno.Command("python3", {
-      args: ["-u", `${root}bench/load.py`, ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const collect = async (stream: ReadableStream<Uint8Array>) => {
-      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) this.#output += chunk;
-    };
-    this.#done = Promise.all([collect(this.child.stdout), collect(this.child.stderr)]).then(
-      () => {},
-    );
-  }
-
-  /** The first line after `from` that matches `pattern`. */
-  async line(pattern: RegExp, from: number, ms: number): Promise<string> {
-    const deadline = performance.now() + ms;
-    for (;;) {
-      const match = pattern.exec(this.#output.slice(from));
-      if (match) return match[0];
-      if (performance.now() > deadline) {
-        throw new Error(`load: no ${pattern} in ${ms} ms: ${this.#output.slice(-500)}`);
-      }
-      await sleep(20);
-    }
-  }
-
-  get mark(): number {
-    return this.#output.length;
-  }
-
-  /** The lines read by every client so far (`read` mode). */
-  async linesRead(): Promise<number> {
-    const from = this.mark;
-    this.child.kill("SIGUSR1");
-    return Number((await this.line(/lines (\d+)/, from, 5_000)).split(" ")[1]);
-  }
-
-  async finished(): Promise<string> {
-    await this.#done;
-    return this.#output;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    try {
-      this.child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-    await this.#done;
-    await this.child.status;
-  }
+/** The lines read by every client of a `read` load so far: it prints them on SIGUSR1. */
+async function linesRead(load: RunningProcess): Promise<number> {
+  const since = load.mark();
+  load.child.kill("SIGUSR1");
+  const [line] = await load.waitFor(/lines \d+/, { since, timeoutMs: 5_000 });
+  return Number(line.split(" ")[1]);
 }
 
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
@@ -274,16 +229,16 @@ async function linesRun(server: Server, clients: number, delayMs: number): Promi
   const idleRss = await rssBytes(pid);
   const idleDirty = await privateDirtyBytes(pid);
   const connectStart = performance.now();
-  await using load = new Load(["read", "127.0.0.1", String(port), String(clients)]);
-  const held = await load.line(/held \d+|failed \d+: .*/, 0, 120_000);
+  await using load = new RunningProcess(loadArgv("read", "127.0.0.1", port, clients));
+  const [held] = await load.waitFor(/held \d+|failed \d+: .*/, { timeoutMs: 120_000 });
   if (held.startsWith("failed")) throw new Error(`${server.name}: ${held}`);
   const connectSeconds = (performance.now() - connectStart) / 1000;
   await sleep(Math.max(2 * delayMs, 3_000));
-  const lines0 = await load.linesRead();
+  const lines0 = await linesRead(load);
   const cpu0 = await cpuSeconds(pid);
   await sleep(windowSeconds * 1_000);
   const cpu = (await cpuSeconds(pid)) - cpu0;
-  const lines = (await load.linesRead()) - lines0;
+  const lines = (await linesRead(load)) - lines0;
   const rss = await rssBytes(pid);
   const due = clients * windowSeconds * 1000 / delayMs;
   return {
@@ -333,16 +288,11 @@ async function stormRun(
   const pid = process.child.pid;
   const cpu0 = await cpuSeconds(pid);
   const acceptsBefore = process.accepts;
-  await using load = new Load([
-    "storm",
-    "127.0.0.1",
-    String(port),
-    String(rate),
-    String(seconds),
-    String(holdSeconds),
-    "5000",
-  ]);
-  const output = await load.finished();
+  await using load = new RunningProcess(
+    loadArgv("storm", "127.0.0.1", port, rate, seconds, holdSeconds, 5000),
+  );
+  await load.exited();
+  const output = load.output;
   const figures = JSON.parse(output.trim().split("\n").at(-1)!) as StormFigures;
   const cpuDuringLoad = (await cpuSeconds(pid)) - cpu0;
   await process.until(() => process.closes >= process.accepts, 30_000);

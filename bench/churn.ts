@@ -19,6 +19,7 @@ import {
   cpuSeconds,
   freePort,
   heapUsedBytes,
+  loadArgv,
   rssBytes,
   RunningProcess,
   tarpytArgv,
@@ -33,7 +34,6 @@ const { values } = parseArgs({
   },
 });
 const [rate, seconds, processes] = [values.rate, values.seconds, values.processes].map(Number);
-const root = new URL("..", import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const port = freePort();
@@ -55,15 +55,9 @@ const coldRss = await rssBytes(pid);
 /** Runs `processes` churning loads at `perSecond` in all for `forSeconds`; their summaries. */
 function churn(perSecond: number, forSeconds: number): Promise<Record<string, number>[]> {
   return Promise.all(Array.from({ length: processes }, async () => {
-    await using load = new RunningProcess([
-      "python3",
-      `${root}bench/load.py`,
-      "churn",
-      "127.0.0.1",
-      String(port),
-      String(perSecond / processes),
-      String(forSeconds),
-    ]);
+    await using load = new RunningProcess(
+      loadArgv("churn", "127.0.0.1", port, perSecond / processes, forSeconds),
+    );
     await load.exited();
     return JSON.parse(/\{.*\}/.exec(load.output)?.[0] ?? "{}");
   }));

@@ -15,6 +15,7 @@ import {
   cpuSeconds,
   floorServerArgv,
   freePort,
+  loadArgv,
   rssBytes,
   RunningProcess,
   tarpytArgv,
@@ -33,7 +34,6 @@ const { values } = parseArgs({
 });
 const clients = Number(values.clients);
 const seconds = Number(values.seconds);
-const root = new URL("..", import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Run {
@@ -88,14 +88,7 @@ async function measure(run: Run): Promise<string[]> {
   await sleep(1_000);
   const pid = tarpit.child.pid;
   const idle = await rssBytes(pid);
-  await using load = new RunningProcess([
-    "python3",
-    `${root}bench/load.py`,
-    "read",
-    "127.0.0.1",
-    String(port),
-    String(clients),
-  ]);
+  await using load = new RunningProcess(loadArgv("read", "127.0.0.1", port, clients));
   const [held] = await load.waitFor(/held \d+|failed \d+: .*/, { timeoutMs: 120_000 });
   if (held.startsWith("failed")) throw new Error(`${run.label}: ${held}`);
   await sleep(run.firstDelayMs + 5_000);
@@ -124,14 +117,7 @@ async function floorBytesPerClient(): Promise<number> {
   await untilListening(port);
   await sleep(1_000);
   const idle = await rssBytes(floor.child.pid);
-  await using load = new RunningProcess([
-    "python3",
-    `${root}bench/load.py`,
-    "read",
-    "127.0.0.1",
-    String(port),
-    String(clients),
-  ]);
+  await using load = new RunningProcess(loadArgv("read", "127.0.0.1", port, clients));
   await load.waitFor(/held \d+/, { timeoutMs: 120_000 });
   await sleep(5_000);
   return ((await rssBytes(floor.child.pid)) - idle) / clients;

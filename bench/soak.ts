@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import {
   freePort,
   heapUsedBytes,
+  loadArgv,
   rssBytes,
   RunningProcess,
   tarpytArgv,
@@ -33,7 +34,6 @@ const { values } = parseArgs({
 });
 const [minutes, clients, churn] = [values.minutes, values.clients, values.churn].map(Number);
 const maxClients = Number(values["max-clients"] ?? 2 * clients);
-const root = new URL("..", import.meta.url).pathname;
 const delaySeconds = 1;
 
 const port = freePort();
@@ -54,18 +54,9 @@ await using tarpyt = new RunningProcess(tarpytArgv([
 ]));
 
 await untilListening(port);
-await using load = new RunningProcess([
-  "python3",
-  "-u",
-  `${root}bench/load.py`,
-  "soak",
-  "127.0.0.1",
-  String(port),
-  String(clients),
-  String(churn),
-  String(minutes * 60),
-  String(5 * delaySeconds),
-]);
+await using load = new RunningProcess(
+  loadArgv("soak", "127.0.0.1", port, clients, churn, minutes * 60, 5 * delaySeconds),
+);
 await load.waitFor(/held \d+/, { timeoutMs: 120_000 });
 const samples: [number, number][] = [];
 const heapSamples: [number, number][] = [];

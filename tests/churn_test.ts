@@ -6,24 +6,22 @@
  * memory).
  */
 import { assert, assertEquals } from "./assert.ts";
-import { freePort, rssBytes, RunningProcess, tarpytArgv, untilListening } from "./harness.ts";
+import {
+  freePort,
+  loadArgv,
+  rssBytes,
+  RunningProcess,
+  tarpytArgv,
+  untilListening,
+} from "./harness.ts";
 import { needing } from "./tools.ts";
 
-const root = new URL("..", import.meta.url).pathname;
 const mib = 1024 * 1024;
 
 /** Connect-and-reset at `rate` a second for `seconds`; the connections that got through. */
 async function churn(port: number, rate: number, seconds: number): Promise<number> {
   const loads = await Promise.all([1, 2].map(async () => {
-    await using load = new RunningProcess([
-      "python3",
-      `${root}bench/load.py`,
-      "churn",
-      "127.0.0.1",
-      String(port),
-      String(rate / 2),
-      String(seconds),
-    ]);
+    await using load = new RunningProcess(loadArgv("churn", "127.0.0.1", port, rate / 2, seconds));
     await load.exited();
     return JSON.parse(/\{.*\}/.exec(load.output)?.[0] ?? "{}") as Record<string, number>;
   }));

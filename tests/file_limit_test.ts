@@ -7,14 +7,13 @@ import { assert } from "./assert.ts";
 import {
   connectReader,
   freePort,
+  loadArgv,
   peer,
   RunningProcess,
   tarpytArgv,
   wholeLines,
 } from "./harness.ts";
 import { needing } from "./tools.ts";
-
-const root = new URL("..", import.meta.url).pathname;
 
 /** TarPyt on a free port under `ulimit -n files`, with `args`; its port. */
 async function limited(files: number, args: string[]): Promise<[RunningProcess, number]> {
@@ -39,14 +38,7 @@ Deno.test(needing(["python3"], {
     // time, 8 times: refused, but each burst fills the descriptors first.
     const [started, port] = await limited(164, ["--max-clients", "100", "--max-per-ip", "1"]);
     await using tarpyt = started;
-    await using holders = new RunningProcess([
-      "python3",
-      `${root}bench/load.py`,
-      "read",
-      "127.0.0.1",
-      String(port),
-      "90",
-    ]);
+    await using holders = new RunningProcess(loadArgv("read", "127.0.0.1", port, "90"));
     await holders.waitFor(/held 90/);
     await tarpyt.waitFor(/ ACCEPT /, { times: 90 });
     await using bursts = peer("burst", "127.0.0.1", String(port), "127.0.0.250", "80", "1.5", "8");

@@ -35,6 +35,15 @@ export function floorServerArgv(port: number, delayMs?: number): string[] {
 }
 
 /**
+ * The load generator, bench/load.py, with its mode and arguments: `read HOST PORT N` holds
+ * N clients that read everything, `churn`, `soak` and `storm` are described in the file.
+ * Unbuffered, so its progress lines arrive as they are printed.
+ */
+export function loadArgv(mode: string, ...args: (string | number)[]): string[] {
+  return ["python3", "-u", `${root}bench/load.py`, mode, ...args.map(String)];
+}
+
+/**
  * Whether `TARPYT_BIN` is a compiled binary (an ELF file), not a script that runs the
  * source, such as the slow-start wrapper the harness is proven with.
  */

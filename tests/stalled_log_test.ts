@@ -7,6 +7,7 @@ import { assert, assertEquals, assertMatch } from "./assert.ts";
 import {
   connectReader,
   freePort,
+  loadArgv,
   programEnv,
   RunningProcess,
   tarpytArgv,
@@ -15,8 +16,6 @@ import {
 } from "./harness.ts";
 import { parseExposition, sampleValue } from "./prometheus_text.ts";
 import { needing } from "./tools.ts";
-
-const root = new URL("..", import.meta.url).pathname;
 
 Deno.test(needing(["python3"], {
   name: "a stalled stderr costs log lines, counted, and never the tarpit's service",
@@ -42,14 +41,7 @@ Deno.test(needing(["python3"], {
     try {
       await untilListening(port);
       // Thousands of ACCEPT lines: far more than the pipe and the queue hold.
-      await using crowd = new RunningProcess([
-        "python3",
-        `${root}bench/load.py`,
-        "read",
-        "127.0.0.1",
-        String(port),
-        "3000",
-      ]);
+      await using crowd = new RunningProcess(loadArgv("read", "127.0.0.1", port, "3000"));
       await crowd.waitFor(/held 3000/);
       const [conn, reader] = await connectReader({ hostname: "127.0.0.1", port });
       await reader.until((r) => r.text.length > 0);
