@@ -12,13 +12,7 @@
  *
  * @module
  */
-import {
-  type LineOptions,
-  type Protocol,
-  randomText,
-  serverFirstPacing,
-  verdictFreeText,
-} from "./protocol.ts";
+import { endlessLines, type Protocol, serverFirstPacing, verdictFreeStretch } from "./protocol.ts";
 
 /** The status line's start: version, code and the space before the reason phrase. */
 export const httpStatusStart = "HTTP/1.1 100 ";
@@ -34,12 +28,9 @@ export const httpStatusStart = "HTTP/1.1 100 ";
  * lines.next().value; // "HTTP/1.1 100 "
  * ```
  */
-export function* httpEndlessReasonPhrase(
-  { maxLineLength }: LineOptions,
-): Generator<string, void, undefined> {
-  yield httpStatusStart;
-  for (;;) yield randomText(maxLineLength, verdictFreeText);
-}
+export const httpEndlessReasonPhrase: Protocol["lines"] = endlessLines(verdictFreeStretch, [
+  httpStatusStart,
+]);
 
 /** The http-status protocol for the registry. */
 export const httpStatus: Protocol = {

@@ -13,12 +13,11 @@
  * @module
  */
 import {
+  endlessLines,
   headEnd,
-  type LineOptions,
   type Protocol,
-  randomText,
   serverFirstPacing,
-  verdictFreeText,
+  verdictFreeStretch,
 } from "./protocol.ts";
 
 /** The greeting's start, sent in one piece. */
@@ -35,12 +34,9 @@ export const imapGreetingStart = "* OK ";
  * lines.next().value; // "* OK \u0100"
  * ```
  */
-export function* imapUnendedGreeting(
-  { maxLineLength }: LineOptions,
-): Generator<string, void, undefined> {
-  yield `${imapGreetingStart}${headEnd}`;
-  for (;;) yield randomText(maxLineLength, verdictFreeText);
-}
+export const imapUnendedGreeting: Protocol["lines"] = endlessLines(verdictFreeStretch, [
+  `${imapGreetingStart}${headEnd}`,
+]);
 
 /** The imap protocol for the registry. */
 export const imap: Protocol = {

@@ -197,6 +197,20 @@ function drawText(length: number, alphabet: string): string {
 export const verdictFreeText = "aehijklmnopqrstuxyz ";
 
 /**
+ * `maxLineLength` characters of {@link verdictFreeText}, with no line end: the next stretch
+ * of a line that never ends.
+ *
+ * @example
+ * ```ts
+ * import { verdictFreeStretch } from "./protocol.ts";
+ * verdictFreeStretch(32); // e.g. "ktp oy.mahzq lrsu joxaein tqlmy "
+ * ```
+ */
+export function verdictFreeStretch(maxLineLength: number): string {
+  return randomText(maxLineLength, verdictFreeText);
+}
+
+/**
  * One continuation line of a multiline reply, `<code>-<text>\r\n`, of 7 to
  * `maxLineLength` bytes, its code and hyphen a {@link headEnd} head. SMTP (RFC 5321
  * 4.2.1) and FTP (RFC 959 4.2) share this shape: the reply ends only at a line starting
