@@ -12,7 +12,7 @@
  *   10,000 x 1 s and 19,000 x 10 s. Idle RSS and private dirty memory
  *   (/proc/PID/smaps_rollup), memory per client above idle, CPU per line received, lines
  *   received over lines due in the window, time to connect everyone, startup (spawn to
- *   first accept); beside the runtime's floor (bench/floor_server.ts: the same accepts and
+ *   listening); beside the runtime's floor (bench/floor_server.ts: the same accepts and
  *   writes with no engine, same V8 flags).
  * - **accepts**: connections arriving at 20,000 a second for 10 s, each reset after
  *   100 ms (bench/load.py storm): CPU per accepted client, from before the load until every
@@ -152,9 +152,6 @@ class Logged implements AsyncDisposable {
       for (const line of lines) {
         if (line.includes("ACCEPT ")) this.accepts++;
         else if (line.includes("CLOSE ")) this.closes++;
-        else if (line.startsWith("held") || line.startsWith("lines") || line.startsWith("{")) {
-          this.tail = line;
-        }
       }
       this.tail = (this.tail + "\n" + lines.join("\n")).slice(-4_000);
       for (const wake of this.#waiters) wake();
