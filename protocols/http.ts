@@ -31,7 +31,7 @@ export const httpContinueLine = "HTTP/1.1 100 Continue\r\n";
 const fieldOverhead = "X-: \r\n".length;
 
 /** The shortest {@link httpHeaderLine}: `X-a: b\r\n`. */
-export const httpFieldMinLength = fieldOverhead + 2;
+export const httpFieldMinLength: number = fieldOverhead + 2;
 
 /**
  * One header field line of 8 to `maxLineLength` bytes: `X-<name>: <value>\r\n`.

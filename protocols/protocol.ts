@@ -244,4 +244,4 @@ export const serverFirstPacing: Pacing = {
 };
 
 /** The shortest {@link replyContinuationLine}: `220-x\r\n`. */
-export const replyContinuationMinLength = "220-x\r\n".length;
+export const replyContinuationMinLength: number = "220-x\r\n".length;

@@ -49,7 +49,8 @@ export function sshPacket(payload: string): string {
 }
 
 /** The shortest {@link sshIgnorePacket}: 5 bytes of header, 5 of payload, 6 of padding. */
-export const sshIgnoreMinLength = sshPacket(String.fromCharCode(messageIgnore) + uint32(0)).length;
+export const sshIgnoreMinLength: number =
+  sshPacket(String.fromCharCode(messageIgnore) + uint32(0)).length;
 
 /**
  * A KEXINIT (RFC 4253 7.1) offering what OpenSSH, libssh and Go's x/crypto/ssh all accept.

@@ -18,8 +18,11 @@ import { longestSilenceMs, type Pacing } from "../../protocols/protocol.ts";
 
 /** Everything the tarpit needs to run, checked: the engine's policy, and the program's. */
 export interface TarpitConfig extends TrapPolicy {
+  /** The least severe level logged: `--log-level`. */
   readonly logLevel: LogLevel;
+  /** `text` (endlessh's lines) or `json`: `--log-format`. */
   readonly logFormat: LogFormat;
+  /** Addresses to bind when systemd passes no socket: `--listen`. */
   readonly listen: readonly ListenAddress[];
   /** Where to serve Prometheus metrics, besides a passed socket named `metrics`. */
   readonly metricsListen: ListenAddress | undefined;
@@ -35,6 +38,7 @@ export type Command =
 
 /** `tarpyt systemd print [--exec-path PATH] [PROTOCOL...]`: the unit templates, as tar. */
 export interface SystemdPrintCommand {
+  /** Which command this is. */
   readonly kind: "systemd-print";
   /** Every protocol when none is named. */
   readonly protocols: readonly string[];
@@ -44,6 +48,7 @@ export interface SystemdPrintCommand {
 
 /** A bad flag, value or variable; its message is the one line to show. */
 export class UsageError extends Error {
+  /** The error's name, as stack traces and tests see it. */
   override name = "UsageError";
 }
 

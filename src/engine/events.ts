@@ -12,6 +12,7 @@
 export interface ClientRef {
   /** Its address: plain IPv4 for an IPv4 peer of a dual-stack socket. */
   readonly host: string;
+  /** Its port. */
   readonly port: number;
   /** endlessh logs the fd; Deno does not expose it, so this is a connection number. */
   readonly id: number;

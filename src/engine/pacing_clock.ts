@@ -24,7 +24,9 @@ export interface Paced {
   dueAt: number;
   /** The lane the item waits in; -1 when it is not scheduled. */
   lane: number;
+  /** The item before it in its lane, or null at the head. */
   prev: Paced | null;
+  /** The item after it in its lane, or null at the tail. */
   next: Paced | null;
 }
 
@@ -143,6 +145,8 @@ export class PacingClock<T extends Paced> {
   #size = 0;
 
   /**
+   * A clock serving items from lanes grouped by what they pace.
+   *
    * @param groups each group's lane delays (ms, each greater than 0), picked from at random
    * @param slackGroup the group whose shortest delay sets the batching slack: the ticks
    * @param onDue serves an item that came due from a lane of `group`

@@ -15,6 +15,7 @@ export interface LineCursor {
   line: string;
   /** The index of its next byte. */
   offset: number;
+  /** The lines still to come. */
   readonly lines: Iterator<string, void, undefined>;
 }
 

@@ -37,6 +37,7 @@ import type { Gate, Transport } from "./transport.ts";
 
 /** How a {@link Tarpit} treats its clients: the command line's flags, checked. */
 export interface TrapPolicy {
+  /** The lines each client is sent, and their default pacing. */
   readonly protocol: Protocol;
   /** Silence before a client's first piece, at most {@link longestSilenceMs}. */
   readonly firstDelayMs: number;
@@ -46,9 +47,11 @@ export interface TrapPolicy {
   readonly jitterMs: number;
   /** Bytes in a piece; 0 sends each line whole. */
   readonly pieceSize: number;
+  /** Clients held at once; past it, new ones wait in the kernel's backlog. */
   readonly maxClients: number;
   /** Clients one source address may hold; more from it are closed on arrival. */
   readonly maxPerIp: number;
+  /** The longest line, CRLF included. */
   readonly maxLineLength: number;
   /** `--banner`, for protocols that drip one. */
   readonly banner: string;
@@ -120,9 +123,13 @@ class ReportLimiter {
 /** A client held, with the pacing clock's links and its place in its protocol's lines. */
 export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
   dueAt = 0;
-  lane = -1;
+  /** The pacing clock's lane it waits in; -1 when not scheduled. */
+  lane: number = -1;
+  /** The client before it in its lane. */
   prev: Paced | null = null;
+  /** The client after it in its lane. */
   next: Paced | null = null;
+  /** Bytes the kernel has taken for it so far. */
   bytesSent = 0;
   /**
    * The length of a piece the kernel has not taken yet, as when the client does not
@@ -132,6 +139,7 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
   /** The line being sent, and the index of its next byte. */
   line = "";
   offset = 0;
+  /** A client just admitted, with the lines its protocol makes for it. */
   constructor(
     readonly connection: C,
     readonly lines: Iterator<string, void, undefined>,
@@ -184,6 +192,7 @@ export class Tarpit<C, L> {
   readonly #pieceSize: number;
   readonly #maxLifetimeMs: number;
 
+  /** A tarpit with `options`; it serves nothing until {@link Tarpit.serve} is given a listener. */
   constructor(options: TarpitOptions<C, L>) {
     this.#options = options;
     this.#transport = options.transport;

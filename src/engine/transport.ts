@@ -8,12 +8,15 @@
 
 /** A peer's address (plain IPv4 for an IPv4 peer of a dual-stack socket) and port. */
 export interface Peer {
+  /** The peer's address. */
   readonly address: string;
+  /** The peer's port. */
   readonly port: number;
 }
 
 /** A write that failed because the peer is gone: the error's name (`EPIPE`, `ECONNRESET`). */
 export interface Gone {
+  /** The error's name. */
   readonly gone: string;
 }
 

@@ -39,6 +39,8 @@ export class LogQueue {
   onRecovered: (lost: number) => void = () => {};
 
   /**
+   * A queue writing to `sink`.
+   *
    * @param sink writes some of the bytes it is given, returning how many; stderr's
    * asynchronous write by default
    */

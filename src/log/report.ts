@@ -38,17 +38,25 @@ const longestTrappedSeconds = 100 * 365 * 86_400;
 
 /** One source address's share. */
 export interface SourceTotals {
+  /** Connections from it. */
   connections: number;
+  /** Seconds its connections were held. */
   seconds: number;
 }
 
 /** What {@link summarizeLog} found. */
 export interface LogReport {
+  /** Each source address's share; the busiest are kept, see {@link summarizeLog}. */
   readonly sources: Map<string, SourceTotals>;
+  /** Connections per protocol. */
   readonly protocols: Map<string, number>;
+  /** Connections closed (`CLOSE` lines). */
   connections: number;
+  /** Seconds attackers were held, in all. */
   seconds: number;
+  /** Bytes sent, in all. */
   bytes: number;
+  /** Lines that were not TarPyt's or not valid, and were left out. */
   skipped: number;
   /** Trapped clients over time: [epoch ms, clients held] after each ACCEPT or CLOSE. */
   readonly held: [number, number][];

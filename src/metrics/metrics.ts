@@ -26,9 +26,13 @@ interface Family {
 
 /** What the tarpit has caught, as the metrics show it. */
 export interface TrapFigures {
+  /** Each listening port's counts. */
   readonly ports: readonly PortFigures[];
+  /** How long closed clients were held. */
   readonly histogram: TrappedHistogram;
+  /** `--max-clients`. */
   readonly maxClients: number;
+  /** `--protocol`. */
   readonly protocol: string;
 }
 

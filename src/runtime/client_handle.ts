@@ -20,10 +20,13 @@ import { plainAddress } from "../text/address.ts";
 
 /** The slice of the runtime's TCP handle a trapped client needs. */
 export interface ClientHandle {
+  /** Fills `out` with the peer's address and port; a negative errno when it has gone. */
   getpeername(out: { address?: string; port?: number }): number;
   /** `delaySeconds` of idle time before the first probe. */
   setKeepAlive(enable: boolean, delaySeconds: number): number;
+  /** Writes `data` as latin1 with `req`: 0 when done at once, else see {@link writePending}. */
   writeLatin1String(req: object, data: string): number;
+  /** Closes the connection and releases the handle. */
   close(): void;
 }
 
@@ -80,6 +83,7 @@ export class LineWriter<T> {
    */
   #spare: WriteRequest | undefined;
 
+  /** A writer calling `onComplete` for every write that completes later. */
   constructor(onComplete: (owner: T, status: number) => void) {
     this.#oncomplete = function (this: WriteRequest, status: number): void {
       onComplete(this.owner as T, status);

@@ -39,6 +39,7 @@ export class ClosedHandleCollector {
   readonly #collect: () => void;
   #closed = 0;
 
+  /** A collector that calls `collect` for a full collection. */
   constructor(collect: () => void) {
     this.#collect = collect;
   }

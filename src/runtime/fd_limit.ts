@@ -19,7 +19,7 @@
  * tarpit admits or refuses them, and the metrics connections (`maxMetricsConnections` in
  * metrics_server.ts, checked by tests/systemd_units_test.ts).
  */
-export const spareFds = 64 + 128 + 8;
+export const spareFds: number = 64 + 128 + 8;
 
 /**
  * Whether this process can open one more file now. Opens and closes `/dev/null`, which

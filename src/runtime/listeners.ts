@@ -13,6 +13,7 @@ import type { LogFields } from "../log/logger.ts";
 
 /** An address to bind, as `--listen` gives it, for running without systemd. */
 export interface ListenAddress {
+  /** The host to bind: an IPv4 or IPv6 address. */
   readonly host: string;
   /** 0 binds a free port, which the startup log names. */
   readonly port: number;
@@ -20,6 +21,7 @@ export interface ListenAddress {
 
 /** A listening socket and how to name it in logs. */
 export interface Listener {
+  /** The listening server. */
   readonly server: Server;
   /** `{ fd: 3, name: "tarpyt-ssh@22.socket" }` or `{ from: "--listen" }`. */
   readonly origin: LogFields;
@@ -29,6 +31,7 @@ export interface Listener {
 
 /** A socket could not be opened; the message says which and why. */
 export class ListenError extends Error {
+  /** The error's name, as stack traces and tests see it. */
   override name = "ListenError";
 }
 

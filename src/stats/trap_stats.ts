@@ -24,6 +24,7 @@ interface PortCounts {
 
 /** What one listening port has done, those held now included. */
 export interface PortFigures {
+  /** The port clients connected to. */
   readonly localPort: number;
   /** Clients accepted. */
   readonly opened: number;
@@ -73,7 +74,9 @@ export interface Totals {
  */
 export class TrapStats {
   readonly #ports = new Map<number, PortCounts>();
+  /** How long closed clients were held. */
   readonly histogram = new TrappedHistogram();
+  /** The source addresses with the most connections. */
   readonly talkers = new TopTalkers(topTalkerSlots);
 
   /** Counts one event. */
@@ -145,7 +148,9 @@ export const trappedSecondsBuckets = [10, 60, 300, 1_800, 3_600, 21_600, 86_400]
 export class TrappedHistogram {
   /** Clients per bucket (not cumulative); the last is over a day. */
   readonly counts: number[] = new Array(trappedSecondsBuckets.length + 1).fill(0);
+  /** Seconds of every client counted, in all. */
   sumSeconds = 0;
+  /** Clients counted. */
   count = 0;
 
   /** Records one client that stayed `seconds`. */
@@ -176,6 +181,7 @@ export class TrappedHistogram {
 export class TopTalkers {
   readonly #counts = new Map<string, number>();
 
+  /** Keeps at most `capacity` addresses. */
   constructor(readonly capacity: number) {}
 
   /** Counts one connection from `address`. */

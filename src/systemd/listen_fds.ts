@@ -15,6 +15,7 @@ export const firstListenFd = 3;
 
 /** One socket systemd passed. */
 export interface PassedSocket {
+  /** Its descriptor: 3 for the first. */
   readonly fd: number;
   /** Its `FileDescriptorName=`; systemd's default is the socket unit's name. */
   readonly name: string;
@@ -22,13 +23,17 @@ export interface PassedSocket {
 
 /** The `LISTEN_*` variables do not describe sockets for this process. */
 export class ListenFdsError extends Error {
+  /** The error's name, as stack traces and tests see it. */
   override name = "ListenFdsError";
 }
 
 /** The variables sd_listen_fds(3) reads. */
 export interface ListenEnv {
+  /** How many sockets were passed. */
   readonly LISTEN_FDS?: string;
+  /** The process they were passed to. */
   readonly LISTEN_PID?: string;
+  /** Their names, separated by colons (`FileDescriptorName=`). */
   readonly LISTEN_FDNAMES?: string;
 }
 

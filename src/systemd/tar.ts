@@ -8,7 +8,9 @@
 
 /** A file to put in an archive: a name of at most 100 bytes, and its text. */
 export interface TarEntry {
+  /** The file's name. */
   readonly name: string;
+  /** The file's text. */
   readonly text: string;
 }
 

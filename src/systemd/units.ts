@@ -39,7 +39,9 @@ export const watchdogSec = 30;
 
 /** One unit file: its name under `/etc/systemd/system/` and its text. */
 export interface UnitFile {
+  /** The file's name. */
   readonly name: string;
+  /** The unit's text. */
   readonly text: string;
 }
 
