@@ -46,9 +46,9 @@ export interface SourceTotals {
 
 /** What {@link summarizeLog} found. */
 export interface LogReport {
-  /** Each source address's share; the busiest are kept, see {@link summarizeLog}. */
+  /** Each source address's share; past a cap, only the busiest are kept. */
   readonly sources: Map<string, SourceTotals>;
-  /** Connections per protocol. */
+  /** Connections per protocol; past a cap, only the busiest are kept. */
   readonly protocols: Map<string, number>;
   /** Connections closed (`CLOSE` lines). */
   connections: number;
