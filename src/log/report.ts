@@ -48,9 +48,9 @@ export interface SourceTotals {
 export interface LogReport {
   /** Each source address's share; past a cap, only the busiest are kept. */
   readonly sources: Map<string, SourceTotals>;
-  /** Connections per protocol; past a cap, only the busiest are kept. */
+  /** Connections per protocol; past a cap, new protocols count as `other`. */
   readonly protocols: Map<string, number>;
-  /** Connections closed (`CLOSE` lines). */
+  /** Connections accepted (`ACCEPT` lines). */
   connections: number;
   /** Seconds attackers were held, in all. */
   seconds: number;
