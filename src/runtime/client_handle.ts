@@ -24,7 +24,10 @@ export interface ClientHandle {
   getpeername(out: { address?: string; port?: number }): number;
   /** `delaySeconds` of idle time before the first probe. */
   setKeepAlive(enable: boolean, delaySeconds: number): number;
-  /** Writes `data` as latin1 with `req`: 0 when done at once, else see {@link writePending}. */
+  /**
+   * Writes `data` as latin1 with `req`: a negative errno when it failed; whether it is still
+   * under way is in the stream binding's state ({@link LineWriter.write} reads it).
+   */
   writeLatin1String(req: object, data: string): number;
   /** Closes the connection and releases the handle. */
   close(): void;

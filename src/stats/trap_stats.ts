@@ -181,7 +181,7 @@ export class TrappedHistogram {
 export class TopTalkers {
   readonly #counts = new Map<string, number>();
 
-  /** Keeps at most `capacity` addresses. */
+  /** Keeps the `capacity` busiest addresses, and up to as many more between trims. */
   constructor(readonly capacity: number) {}
 
   /** Counts one connection from `address`. */
