@@ -1,10 +1,12 @@
 /**
  * The runtime's floor: a server that accepts the way TarPyt does (bare TCP handles,
  * src/runtime/accept_loop.ts) and holds what it accepts; given a delay, it also writes
- * each client one fixed line per delay the way TarPyt writes (src/runtime/client_handle.ts),
- * with no pacing clock, protocol, event or log. `bench/bench.ts` runs it beside TarPyt,
- * with the same V8 flags, so TarPyt's memory and CPU read against the runtime's own in one
- * run.
+ * each client one fixed line per delay the way TarPyt writes (src/runtime/client_handle.ts)
+ * and closes it once a write fails, collecting closed handles as TarPyt does
+ * (src/runtime/closed_handles.ts); paced by one FIFO, as endlessh paces, with no
+ * protocol, event or log.
+ * `bench/bench.ts` runs it beside TarPyt, with the same V8 flags, so TarPyt's memory and
+ * CPU read against the runtime's own in one run.
  *
  * `deno run --allow-net bench/floor_server.ts PORT [DELAY_MS]`
  *
@@ -13,28 +15,59 @@
 import { createServer } from "node:net";
 import { acceptLoop } from "../src/runtime/accept_loop.ts";
 import { type ClientHandle, LineWriter } from "../src/runtime/client_handle.ts";
+import { ClosedHandleCollector, fullCollection } from "../src/runtime/closed_handles.ts";
 
 const [port, delayMs] = [Number(Deno.args[0]), Number(Deno.args[1] ?? 0)];
-const held: ClientHandle[] = [];
+// Clients in the order their next line is due: all wait the same delay, so appending
+// keeps the order (endlessh's FIFO). Two arrays, not an object per entry, so that a line
+// allocates nothing here.
+const handles: ClientHandle[] = [];
+const dueAts: number[] = [];
+let head = 0;
 const server = createServer().listen({ host: "127.0.0.1", port });
 server.once("listening", () =>
   acceptLoop(server, {
     hasRoom: () => true,
-    admit: (handle) => held.push(handle),
+    admit: (handle) => {
+      handles.push(handle);
+      dueAts.push(performance.now() + delayMs);
+    },
     failed: (code) => console.error(`accept failed: ${code}`),
   }));
 
 if (delayMs > 0) {
-  // Twenty turns a delay, each writing to the next twentieth of the clients: one line
-  // each per delay, batched as TarPyt's pacing clock batches.
-  const turns = 20;
-  const writer = new LineWriter<undefined>(() => {});
-  const line = "floor line, 18 B\r\n";
-  let next = 0;
-  setInterval(() => {
-    const count = Math.ceil(held.length / turns);
-    for (let i = 0; i < count && held.length > 0; i++) {
-      writer.write(held[next++ % held.length], line, undefined);
+  // Twenty turns a delay, each writing to the clients due by then, as TarPyt's pacing
+  // clock batches. A client whose write fails has left: it is closed, as TarPyt closes it.
+  const collector = new ClosedHandleCollector(fullCollection());
+  const gone = new Set<ClientHandle>();
+  const close = (handle: ClientHandle): void => {
+    handle.close();
+    collector.closed(handles.length - head);
+  };
+  // A write that fails later closes its client then; the queue skips it when it comes up.
+  const writer = new LineWriter<ClientHandle>((handle, status) => {
+    if (status < 0) {
+      gone.add(handle);
+      close(handle);
     }
-  }, delayMs / turns);
+  });
+  const line = "floor line, 18 B\r\n";
+  setInterval(() => {
+    const horizon = performance.now() + delayMs / 20;
+    while (head < handles.length && dueAts[head] <= horizon) {
+      const handle = handles[head], dueAt = dueAts[head];
+      head++;
+      if (gone.delete(handle)) continue;
+      if (writer.write(handle, line, handle) < 0) close(handle);
+      else {
+        handles.push(handle);
+        dueAts.push(dueAt + delayMs);
+      }
+    }
+    if (head > 4096 && head * 2 > handles.length) {
+      handles.splice(0, head);
+      dueAts.splice(0, head);
+      head = 0;
+    }
+  }, delayMs / 20);
 }
