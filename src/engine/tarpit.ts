@@ -171,7 +171,7 @@ export class Tarpit<C, L> {
   readonly #options: TarpitOptions<C, L>;
   readonly #transport: Transport<C, L, TrappedClient<C>>;
   readonly #emit: (event: TarpitEvent) => void;
-  /** One object for every client's generator. */
+  /** One object for every client's line iterator. */
   readonly #lineOptions: LineOptions;
   readonly #clients = new Set<TrappedClient<C>>();
   /** Clients held per source address; never larger than the clients held. */
