@@ -33,8 +33,10 @@ import {
   freePort,
   loadArgv,
   privateDirtyBytes,
+  readingClients,
   rssBytes,
   RunningProcess,
+  sleep,
   tarpytArgv,
   untilListening,
 } from "../tests/harness.ts";
@@ -55,7 +57,6 @@ if (!(windowSeconds > 0 && windowSeconds % 10 === 0)) {
   console.error(`bench: --seconds ${values.seconds}: give a multiple of 10`);
   Deno.exit(2);
 }
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const endlessh = ["/usr/bin/endlessh", "/usr/sbin/endlessh"].find((path) => {
   try {
@@ -227,9 +228,7 @@ async function linesRun(server: Server, clients: number, delayMs: number): Promi
   const idleRss = await rssBytes(pid);
   const idleDirty = await privateDirtyBytes(pid);
   const connectStart = performance.now();
-  await using load = new RunningProcess(loadArgv("read", "127.0.0.1", port, clients));
-  const [held] = await load.waitFor(/held \d+|failed \d+: .*/, { timeoutMs: 120_000 });
-  if (held.startsWith("failed")) throw new Error(`${server.name}: ${held}`);
+  await using load = await readingClients(port, clients);
   const connectSeconds = (performance.now() - connectStart) / 1000;
   await sleep(Math.max(2 * delayMs, 3_000));
   const lines0 = await linesRead(load);

@@ -22,6 +22,7 @@ import {
   loadArgv,
   rssBytes,
   RunningProcess,
+  sleep,
   tarpytArgv,
 } from "../tests/harness.ts";
 
@@ -34,7 +35,6 @@ const { values } = parseArgs({
   },
 });
 const [rate, seconds, processes] = [values.rate, values.seconds, values.processes].map(Number);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const port = freePort();
 const metricsPort = freePort();

@@ -15,9 +15,10 @@ import {
   cpuSeconds,
   floorServerArgv,
   freePort,
-  loadArgv,
+  readingClients,
   rssBytes,
   RunningProcess,
+  sleep,
   tarpytArgv,
   untilListening,
 } from "../tests/harness.ts";
@@ -34,7 +35,6 @@ const { values } = parseArgs({
 });
 const clients = Number(values.clients);
 const seconds = Number(values.seconds);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Run {
   readonly label: string;
@@ -88,9 +88,7 @@ async function measure(run: Run): Promise<string[]> {
   await sleep(1_000);
   const pid = tarpit.child.pid;
   const idle = await rssBytes(pid);
-  await using load = new RunningProcess(loadArgv("read", "127.0.0.1", port, clients));
-  const [held] = await load.waitFor(/held \d+|failed \d+: .*/, { timeoutMs: 120_000 });
-  if (held.startsWith("failed")) throw new Error(`${run.label}: ${held}`);
+  await using _load = await readingClients(port, clients);
   await sleep(run.firstDelayMs + 5_000);
   const before = await cpuSeconds(pid);
   await sleep(seconds * 1_000);
@@ -117,8 +115,7 @@ async function floorBytesPerClient(): Promise<number> {
   await untilListening(port);
   await sleep(1_000);
   const idle = await rssBytes(floor.child.pid);
-  await using load = new RunningProcess(loadArgv("read", "127.0.0.1", port, clients));
-  await load.waitFor(/held \d+/, { timeoutMs: 120_000 });
+  await using _load = await readingClients(port, clients);
   await sleep(5_000);
   return ((await rssBytes(floor.child.pid)) - idle) / clients;
 }

@@ -89,6 +89,32 @@ export function freePort(hostname = "127.0.0.1"): number {
   return port;
 }
 
+/**
+ * Waits `ms` milliseconds: a benchmark's settling time or measurement window. Tests wait
+ * for events instead.
+ */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * `clients` clients of 127.0.0.1:`port` that read everything they are sent
+ * (bench/load.py read), once every one is connected; they stop when it is disposed.
+ *
+ * @throws when one could not connect (the load is stopped first)
+ */
+export async function readingClients(port: number, clients: number): Promise<RunningProcess> {
+  const load = new RunningProcess(loadArgv("read", "127.0.0.1", port, clients));
+  try {
+    const [held] = await load.waitFor(/held \d+|failed \d+: .*/, { timeoutMs: 120_000 });
+    if (held.startsWith("failed")) throw new Error(`bench/load.py read: ${held}`);
+    return load;
+  } catch (error) {
+    await load[Symbol.asyncDispose]();
+    throw error;
+  }
+}
+
 /** A process whose stderr is collected, stopped at the end of the test. */
 export class RunningProcess implements AsyncDisposable {
   readonly child: Deno.ChildProcess;
