@@ -5,7 +5,7 @@
  * Both run as in production. TarPyt logs at `info` as under systemd (`JOURNAL_STREAM` set:
  * each line starts with its priority and carries no time, which journald adds), endlessh
  * with `-v` (its ACCEPT and CLOSE lines); the bench reads both logs as journald would.
- * Clients read everything they are sent (bench/load.py read), as real ones do.
+ * Clients read everything they are sent (tests/support/load.py read), as real ones do.
  *
  * - **lines**: N clients, a line every D, TarPyt paced as endlessh paces (`ssh`,
  *   `--piece-size 0`, `--first-delay D --delay D --jitter 0s`, lines up to 32 bytes); run at
@@ -15,7 +15,7 @@
  *   listening); beside the runtime's floor (bench/floor_server.ts: the same accepts and
  *   writes with no engine, same V8 flags).
  * - **accepts**: connections arriving at 20,000 a second for 10 s, each reset after
- *   100 ms (bench/load.py storm): CPU per accepted client, from before the load until every
+ *   100 ms (tests/support/load.py storm): CPU per accepted client, from before the load until every
  *   client's CLOSE is logged, so accepting, logging and closing are all counted; beside the
  *   floor, which accepts, writes once a delay and closes when the write fails.
  * - **storm**: a scan storm, 10,000 connections a second for 30 s, each held 1 s and
@@ -29,17 +29,13 @@
 import { parseArgs } from "node:util";
 import {
   cpuSeconds,
-  floorServerArgv,
-  freePort,
-  loadArgv,
   privateDirtyBytes,
-  readingClients,
   rssBytes,
   RunningProcess,
-  sleep,
-  tarpytArgv,
-  untilListening,
-} from "../tests/harness.ts";
+} from "../tests/support/process.ts";
+import { floorServerArgv, readingClients, sleep } from "./support.ts";
+import { freePort, untilListening } from "../tests/support/net.ts";
+import { loadArgv, tarpytArgv } from "../tests/support/tarpyt.ts";
 import { runtimeFlags } from "../src/runtime/flags.ts";
 
 const { values } = parseArgs({
@@ -253,7 +249,7 @@ async function linesRun(server: Server, clients: number, delayMs: number): Promi
   };
 }
 
-/** What bench/load.py storm reports. */
+/** What tests/support/load.py storm reports. */
 interface StormFigures {
   readonly connections: number;
   readonly failed: number;

@@ -15,16 +15,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import {
-  cpuSeconds,
-  freePort,
-  heapUsedBytes,
-  loadArgv,
-  rssBytes,
-  RunningProcess,
-  sleep,
-  tarpytArgv,
-} from "../tests/harness.ts";
+import { cpuSeconds, rssBytes, RunningProcess } from "../tests/support/process.ts";
+import { freePort, heapUsedBytes } from "../tests/support/net.ts";
+import { churn, tarpytArgv } from "../tests/support/tarpyt.ts";
+import { sleep } from "./support.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -52,24 +46,13 @@ await sleep(1_500);
 const pid = tarpyt.child.pid;
 const coldRss = await rssBytes(pid);
 
-/** Runs `processes` churning loads at `perSecond` in all for `forSeconds`; their summaries. */
-function churn(perSecond: number, forSeconds: number): Promise<Record<string, number>[]> {
-  return Promise.all(Array.from({ length: processes }, async () => {
-    await using load = new RunningProcess(
-      loadArgv("churn", "127.0.0.1", port, perSecond / processes, forSeconds),
-    );
-    await load.exited();
-    return JSON.parse(/\{.*\}/.exec(load.output)?.[0] ?? "{}");
-  }));
-}
-
-await churn(100, 2); // warm-up
+await churn(port, 100, 2, processes); // warm-up
 await sleep(12_000); // past the 10 s delay: any client still held has had its line fail
 const idleRss = await rssBytes(pid);
 const idleAnon = await rssBytes(pid, "RssAnon");
 const idleHeap = await heapUsedBytes(metricsPort);
 const cpuBefore = await cpuSeconds(pid);
-const summaries = await churn(rate, seconds);
+const summaries = await churn(port, rate, seconds, processes);
 const busyCpu = (await cpuSeconds(pid)) - cpuBefore;
 const peakRss = await rssBytes(pid);
 await sleep(10_000); // quiet
@@ -79,8 +62,8 @@ const quietCpuShare = ((await cpuSeconds(pid)) - quietBefore) / 5;
 const afterRss = await rssBytes(pid);
 const afterAnon = await rssBytes(pid, "RssAnon");
 const afterHeap = await heapUsedBytes(metricsPort);
-const connections = summaries.reduce((sum, s) => sum + (s.connections ?? 0), 0);
-const failed = summaries.reduce((sum, s) => sum + (s.failed ?? 0), 0);
+const connections = summaries.reduce((sum, s) => sum + s.connections, 0);
+const failed = summaries.reduce((sum, s) => sum + s.failed, 0);
 const running = tarpyt.status === undefined;
 const allThrough = failed === 0;
 const rssBack = afterRss <= idleRss * 1.1;

@@ -45,12 +45,13 @@ if (delayMs > 0) {
     collector.closed(handles.length - head);
   };
   // A write that fails later closes its client then; the queue skips it when it comes up.
-  const writer = new LineWriter<ClientHandle>((handle, status) => {
-    if (status < 0) {
+  const writer = new LineWriter();
+  const written = (handle: ClientHandle, error?: string): void => {
+    if (error !== undefined) {
       gone.add(handle);
       close(handle);
     }
-  });
+  };
   const line = "floor line, 18 B\r\n";
   setInterval(() => {
     const horizon = performance.now() + delayMs / 20;
@@ -58,7 +59,7 @@ if (delayMs > 0) {
       const handle = handles[head], dueAt = dueAts[head];
       head++;
       if (gone.delete(handle)) continue;
-      if (writer.write(handle, line, handle) < 0) close(handle);
+      if (writer.write(handle, line, handle, written) < 0) close(handle);
       else {
         handles.push(handle);
         dueAts.push(dueAt + delayMs);

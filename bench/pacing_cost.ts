@@ -1,7 +1,7 @@
 /**
  * `deno task bench-pacing [--clients N] [--seconds S] [--only PROTOCOL]`: what each protocol's dripping
  * costs, at its default pacing, beside ssh sent in whole lines every 10 s as endlessh
- * sends them. For each, N clients that read everything (bench/load.py read) are held,
+ * sends them. For each, N clients that read everything (tests/support/load.py read) are held,
  * and once the first pieces flow, the tarpit's CPU time is measured over S seconds:
  * CPU per client-second is that time divided by N x S, CPU per tick that time divided by
  * the pieces due, and bytes per client is RSS above idle divided by N, beside the
@@ -11,19 +11,12 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import {
-  cpuSeconds,
-  floorServerArgv,
-  freePort,
-  readingClients,
-  rssBytes,
-  RunningProcess,
-  sleep,
-  tarpytArgv,
-  untilListening,
-} from "../tests/harness.ts";
+import { cpuSeconds, rssBytes, RunningProcess } from "../tests/support/process.ts";
+import { floorServerArgv, readingClients, sleep } from "./support.ts";
+import { freePort, untilListening } from "../tests/support/net.ts";
+import { tarpytArgv } from "../tests/support/tarpyt.ts";
 import { protocols } from "../protocols/mod.ts";
-import { pacingDefaults } from "../src/cli/cli.ts";
+import { formatDuration } from "../src/text/duration.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -94,10 +87,10 @@ async function measure(run: Run): Promise<string[]> {
   await sleep(seconds * 1_000);
   const cpu = await cpuSeconds(pid) - before;
   const rss = await rssBytes(pid);
-  const defaults = pacingDefaults(protocols[run.args[1]].pacing);
+  const { pieceSize, delayMs, jitterMs } = protocols[run.args[1]].pacing;
   const piece = run.args.includes("--piece-size")
     ? "a line every 10s"
-    : `${defaults["piece-size"]} B every ${defaults.delay} ± ${defaults.jitter}`;
+    : `${pieceSize} B every ${formatDuration(delayMs)} ± ${formatDuration(jitterMs)}`;
   const ticks = clients * seconds * 1000 / run.delayMs;
   return [
     run.label,

@@ -1,5 +1,5 @@
 /**
- * `deno task bench-clients [--cap S]`: the scoreboard. Every client of tests/clients.ts
+ * `deno task bench-clients [--cap S]`: the scoreboard. Every client of tests/support/clients.ts
  * (hydra, medusa, ncrack, paramiko, OpenSSH, curl, Python's client libraries) against a
  * tarpit of its protocol at the shipped defaults, all at once, capped at S seconds (120 by
  * default), each with its verdict: STUCK, HARD LIMIT (named), ESCAPED (with its last
@@ -9,9 +9,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { RunningProcess, tarpytArgv } from "../tests/harness.ts";
-import { allClients, type Outcome, trap } from "../tests/clients.ts";
-import { unmet } from "../tests/tools.ts";
+import { RunningProcess } from "../tests/support/process.ts";
+import { tarpytArgv } from "../tests/support/tarpyt.ts";
+import { allClients, type Outcome, trap } from "../tests/support/clients.ts";
+import { unmet } from "../tests/support/tools.ts";
 import { protocols } from "../protocols/mod.ts";
 
 const { values } = parseArgs({

@@ -12,15 +12,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import {
-  freePort,
-  heapUsedBytes,
-  loadArgv,
-  rssBytes,
-  RunningProcess,
-  tarpytArgv,
-  untilListening,
-} from "../tests/harness.ts";
+import { freePort, heapUsedBytes, untilListening } from "../tests/support/net.ts";
+import { loadArgv, tarpytArgv } from "../tests/support/tarpyt.ts";
+import { rssBytes, RunningProcess } from "../tests/support/process.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -1,12 +1,19 @@
 /**
  * `deno task test`'s runner: runs every test in parallel, then ends with what was ignored
  * for want of a program or of root, and the one `apt-get install` line that would run it
- * all (see tests/tools.ts). Under CI (`TARPYT_CI=1`) it refuses to start when anything is
+ * all (see tests/support/tools.ts). Under CI (`TARPYT_CI=1`) it refuses to start when anything is
  * missing, so that CI always runs every test. Arguments are passed to `deno test`.
  *
  * @module
  */
-import { debianPackages, describeUnmet, ignoredMark, strict, type Tool, unmet } from "./tools.ts";
+import {
+  debianPackages,
+  describeUnmet,
+  ignoredMark,
+  strict,
+  type Tool,
+  unmet,
+} from "./support/tools.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const missing = unmet(["root", ...Object.keys(debianPackages) as Tool[]]);

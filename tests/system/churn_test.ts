@@ -1,0 +1,47 @@
+/**
+ * A short `deno task churn`: clients that connect and reset by the tens of thousands must
+ * leave no memory behind. It guards what only that bench showed: every accept() that
+ * finds nothing must reuse its handle (a dropped one stays registered with the runtime for
+ * ever), and closed handles must be collected (only a full collection frees their native
+ * memory).
+ */
+import { assert, assertEquals } from "../support/assert.ts";
+import { freePort, untilListening } from "../support/net.ts";
+import { churn, tarpytArgv } from "../support/tarpyt.ts";
+import { rssBytes, RunningProcess } from "../support/process.ts";
+import { needing } from "../support/tools.ts";
+
+const mib = 1024 * 1024;
+
+/** Connect-and-reset at `rate` a second for `seconds`; the connections that got through. */
+async function churned(port: number, rate: number, seconds: number): Promise<number> {
+  const loads = await churn(port, rate, seconds);
+  assertEquals(loads.map((load) => load.failed), [0, 0], "every connection got through");
+  return loads.reduce((sum, load) => sum + load.connections, 0);
+}
+
+Deno.test(needing(["python3"], {
+  name:
+    "tens of thousands of connections that reset leave no memory behind: handles reused and collected",
+  fn: async () => {
+    const port = freePort();
+    await using tarpyt = new RunningProcess(tarpytArgv([
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--log-level",
+      "warning",
+      "--max-per-ip",
+      "1000000",
+    ]));
+    await untilListening(port);
+    const pid = tarpyt.child.pid;
+    await churned(port, 200, 1); // pages in the code that accepts and closes
+    const idle = await rssBytes(pid, "RssAnon");
+    const connections = await churned(port, 4_000, 10);
+    assert(connections >= 20_000, `${connections} connections`);
+    const after = await rssBytes(pid, "RssAnon");
+    // Leaked or uncollected, each handle keeps hundreds of bytes: tens of megabytes here.
+    assert(after - idle < 8 * mib, `private memory grew by ${after - idle} bytes`);
+    assertEquals(tarpyt.status, undefined, "still running");
+  },
+}));

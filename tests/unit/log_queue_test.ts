@@ -1,0 +1,118 @@
+/**
+ * The log queue with a sink the test controls: a reader that keeps up loses nothing, even
+ * in a burst; a reader that is behind costs info lines, counted and said; `EAGAIN` is a
+ * reader behind, not one gone; a signal flood leaves one STATS line waiting.
+ *
+ * @module
+ */
+import { assert, assertEquals } from "../support/assert.ts";
+import { LogQueue, stalledAfterMs, stalledBytesLimit } from "../../src/log/log_queue.ts";
+
+/** A sink the test drives: it takes everything at once, or holds each write until released. */
+class Sink {
+  written = "";
+  held = false;
+  wouldBlock = 0;
+  gone = false;
+  readonly #waiting: (() => void)[] = [];
+
+  write = (bytes: Uint8Array): Promise<number> => {
+    if (this.gone) return Promise.reject(new Deno.errors.BrokenPipe("gone"));
+    if (this.wouldBlock > 0) {
+      this.wouldBlock--;
+      return Promise.reject(new Deno.errors.WouldBlock("EAGAIN"));
+    }
+    const take = (): number => {
+      this.written += new TextDecoder().decode(bytes);
+      return bytes.length;
+    };
+    if (!this.held) return Promise.resolve(take());
+    return new Promise((resolve) => this.#waiting.push(() => resolve(take())));
+  };
+
+  release(): void {
+    this.held = false;
+    for (const go of this.#waiting.splice(0)) go();
+  }
+
+  lines(): string[] {
+    return this.written.split("\n").filter(Boolean);
+  }
+}
+
+const closeLine = (i: number) =>
+  `<6>CLOSE host=203.0.113.${i % 250} port=${40_000 + i} fd=${i} time=1060.390 bytes=4402 ` +
+  `left=closed family=unknown`;
+
+Deno.test("a burst of 4,096 CLOSE lines in one turn, to a reader that keeps up, loses none", async () => {
+  const sink = new Sink();
+  const queue = new LogQueue(sink.write);
+  for (let i = 0; i < 4_096; i++) queue.write(closeLine(i));
+  await queue.flush(5_000);
+  assertEquals([sink.lines().length, queue.dropped], [4_096, 0]);
+});
+
+Deno.test("a reader behind for a second costs info lines past 64 KiB, counted and said as stalled", async () => {
+  let now = 0;
+  const sink = new Sink();
+  const recovered: [number, string][] = [];
+  const queue = new LogQueue(sink.write, 1024 * 1024, () => now);
+  queue.onRecovered = (lost, cause) => recovered.push([lost, cause]);
+  sink.held = true;
+  queue.write("first");
+  now = stalledAfterMs; // the write has been under way a second: the reader is behind
+  for (let i = 0; i < 4_096; i++) queue.write(closeLine(i));
+  queue.write("<4>FULL n=2/2 times=1", true);
+  assert(queue.dropped > 0, "info lines dropped once the reader is behind");
+  const kept = 4_096 - queue.dropped;
+  assert(kept * closeLine(0).length <= stalledBytesLimit, `${kept} lines kept`);
+  sink.release();
+  await queue.flush(1_000);
+  assertEquals(recovered, [[queue.dropped, "stalled"]]);
+  assert(sink.written.includes("FULL"), "a warning is never dropped");
+});
+
+Deno.test("more at once than the burst bound is dropped too, and said as a burst", async () => {
+  const sink = new Sink();
+  const recovered: [number, string][] = [];
+  const queue = new LogQueue(sink.write, 10_000);
+  queue.onRecovered = (lost, cause) => recovered.push([lost, cause]);
+  for (let i = 0; i < 1_000; i++) queue.write(closeLine(i));
+  await queue.flush(1_000);
+  assert(queue.dropped > 0);
+  assertEquals(recovered, [[queue.dropped, "burst"]]);
+});
+
+Deno.test("EAGAIN from a non-blocking stderr is waited out: nothing lost, nothing given up", async () => {
+  const sink = new Sink();
+  const queue = new LogQueue(sink.write);
+  sink.wouldBlock = 5;
+  for (let i = 0; i < 100; i++) queue.write(closeLine(i));
+  await queue.flush(5_000);
+  queue.write("after");
+  await queue.flush(1_000);
+  assertEquals([sink.lines().length, queue.dropped], [101, 0]);
+});
+
+Deno.test("a flood of STATS while the reader is behind leaves one waiting, the latest", async () => {
+  let now = 0;
+  const sink = new Sink();
+  const queue = new LogQueue(sink.write, 1024 * 1024, () => now);
+  sink.held = true;
+  queue.write("first");
+  now = 10 * stalledAfterMs;
+  for (let i = 0; i < 100_000; i++) queue.write(`<6>STATS clients=${i}`, true, "STATS");
+  sink.release();
+  await queue.flush(1_000);
+  assertEquals(sink.lines(), ["first", "<6>STATS clients=99999"]);
+});
+
+Deno.test("once stderr is gone, lines are counted as dropped", async () => {
+  const sink = new Sink();
+  const queue = new LogQueue(sink.write);
+  sink.gone = true;
+  queue.write("lost");
+  await queue.flush(1_000);
+  queue.write("lost too");
+  assertEquals(queue.dropped, 2);
+});

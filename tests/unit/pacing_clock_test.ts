@@ -1,0 +1,204 @@
+import { assert, assertEquals } from "../support/assert.ts";
+import { FakeClock } from "../support/fake_clock.ts";
+import {
+  jitterLanes,
+  laneDelays,
+  type Paced,
+  PacingClock,
+  unscheduled,
+} from "../../src/engine/pacing_clock.ts";
+
+interface Item extends Paced {
+  readonly name: string;
+  served: number[];
+  /** Not to be scheduled again once served. */
+  last?: boolean;
+}
+
+const item = (name: string): Item => ({ ...unscheduled, name, served: [] });
+
+/**
+ * A clock of two groups, a first wait and then ticks, that serves an item with `onServe`
+ * and schedules it for its next tick unless it is its last.
+ */
+function ticking(
+  firstMs: readonly number[],
+  tickMs: readonly number[],
+  time: FakeClock,
+  onServe: (it: Item, now: number) => void = (it, now) => it.served.push(now),
+): PacingClock<Item> {
+  const clock: PacingClock<Item> = new PacingClock<Item>(
+    [firstMs, tickMs],
+    Math.min(...tickMs),
+    (it, now) => {
+      onServe(it, now);
+      if (!it.last) clock.schedule(it, 1);
+    },
+    time,
+  );
+  return clock;
+}
+
+Deno.test("jitter spreads delays over evenly spaced lanes around the delay", () => {
+  assertEquals(laneDelays(10_000, 0), [10_000]);
+  const lanes = laneDelays(10_000, 3_500);
+  assertEquals(lanes.length, jitterLanes);
+  assertEquals([lanes[0], lanes.at(-1)], [6_500, 13_500]);
+  assert(lanes.every((d, i) => i === 0 || d > lanes[i - 1]));
+});
+
+Deno.test("every item is served once per delay, in the order it came", async () => {
+  const time = new FakeClock();
+  const order: string[] = [];
+  const clock = ticking([100], [100], time, (it, now) => {
+    it.served.push(now);
+    order.push(it.name);
+  });
+  const items = ["a", "b", "c"].map(item);
+  for (const it of items) clock.schedule(it, 0);
+  await time.advance(450);
+  for (const it of items) assertEquals(it.served, [100, 200, 300, 400]);
+  assertEquals(order.slice(0, 6), ["a", "b", "c", "a", "b", "c"]);
+});
+
+Deno.test("items due within the slack of the head are served in the same turn", async () => {
+  // The slack is a twentieth of the tick, at most 500 ms: items 400 ms apart share a
+  // firing, items 1.1 s apart do not.
+  const time = new FakeClock();
+  const clock = ticking([10_000], [10_000], time);
+  const [a, b, c] = ["a", "b", "c"].map(item);
+  clock.schedule(a, 0);
+  await time.advance(400);
+  clock.schedule(b, 0);
+  await time.advance(700);
+  clock.schedule(c, 0);
+  await time.advance(8_900);
+  assertEquals([a.served, b.served, c.served], [[10_000], [10_000], []]);
+  await time.advance(1_100);
+  assertEquals(c.served, [11_100]);
+});
+
+Deno.test("an item is served after its first wait, then a tick apart, whenever it came", async () => {
+  const time = new FakeClock();
+  const clock = ticking([30], [150], time);
+  const early = item("early");
+  clock.schedule(early, 0);
+  await time.advance(100);
+  const late = item("late"); // comes while early waits for its next tick
+  clock.schedule(late, 0);
+  await time.advance(400);
+  assertEquals(early.served, [30, 180, 330, 480]);
+  assertEquals(late.served, [130, 280, 430]);
+});
+
+Deno.test("an item served from one group can be moved to another", async () => {
+  const time = new FakeClock();
+  const served: string[] = [];
+  const clock: PacingClock<Item> = new PacingClock<Item>(
+    [[10], [100], [1_000]],
+    100,
+    (it, now, group) => {
+      served.push(`${group}@${now}`);
+      if (group < 2) clock.schedule(it, group + 1);
+    },
+    time,
+  );
+  clock.schedule(item("a"), 0);
+  await time.advance(5_000);
+  assertEquals(served, ["0@10", "1@110", "2@1110"]);
+  assertEquals(clock.size, 0);
+});
+
+Deno.test("a removed item is never served again, nor one not scheduled after its turn", async () => {
+  const time = new FakeClock();
+  const clock = ticking([50], [50], time, (it) => {
+    it.served.push(0);
+    it.last = it.name === "once";
+  });
+  const [kept, removed, once] = ["kept", "removed", "once"].map(item);
+  for (const it of [kept, removed, once]) clock.schedule(it, 0);
+  clock.remove(removed);
+  clock.remove(removed); // twice is harmless
+  assertEquals(clock.size, 2);
+  await time.advance(280);
+  assertEquals(removed.served.length, 0);
+  assertEquals(once.served.length, 1);
+  assertEquals(kept.served.length, 5);
+  assertEquals(clock.size, 1);
+});
+
+Deno.test("with jitter, delays vary between the shortest and longest lane", async () => {
+  const time = new FakeClock();
+  const gaps: number[] = [];
+  const lanes = laneDelays(60, 40);
+  const clock = ticking([60], lanes, time, (it, now) => {
+    if (it.served.length) gaps.push(now - it.served.at(-1)!);
+    it.served.push(now);
+  });
+  for (let i = 0; i < 20; i++) clock.schedule(item(String(i)), 0);
+  await time.advance(10_000);
+  assert(gaps.length > 1_000, `${gaps.length} gaps`);
+  // A turn is served up to the slack (1 ms here) early, or, when a turn counted from
+  // when it was due lands behind a later one in its lane, a few ms late: two turns are a
+  // lane's delay apart within 4 ms, and lanes are 11 ms apart.
+  assert(gaps.every((gap) => gap >= lanes[0] - 4 && gap <= lanes.at(-1)! + 4), `${gaps}`);
+  const lanesUsed = new Set(
+    gaps.map((gap) => lanes.findIndex((lane) => Math.abs(gap - lane) <= 4)),
+  );
+  assertEquals(lanesUsed.size, jitterLanes, "every lane is used");
+});
+
+Deno.test("the timer is armed once per firing, however many items it serves", async () => {
+  const time = new FakeClock();
+  let arms = 0;
+  const arm = time.arm.bind(time);
+  time.arm = (fire: () => void, ms: number): void => {
+    arms++;
+    arm(fire, ms);
+  };
+  const clock = ticking([100], [100], time);
+  for (let i = 0; i < 1_000; i++) clock.schedule(item(String(i)), 0);
+  const before = arms;
+  await time.advance(1_000);
+  assertEquals(arms - before, 10);
+});
+
+Deno.test("a stopped clock serves nothing, even items scheduled after", async () => {
+  const time = new FakeClock();
+  const clock = ticking([20], [20], time, (it) => it.served.push(0));
+  const before = item("before");
+  clock.schedule(before, 0);
+  clock.stop();
+  const after = item("after");
+  clock.schedule(after, 0);
+  await time.advance(100);
+  assertEquals([before.served.length, after.served.length], [0, 0]);
+});
+
+Deno.test("a timer that fires late delays one turn, not every turn after it", async () => {
+  // Every firing comes 5 ms late, as when the turn before took long: each turn still
+  // counts from when it was due.
+  const time = new FakeClock();
+  const arm = time.arm.bind(time);
+  time.arm = (fire: () => void, ms: number): void => arm(fire, ms + 5);
+  const it = item("late");
+  ticking([1_000], [1_000], time).schedule(it, 0);
+  await time.advance(100_500);
+  assertEquals(it.served.length, 100);
+  assert(it.served.every((at, i) => at === (i + 1) * 1_000 + 5), `${it.served.slice(0, 5)}`);
+});
+
+Deno.test("after a stall, turns resume a quarter tick before now: no burst of catching up", async () => {
+  const time = new FakeClock();
+  const arm = time.arm.bind(time);
+  let stallOnce = true;
+  time.arm = (fire: () => void, ms: number): void => {
+    arm(fire, stallOnce && ms > 0 ? ms + 5_000 : ms);
+    stallOnce = false;
+  };
+  const it = item("stalled");
+  ticking([1_000], [1_000], time).schedule(it, 0);
+  await time.advance(9_000);
+  // Due at 1 s, served at 6 s; then every second from 5.75 s (a quarter tick before).
+  assertEquals(it.served, [6_000, 6_750, 7_750, 8_750]);
+});

@@ -1,0 +1,490 @@
+/**
+ * The engine alone, on an in-memory transport and a fake clock: admission, pacing,
+ * leaving and trouble, each to the millisecond and the same on any machine. The system
+ * tests prove the same against real sockets; these prove the rules.
+ *
+ * @module
+ */
+import { assert, assertEquals } from "../support/assert.ts";
+import { FakeClock } from "../support/fake_clock.ts";
+import { Connection, Listener, MemoryTransport } from "../support/memory_transport.ts";
+import type { Departure, TarpitEvent } from "../../src/engine/events.ts";
+import type { Pacer } from "../../src/engine/pacer.ts";
+import {
+  decisionMs,
+  keepAliveMs,
+  probeMs,
+  Tarpit,
+  type TarpitOptions,
+  troubleReportMs,
+} from "../../src/engine/tarpit.ts";
+import { peerReadLimit } from "../../src/engine/transport.ts";
+import { headEnd, longestSilenceMs, type Pacing, type Protocol } from "../../protocols/protocol.ts";
+
+/** A protocol whose first line has a head, then `rest` more lines of "xy\r\n". */
+function testProtocol(rest = Infinity): Protocol {
+  return {
+    name: "test",
+    summary: "test lines",
+    minLineLength: 4,
+    pacing: pacing(),
+    *lines(): Generator<string, void, undefined> {
+      yield `220-${headEnd}ab\r\n`;
+      for (let i = 0; i < rest; i++) yield "xy\r\n";
+    },
+  };
+}
+
+/** A byte every second, the first after 5 s. */
+function pacing(changes: Partial<Pacing> = {}): Pacing {
+  return {
+    firstDelayMs: 5_000,
+    delayMs: 1_000,
+    jitterMs: 0,
+    pieceSize: 1,
+    maxLineLength: 32,
+    ...changes,
+  };
+}
+
+/** A tarpit on one listener, and what drives and watches it. */
+interface Setup {
+  readonly clock: FakeClock;
+  readonly transport: MemoryTransport;
+  readonly events: TarpitEvent[];
+  readonly tarpit: Tarpit<Connection, Listener>;
+  /** Its listener, on port 22. */
+  readonly listener: Listener;
+  /** A connection arrives from `host`. */
+  connect(host?: string, port?: number): Connection;
+  /** The events' types, in order. */
+  types(): string[];
+  /** The departure of the last close event. */
+  lastDeparture(): Departure;
+}
+
+type Options = Partial<TarpitOptions<Connection, Listener>>;
+
+/** A tarpit on one listener (port 22), with every event kept. */
+function setUp(options: Options = {}): Setup {
+  const clock = new FakeClock();
+  const transport = new MemoryTransport();
+  const events: TarpitEvent[] = [];
+  const tarpit = new Tarpit<Connection, Listener>({
+    protocol: testProtocol(),
+    profiles: [pacing()],
+    maxClients: 10,
+    maxPerIp: 10,
+    banner: "",
+    maxLifetimeMs: 0,
+    transport,
+    onEvent: (event) => events.push(event),
+    clock,
+    ...options,
+  });
+  const listener = new Listener(22);
+  tarpit.serve(listener);
+  const connect = (host = "192.0.2.1", port = 40_000 + events.length): Connection => {
+    const connection = new Connection(host, port);
+    listener.backlog.push(connection);
+    transport.acceptWaiting(listener);
+    return connection;
+  };
+  const types = () => events.map((event) => event.type);
+  const lastDeparture = (): Departure => {
+    const close = events.findLast((event) => event.type === "close");
+    assert(close?.type === "close", "no close event");
+    return close.departure;
+  };
+  return { clock, transport, events, tarpit, listener, connect, types, lastDeparture };
+}
+
+Deno.test("a client hears nothing until the first delay, then the head whole, then a byte a delay", async () => {
+  const { clock, connect } = setUp();
+  const client = connect();
+  await clock.advance(4_999);
+  assertEquals(client.received, "");
+  await clock.advance(1);
+  assertEquals(client.received, "220-");
+  await clock.advance(999);
+  assertEquals(client.received, "220-");
+  await clock.advance(1);
+  assertEquals(client.received, "220-a");
+  await clock.advance(4_000);
+  assertEquals(client.received, "220-ab\r\nx");
+});
+
+Deno.test("pieces of --piece-size bytes, or whole lines at 0", async () => {
+  const three = setUp({ profiles: [pacing({ pieceSize: 3 })] });
+  const a = three.connect();
+  await three.clock.advance(8_000);
+  // A piece never runs into the next line.
+  assertEquals(a.received, "220-ab\r\nxy\r");
+  const whole = setUp({ profiles: [pacing({ pieceSize: 0 })] });
+  const b = whole.connect();
+  await whole.clock.advance(6_000);
+  assertEquals(b.received, "220-ab\r\nxy\r\n");
+});
+
+Deno.test("jitter spreads each client's pieces between delay - jitter and delay + jitter", async () => {
+  const { clock, connect, transport } = setUp({
+    profiles: [pacing({ firstDelayMs: 1_000, delayMs: 1_000, jitterMs: 500, pieceSize: 0 })],
+    maxClients: 100,
+    maxPerIp: 100,
+  });
+  const clients = Array.from({ length: 40 }, (_, i) => connect("192.0.2.1", i));
+  const times = new Map<Connection, number[]>(clients.map((c) => [c, []]));
+  const write = transport.write.bind(transport);
+  transport.write = (connection, bytes, owner, written) => {
+    times.get(connection)!.push(clock.now());
+    return write(connection, bytes, owner, written);
+  };
+  await clock.advance(30_000);
+  const gaps = clients.flatMap((c) => times.get(c)!.slice(1).map((t, i) => t - times.get(c)![i]));
+  const distinct = new Set(gaps.map((gap) => Math.round(gap / 100)));
+  assert(
+    Math.min(...gaps) >= 480 && Math.max(...gaps) <= 1_520,
+    `gaps ${Math.min(...gaps)}..${Math.max(...gaps)}`,
+  );
+  assert(distinct.size >= 6, `only ${distinct.size} distinct gaps: jitter is not applied`);
+});
+
+Deno.test("TCP keepalive is set only where a client may go as long without a piece", async () => {
+  const often = setUp({ profiles: [pacing({ delayMs: keepAliveMs - 1_000, jitterMs: 999 })] });
+  const seldom = setUp({ profiles: [pacing({ delayMs: keepAliveMs - 1_000, jitterMs: 1_000 })] });
+  const late = setUp({
+    profiles: [pacing({ firstDelayMs: keepAliveMs - 1_000, jitterMs: 2_000 })],
+  });
+  const clients = [often.connect(), seldom.connect(), late.connect()];
+  for (const { clock } of [often, seldom, late]) await clock.advance(decisionMs);
+  assertEquals(clients.map((c) => c.keepAliveMs), [0, keepAliveMs, keepAliveMs]);
+});
+
+Deno.test("the events say who came, what they got and how long they stayed", async () => {
+  const { clock, connect, events, tarpit } = setUp({ maxClients: 3 });
+  const client = connect("198.51.100.7", 50_000);
+  await clock.advance(7_500);
+  client.resetNow();
+  assert(client.closed);
+  const [serve, accept, close, ...rest] = events;
+  assertEquals(serve, { type: "serve", localPort: 22 });
+  assert(accept.type === "accept" && close.type === "close");
+  const { host, port, id, localPort, source } = accept.client;
+  assertEquals([host, port, id, localPort, source], [
+    "198.51.100.7",
+    50_000,
+    1,
+    22,
+    "198.51.100.7",
+  ]);
+  assertEquals([accept.held, accept.max], [1, 3]);
+  assertEquals(close.client, accept.client);
+  assertEquals(close.error, "ECONNRESET");
+  // Its writes at 5, 6 and 7 s were taken: "220-", "a", "b"; it reset mid-line.
+  assertEquals(close.departure, {
+    heldMs: 7_500,
+    aliveMs: 7_500,
+    leftBy: "reset",
+    bytes: 6,
+    lines: 0,
+    silenceMs: 500,
+    lineBytes: 6,
+    lineMs: 2_500,
+    profile: 0,
+  });
+  assertEquals(rest, []);
+  assertEquals(tarpit.held(), new Map());
+});
+
+Deno.test("a client that closed its end and left is let go a moment later, at any pacing: no ghost holds a slot", async () => {
+  const { clock, connect, lastDeparture, listener, transport } = setUp({
+    profiles: [pacing({ firstDelayMs: 60_000 })],
+    maxClients: 1,
+  });
+  const ghost = connect();
+  const waiting = new Connection("192.0.2.2", 1);
+  listener.backlog.push(waiting);
+  transport.acceptWaiting(listener);
+  await clock.advance(3_000);
+  ghost.closeEnd();
+  assertEquals(
+    ghost.received,
+    "220-",
+    "a write at once: the one way to tell a close from a half-close",
+  );
+  await clock.advance(probeMs - 1);
+  assert(!ghost.closed);
+  await clock.advance(1);
+  assert(ghost.closed, "let go once the write found it gone, long before its first delay");
+  assertEquals([lastDeparture().leftBy, lastDeparture().heldMs], ["closed", 3_000]);
+  await clock.advance(0);
+  assertEquals(listener.backlog, [], "its slot went to the client waiting");
+});
+
+Deno.test("a client that half-closes (sends FIN, reads on) is held and paced on", async () => {
+  const { clock, connect } = setUp({ profiles: [pacing({ firstDelayMs: 60_000 })] });
+  const client = connect();
+  await clock.advance(3_000);
+  client.closeEnd(true);
+  await clock.advance(probeMs + 3_000);
+  assert(!client.closed);
+  // The head at once, then a byte a second from the probe on.
+  assertEquals(client.received, "220-ab\r");
+});
+
+Deno.test("a peer that reset before it was admitted is closed at once and holds no slot", () => {
+  const { connect, listener, transport, types, tarpit } = setUp({ maxClients: 1 });
+  const gone = new Connection("192.0.2.9", 1);
+  gone.reset = true;
+  listener.backlog.push(gone);
+  transport.acceptWaiting(listener);
+  assert(gone.closed);
+  const next = connect();
+  assertEquals(types(), ["serve", "gone", "accept"]);
+  assertEquals(tarpit.held().get(22)?.held, 1);
+  assert(!next.closed);
+});
+
+Deno.test("a source holding --max-per-ip clients has its next ones refused; an IPv6 /64 is one source", () => {
+  const { connect, events, types, tarpit } = setUp({ maxPerIp: 2 });
+  connect("192.0.2.1");
+  connect("192.0.2.1");
+  const third = connect("192.0.2.1", 3);
+  const other = connect("192.0.2.2");
+  connect("2001:db8:0:7::1");
+  connect("2001:db8:0:7:a::2");
+  const sameSlash64 = connect("2001:db8:0:7:ffff::3", 4);
+  const otherSlash64 = connect("2001:db8:0:8::1");
+  assert(third.closed && sameSlash64.closed);
+  assert(!other.closed && !otherSlash64.closed);
+  assertEquals(types(), [
+    "serve",
+    "accept",
+    "accept",
+    "refuse",
+    "accept",
+    "accept",
+    "accept",
+    "refuse",
+    "accept",
+  ]);
+  assertEquals(events[3], {
+    type: "refuse",
+    host: "192.0.2.1",
+    port: 3,
+    localPort: 22,
+    fromHost: 2,
+  });
+  assertEquals(tarpit.held().get(22)?.held, 6);
+});
+
+Deno.test("full, new clients wait unaccepted; each that leaves lets one in; FULL is said once an interval", async () => {
+  const { clock, connect, events, listener, types } = setUp({ maxClients: 2 });
+  const first = connect();
+  connect();
+  const waiting = connect();
+  assertEquals(types(), ["serve", "accept", "accept", "full"]);
+  assertEquals(events[3], { type: "full", held: 2, max: 2, times: 1 });
+  assertEquals(listener.backlog, [waiting]);
+  await clock.advance(5_000); // every client has had its first piece
+  first.resetNow(); // it leaves, and once that is handled the one waiting comes in
+  assertEquals(listener.backlog, [waiting], "not admitted while the engine drops");
+  await clock.advance(0);
+  assertEquals(listener.backlog, []);
+  assertEquals(types().slice(4), ["close", "accept"]);
+  // Under churn the tarpit fills again and again: the next report counts the fills.
+  let leaving = waiting;
+  for (let i = 0; i < 3; i++) {
+    const next = connect();
+    leaving.resetNow();
+    await clock.advance(troubleReportMs / 2);
+    leaving = next;
+  }
+  const fulls = events.filter((event) => event.type === "full");
+  assertEquals(fulls.map((event) => event.type === "full" && event.times), [1, 2]);
+});
+
+Deno.test("a client that does not read gets no other piece until the kernel takes the last", async () => {
+  const { clock, connect, transport, lastDeparture } = setUp({
+    profiles: [pacing({ firstDelayMs: 1_000 })],
+  });
+  const client = connect();
+  client.stalled = true;
+  await clock.advance(1_000);
+  assertEquals(client.pending?.bytes, "220-");
+  await clock.advance(10_000); // ten ticks: the transport asserts no write while one is pending
+  transport.drain(client);
+  client.stalled = false;
+  await clock.advance(1_000);
+  assertEquals(client.received, "220-a");
+  client.stalled = true;
+  await clock.advance(1_000);
+  transport.drain(client, "EPIPE");
+  // Bytes count once the kernel took them: the failed piece is not counted. It was still
+  // watched, so the reset that failed the write was seen as it came.
+  assertEquals([lastDeparture().bytes, lastDeparture().leftBy], [5, "reset"]);
+  assert(client.closed);
+});
+
+Deno.test("a client that flooded past the read limit is no longer watched: a failed write says it left before", async () => {
+  const { clock, connect, lastDeparture } = setUp({ profiles: [pacing({ firstDelayMs: 1_000 })] });
+  const client = connect();
+  await clock.advance(500);
+  client.send("x".repeat(peerReadLimit));
+  await clock.advance(3_500);
+  client.reset = true; // unseen: nothing watches it
+  assert(!client.closed);
+  await clock.advance(1_000);
+  assert(client.closed);
+  const departure = lastDeparture();
+  assertEquals([departure.leftBy, departure.aliveMs, departure.heldMs], ["write", 500, 5_000]);
+});
+
+Deno.test("once its protocol has nothing more, a watched client is held in silence; an unwatched one closed after the bound", async () => {
+  const setup = setUp({
+    protocol: testProtocol(0),
+    profiles: [pacing({ firstDelayMs: 1_000, pieceSize: 0 })],
+  });
+  const { clock, connect, lastDeparture } = setup;
+  const watched = connect("192.0.2.1");
+  const flooder = connect("192.0.2.2");
+  flooder.send("x".repeat(peerReadLimit));
+  await clock.advance(2_000);
+  assertEquals(watched.received, "220-ab\r\n");
+  assertEquals(watched.keepAliveMs, keepAliveMs, "keepalive finds a vanished peer");
+  await clock.advance(longestSilenceMs - 1);
+  assert(!flooder.closed);
+  await clock.advance(1);
+  assert(flooder.closed);
+  assertEquals([lastDeparture().leftBy, lastDeparture().heldMs], [
+    "ended",
+    2_000 + longestSilenceMs,
+  ]);
+  await clock.advance(10 * longestSilenceMs);
+  assert(!watched.closed, "held as long as it stays");
+  watched.resetNow();
+  assertEquals(lastDeparture().leftBy, "reset");
+});
+
+Deno.test("--max-lifetime closes a client at its first tick past the lifetime", async () => {
+  const { clock, connect, lastDeparture } = setUp({ maxLifetimeMs: 10_000 });
+  const client = connect();
+  await clock.advance(9_999);
+  assert(!client.closed);
+  await clock.advance(1_000);
+  assert(client.closed);
+  assertEquals(lastDeparture().leftBy, "lifetime");
+});
+
+Deno.test("out of files, found by accept() or by the check, is one report an interval; listeners are still re-armed", async () => {
+  const { transport, tarpit, events, listener, clock } = setUp();
+  transport.files = false;
+  for (let i = 0; i < 12; i++) {
+    tarpit.keepAccepting();
+    if (i === 3) listener.admission!.failed("ENFILE");
+    await clock.advance(1_000);
+  }
+  const reports = events.filter((event) => event.type === "file-limit");
+  // Ten checks and the one accept() in the ten seconds after the first report.
+  assertEquals(reports, [
+    { type: "file-limit", held: 0, max: 10, times: 1 },
+    { type: "file-limit", held: 0, max: 10, times: 11 },
+  ]);
+  assertEquals(listener.resumes, 12);
+  assertEquals(events.filter((event) => event.type === "accept-failed"), []);
+});
+
+Deno.test("other accept failures are reported at most once an interval, with their count", async () => {
+  const { listener, events, clock } = setUp();
+  for (let i = 0; i < 5; i++) listener.admission!.failed("ENOBUFS");
+  await clock.advance(troubleReportMs);
+  listener.admission!.failed("ENOBUFS");
+  assertEquals(events.filter((event) => event.type === "accept-failed"), [
+    { type: "accept-failed", code: "ENOBUFS", times: 1 },
+    { type: "accept-failed", code: "ENOBUFS", times: 5 },
+  ]);
+});
+
+Deno.test("the pacer picks each client's profile a moment after it came, knowing what it sent first", async () => {
+  const asked: [string, string | undefined][] = [];
+  const departed: [string, Departure][] = [];
+  const pacer: Pacer = {
+    choose: (source, firstBytes) => {
+      asked.push([source, firstBytes]);
+      return firstBytes === undefined ? 0 : 1;
+    },
+    departed: (source, departure) => {
+      departed.push([source, departure]);
+      return "test-family";
+    },
+  };
+  const { clock, connect, events } = setUp({
+    profiles: [pacing({ pieceSize: 1 }), pacing({ firstDelayMs: 2_000, pieceSize: 0 })],
+    pacer,
+  });
+  const silent = connect("192.0.2.1");
+  const talker = connect("192.0.2.2");
+  talker.send("SSH-2.0-libssh_0.10.6\r\n");
+  await clock.advance(decisionMs - 1);
+  assertEquals(asked, []);
+  await clock.advance(1);
+  assertEquals(asked, [["192.0.2.1", undefined], ["192.0.2.2", "SSH-2.0-libssh_0.10.6\r\n"]]);
+  await clock.advance(1_000);
+  assertEquals([silent.received, talker.received], ["", "220-ab\r\n"]);
+  talker.resetNow();
+  assertEquals(departed.map(([source, d]) => [source, d.profile, d.lines]), [["192.0.2.2", 1, 1]]);
+  const close = events.at(-1)!;
+  assert(close.type === "close");
+  assertEquals(close.family, "test-family");
+});
+
+Deno.test("held() adds up the clients held now, per listening port", async () => {
+  const { clock, connect, tarpit, transport } = setUp();
+  const other = new Listener(2222);
+  tarpit.serve(other);
+  connect();
+  connect();
+  other.backlog.push(new Connection("192.0.2.3", 1));
+  transport.acceptWaiting(other);
+  await clock.advance(6_000);
+  assertEquals(
+    tarpit.held(),
+    new Map([
+      [22, { held: 2, bytes: 2 * "220-a".length, trappedMs: 12_000 }],
+      [2222, { held: 1, bytes: "220-a".length, trappedMs: 6_000 }],
+    ]),
+  );
+});
+
+Deno.test("full across several listeners: one leaving resumes them all", async () => {
+  const { clock, connect, tarpit, transport, listener } = setUp({ maxClients: 1 });
+  const other = new Listener(2222);
+  tarpit.serve(other);
+  const first = connect();
+  const waitingHere = new Connection("192.0.2.5", 5);
+  const waitingThere = new Connection("192.0.2.6", 6);
+  listener.backlog.push(waitingHere);
+  other.backlog.push(waitingThere);
+  transport.acceptWaiting(listener);
+  transport.acceptWaiting(other);
+  const resumes = [listener.resumes, other.resumes];
+  first.resetNow();
+  await clock.advance(0);
+  assertEquals([listener.resumes, other.resumes], [resumes[0] + 1, resumes[1] + 1]);
+  assertEquals(tarpit.held().size, 1);
+});
+
+Deno.test("shutdown closes every listener and client, each with its close event, and admits no more", () => {
+  const { connect, tarpit, listener, types, transport, lastDeparture } = setUp();
+  const clients = [connect(), connect()];
+  tarpit.shutdown();
+  assert(listener.closed);
+  assert(clients.every((client) => client.closed));
+  assertEquals(types(), ["serve", "accept", "accept", "close", "close"]);
+  assertEquals(lastDeparture().leftBy, "shutdown");
+  const late = new Connection("192.0.2.1", 1);
+  listener.backlog.push(late);
+  transport.acceptWaiting(listener);
+  tarpit.keepAccepting();
+  assertEquals(listener.backlog, [late]);
+});
