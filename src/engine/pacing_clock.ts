@@ -104,8 +104,8 @@ export function laneDelays(delayMs: number, jitterMs: number): number[] {
  * `group`; the item is then no longer scheduled, and `onDue` schedules it again, in any
  * group, or leaves it be.
  *
- * Items due within a small slack of each other (a twentieth of the shortest lane delay
- * of the `slackGroup`, at most 500 ms) are served together, so the timer fires at most
+ * Items due within a small slack of each other (a twentieth of the shortest tick, at
+ * most 500 ms) are served together, so the timer fires at most
  * a few dozen times a second however many clients there are, and each firing's system
  * calls and wakeups serve many clients (`deno task bench` measures CPU per line).
  *
@@ -119,7 +119,7 @@ export function laneDelays(delayMs: number, jitterMs: number): number[] {
  * ```ts
  * import { PacingClock, unscheduled } from "./pacing_clock.ts";
  * const [arrival, tick] = [0, 1];
- * const clock = new PacingClock([[1_000], [10_000]], tick, (item, now) => {
+ * const clock = new PacingClock([[1_000], [10_000]], 10_000, (item, now) => {
  *   console.log("due", now);
  *   clock.schedule(item, tick);
  * });
@@ -148,13 +148,13 @@ export class PacingClock<T extends Paced> {
    * A clock serving items from lanes grouped by what they pace.
    *
    * @param groups each group's lane delays (ms, each greater than 0), picked from at random
-   * @param slackGroup the group whose shortest delay sets the batching slack: the ticks
+   * @param tickMs the shortest time between an item's turns, which sets the batching slack
    * @param onDue serves an item that came due from a lane of `group`
    * @param clock the time and the timer; {@link realTime} by default
    */
   constructor(
     groups: readonly (readonly number[])[],
-    slackGroup: number,
+    tickMs: number,
     onDue: (item: T, now: number, group: number) => void,
     clock: Clock = realTime(),
   ) {
@@ -168,8 +168,8 @@ export class PacingClock<T extends Paced> {
     this.#groupStarts.push(this.#lanes.length);
     this.#onDue = onDue;
     this.#clock = clock;
-    this.#slackMs = Math.min(500, Math.max(1, Math.floor(Math.min(...groups[slackGroup]) / 20)));
-    this.#catchUpMs = Math.min(...groups[slackGroup]) / 4;
+    this.#slackMs = Math.min(500, Math.max(1, Math.floor(tickMs / 20)));
+    this.#catchUpMs = tickMs / 4;
   }
 
   /** How many items are scheduled. */
@@ -188,6 +188,11 @@ export class PacingClock<T extends Paced> {
     this.#append(item, from, lanes === 1 ? first : first + Math.floor(Math.random() * lanes));
     this.#size++;
     if (!this.#firing && item.dueAt < this.#armedFor) this.#arm(item.dueAt, now);
+  }
+
+  /** The group an item is scheduled in, or -1 when it is not scheduled. */
+  groupOf(item: T): number {
+    return item.lane === -1 ? -1 : this.#groupOf[item.lane];
   }
 
   /** Unschedules an item; removing one that is not scheduled does nothing. */

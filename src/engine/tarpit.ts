@@ -1,58 +1,64 @@
 /**
  * The engine: admits clients, drips their protocol's lines, notices when they leave.
  * It knows nothing of any protocol beyond `Protocol.lines()` and the head mark a line may
- * carry, nothing of sockets beyond its {@link Transport} port, and nothing of time beyond
- * its {@link Clock}. What it does, it reports as {@link TarpitEvent}s.
+ * carry, nothing of sockets beyond its {@link Transport} port, nothing of time beyond its
+ * {@link Clock}, and nothing of how a client's pacing is chosen beyond its {@link Pacer}.
+ * What it does, it reports as {@link TarpitEvent}s.
  *
- * A client's life: it is admitted while there is room and its address holds fewer than
- * `maxPerIp`; a second later its peer is checked (one that reset is closed then, without
- * a byte sent); its first piece comes after the first delay; then a piece every delay, a
- * byte or a few of the current line, until it leaves. When its protocol has nothing more
- * to send, it is closed after {@link longestSilenceMs}: only a write can tell that a
- * client left.
+ * A client's life: it is admitted while there is room and its source holds fewer than
+ * `maxPerIp`, and its peer is watched from then on (see {@link Transport.watch}), so a
+ * client that resets is let go as it happens. One that closes its end (FIN) may have left,
+ * or may still read (a half-close): only a write can tell, so it is sent its next piece at
+ * once and let go if its peer is gone {@link probeMs} later. A moment after it came
+ * ({@link decisionMs}) the pacer picks one of the tarpit's pacing profiles for it,
+ * knowing what the client sent first; its first piece comes after that profile's first
+ * delay, then a piece every delay, a byte or a few of the current line, until it leaves.
+ * When its protocol has nothing more to send it is held in silence while it is watched,
+ * and closed after {@link longestSilenceMs} once it is not, since only a write could then
+ * tell that it left.
  *
- * The accept policy, in one place ({@link Tarpit.hasRoom}): take clients while fewer
- * than `maxClients` are held; when full, pause, and resume as soon as one leaves.
+ * The accept policy is {@link Tarpit.hasRoom} and {@link Tarpit.keepAccepting}, with one
+ * report for each condition: `full`, `file-limit` (out of descriptors, however it was
+ * found) and `accept-failed` (any other error).
  *
- * What a client costs is its connection in the runtime plus one small record: the
- * protocol's line iterator, the line being sent and how far, and the pacing clock's
- * links. No timer, closure or listener is made per client, and a tick of one byte
- * allocates nothing: the byte is a one-character string, which V8 keeps cached.
+ * What a client costs is its connection in the runtime plus one small record: the line
+ * iterator, the line being sent and how far, the pacing clock's links and the few times
+ * its departure record needs. No timer, closure or listener is made per client, and a
+ * tick of one byte allocates nothing: the byte is a one-character string, which V8 keeps
+ * cached.
  *
  * Bounds under abuse:
- * - nothing is ever read: a flooding client fills its own kernel buffers, not ours;
+ * - a client's bytes are read only up to `peerReadLimit` in all, into one shared buffer;
+ *   past it, a flooding client fills its own kernel buffers, not ours;
  * - at most one piece waits in user space per client: a client that does not read is
  *   skipped until the kernel has taken what it was given;
- * - at most `maxClients` are held, at most `maxPerIp` from one address;
+ * - at most `maxClients` are held, at most `maxPerIp` from one source;
  * - trouble is reported at most once per {@link troubleReportMs} each.
  *
  * @module
  */
 import type { LineOptions, Protocol } from "../../protocols/mod.ts";
-import { longestSilenceMs } from "../../protocols/protocol.ts";
-import type { ClientRef, TarpitEvent } from "./events.ts";
+import { headEnd, longestSilenceMs, type Pacing } from "../../protocols/protocol.ts";
+import { sourceOf } from "../text/address.ts";
+import type { ClientRef, Departure, LeftBy, TarpitEvent } from "./events.ts";
+import { fixedPacer, type Pacer } from "./pacer.ts";
 import { type Clock, laneDelays, type Paced, PacingClock, realTime } from "./pacing_clock.ts";
 import { type LineCursor, nextPiece } from "./pieces.ts";
-import type { Gate, Transport } from "./transport.ts";
+import type { Gate, PeerWatch, Transport } from "./transport.ts";
 
 /** How a {@link Tarpit} treats its clients: the command line's flags, checked. */
 export interface TrapPolicy {
-  /** The lines each client is sent, and their default pacing. */
+  /** The lines each client is sent. */
   readonly protocol: Protocol;
-  /** Silence before a client's first piece, at most {@link longestSilenceMs}. */
-  readonly firstDelayMs: number;
-  /** Time between two pieces. */
-  readonly delayMs: number;
-  /** How much each delay, the first included, varies either way. */
-  readonly jitterMs: number;
-  /** Bytes in a piece; 0 sends each line whole. */
-  readonly pieceSize: number;
+  /**
+   * The pacings a client may be sent with: the pacer picks one for each client. Each first
+   * delay is at most {@link longestSilenceMs}.
+   */
+  readonly profiles: readonly Pacing[];
   /** Clients held at once; past it, new ones wait in the kernel's backlog. */
   readonly maxClients: number;
-  /** Clients one source address may hold; more from it are closed on arrival. */
+  /** Clients one source (an IPv4 address or IPv6 /64) may hold; more are closed on arrival. */
   readonly maxPerIp: number;
-  /** The longest line, CRLF included. */
-  readonly maxLineLength: number;
   /** `--banner`, for protocols that drip one. */
   readonly banner: string;
   /** 0 holds a client until it leaves. */
@@ -62,9 +68,11 @@ export interface TrapPolicy {
 /** A {@link Tarpit}'s policy, and what it runs on. */
 export interface TarpitOptions<C, L> extends TrapPolicy {
   /** The network, through its port. */
-  readonly transport: Transport<C, L, TrappedClient<C>>;
+  readonly transport: Transport<C, L>;
   /** Receives every event, in order. */
   readonly onEvent: (event: TarpitEvent) => void;
+  /** Picks each client's profile; the first profile for all when not given. */
+  readonly pacer?: Pacer;
   /** The time and timer pieces are paced by; real time when not given. */
   readonly clock?: Clock;
 }
@@ -80,26 +88,56 @@ export interface HeldOnPort {
 }
 
 /**
- * A new client's peer is checked this soon after it was accepted: one that reset right
- * after the handshake, as connect scans and churning bots do, is closed then instead of
- * holding a slot and memory until its first piece fails.
+ * A new client's pacing is chosen this soon after it was accepted (or at its first
+ * delay, if that is sooner): long enough for a client that speaks first to have sent its
+ * opening, which the pacer may read.
  */
-export const peerCheckMs = 1_000;
+export const decisionMs = 1_000;
+
+/**
+ * How long after writing to a client that closed its end its peer is checked: a peer
+ * that left answers the write with a reset within a round trip; one that only stopped
+ * sending reads on.
+ */
+export const probeMs = 1_000;
 
 /**
  * Idle time before TCP keepalive probes: reaps peers that vanished without FIN or RST
  * while nothing was in flight. Only a connection left idle this long needs it, so it is
- * set only where the delay can be this long: a piece sooner keeps the connection from
- * ever being idle that long (in flight, retransmission finds a vanished peer), and
- * setting it costs system calls on every accept.
+ * set only where a client can go this long without a piece (a piece sooner keeps the
+ * connection from ever being idle that long: in flight, retransmission finds a vanished
+ * peer), as setting it costs system calls.
  */
 export const keepAliveMs = 60_000;
 
 /** How often each kind of trouble (full, out of files, accept failing) is reported. */
 export const troubleReportMs = 10_000;
 
-/** The pacing clock's lane groups: what a client waits for. */
-const peerCheckGroup = 0, firstPieceGroup = 1, pieceGroup = 2, silenceGroup = 3;
+/**
+ * The longest a profile leaves a client without a byte: its first delay or a delay, with
+ * their jitter, as the pacing clock's lanes make them.
+ *
+ * @example
+ * ```ts
+ * import { longestSilence } from "./tarpit.ts";
+ * const pacing = { firstDelayMs: 22_000, delayMs: 2_000, jitterMs: 1_000, pieceSize: 1, maxLineLength: 32 };
+ * longestSilence(pacing); // 23000
+ * ```
+ */
+export function longestSilence(pacing: Pacing): number {
+  return Math.max(...firstPieceDelays(pacing, 0), ...laneDelays(pacing.delayMs, pacing.jitterMs));
+}
+
+/** The first-piece lanes of `pacing`, counted from `afterMs` past the arrival. */
+function firstPieceDelays(pacing: Pacing, afterMs: number): number[] {
+  const restMs = Math.max(0, pacing.firstDelayMs - afterMs);
+  return laneDelays(restMs, Math.min(pacing.jitterMs, Math.floor(restMs / 2))).map((ms) =>
+    ms + afterMs
+  );
+}
+
+/** Error codes that mean the process is out of file descriptors. */
+const outOfFiles = new Set(["EMFILE", "ENFILE"]);
 
 /**
  * Counts trouble that may repeat many times a second and says when to report it: at
@@ -120,6 +158,9 @@ class ReportLimiter {
   }
 }
 
+/** Not watched any more: when the watch stopped, relative to the connect. */
+const watched = Infinity;
+
 /** A client held, with the pacing clock's links and its place in its protocol's lines. */
 export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
   dueAt = 0;
@@ -136,20 +177,43 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
    * read: no other is sent until it has. 0 when none waits.
    */
   pendingBytes = 0;
-  /** The line being sent, and the index of its next byte. */
+  /** The lines its protocol makes for it, from when its profile is chosen. */
+  lines: Iterator<string, void, undefined> = noLines;
+  /** The line being sent, and the index of its next character. */
   line = "";
   offset = 0;
-  /** A client just admitted, with the lines its protocol makes for it. */
+  /** Its pacing profile: an index into the tarpit's profiles. */
+  profile = 0;
+  /** Lines sent whole. */
+  linesSent = 0;
+  /** When its last piece was sent. */
+  lastPieceAt: number;
+  /** When the line being sent began. */
+  lineStartedAt = 0;
+  /** Since when (ms after its connect) its peer is no longer watched; Infinity while it is. */
+  unwatchedAfter: number = watched;
+  /** What it sent first, kept until its profile is chosen. */
+  firstBytes: string | undefined = undefined;
+  /** When it closed its end (FIN), while that is not known to be a half-close; else -1. */
+  closedAt: number = -1;
+
+  /** A client just admitted. */
   constructor(
     readonly connection: C,
-    readonly lines: Iterator<string, void, undefined>,
     readonly host: string,
     readonly port: number,
+    readonly source: string,
     readonly id: number,
     readonly localPort: number,
     readonly connectedAt: number,
-  ) {}
+  ) {
+    this.lastPieceAt = connectedAt;
+  }
 }
+
+const noLines: Iterator<string, void, undefined> = {
+  next: () => ({ done: true, value: undefined }),
+};
 
 /**
  * A tarpit serving one protocol on any number of listeners.
@@ -159,8 +223,8 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
  * import { Tarpit } from "./tarpit.ts";
  * import { protocols } from "../../protocols/mod.ts";
  * const tarpit = new Tarpit({
- *   protocol: protocols.ssh, firstDelayMs: 1_000, delayMs: 1_200, jitterMs: 400, pieceSize: 1,
- *   maxClients: 4096, maxPerIp: 32, maxLineLength: 32, banner: "", maxLifetimeMs: 0,
+ *   protocol: protocols.ssh, profiles: [protocols.ssh.pacing],
+ *   maxClients: 4096, maxPerIp: 32, banner: "", maxLifetimeMs: 0,
  *   transport, onEvent: (event) => console.log(event.type),
  * });
  * tarpit.serve(listener);
@@ -169,55 +233,79 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
  */
 export class Tarpit<C, L> {
   readonly #options: TarpitOptions<C, L>;
-  readonly #transport: Transport<C, L, TrappedClient<C>>;
+  readonly #transport: Transport<C, L>;
   readonly #emit: (event: TarpitEvent) => void;
-  /** One object for every client's line iterator. */
-  readonly #lineOptions: LineOptions;
+  readonly #pacer: Pacer;
+  /** One object for each profile's line iterators. */
+  readonly #lineOptions: readonly LineOptions[];
   readonly #clients = new Set<TrappedClient<C>>();
-  /** Clients held per source address; never larger than the clients held. */
-  readonly #perAddress = new Map<string, number>();
+  /** Clients held per source; never larger than the clients held. */
+  readonly #perSource = new Map<string, number>();
   readonly #time: Clock;
   readonly #clock: PacingClock<TrappedClient<C>>;
   readonly #gates: Gate[] = [];
   #nextId = 1;
   #acceptPaused = false;
+  #resumeQueued = false;
   // One limiter per kind: one kind of trouble must not silence another.
   readonly #fullReports = new ReportLimiter();
   readonly #fileLimitReports = new ReportLimiter();
   readonly #acceptFailureReports = new ReportLimiter();
   #stopping = false;
-  /** Whether a client may go {@link keepAliveMs} without a piece. */
-  readonly #needsKeepAlive: boolean;
-  // Read for every piece: fields, not lookups in the options.
-  readonly #pieceSize: number;
+  // Read for every piece: arrays and fields, not lookups in the options.
+  readonly #pieceSizes: readonly number[];
+  /** Per profile, whether a client may go {@link keepAliveMs} without a piece. */
+  readonly #needsKeepAlive: readonly boolean[];
   readonly #maxLifetimeMs: number;
+  /** Bound once: the callbacks handed to the transport with each watch and write. */
+  readonly #watch: PeerWatch<TrappedClient<C>>;
+  readonly #written: (client: TrappedClient<C>, error?: string) => void;
+  readonly #endedGroup: number;
+  readonly #probeGroup: number;
 
   /** A tarpit with `options`; it serves nothing until {@link Tarpit.serve} is given a listener. */
   constructor(options: TarpitOptions<C, L>) {
     this.#options = options;
     this.#transport = options.transport;
     this.#emit = options.onEvent;
-    this.#lineOptions = { maxLineLength: options.maxLineLength, banner: options.banner };
+    this.#pacer = options.pacer ?? fixedPacer;
     this.#time = options.clock ?? realTime();
-    const { firstDelayMs, delayMs, jitterMs } = options;
-    this.#needsKeepAlive = Math.max(firstDelayMs, delayMs + jitterMs) >= keepAliveMs;
-    this.#pieceSize = options.pieceSize;
+    const { profiles } = options;
+    this.#lineOptions = profiles.map(({ maxLineLength }) => ({
+      maxLineLength,
+      banner: options.banner,
+    }));
+    this.#pieceSizes = profiles.map((profile) => profile.pieceSize);
+    this.#needsKeepAlive = profiles.map((profile) => longestSilence(profile) >= keepAliveMs);
     this.#maxLifetimeMs = options.maxLifetimeMs;
-    const checkMs = Math.min(peerCheckMs, firstDelayMs);
-    const restMs = firstDelayMs - checkMs;
+    const decideAfter = Math.min(decisionMs, ...profiles.map((p) => p.firstDelayMs));
+    // Groups: the decision, then each profile's first piece and ticks, then the wait of a
+    // client whose protocol has ended.
+    const groups = [[decideAfter]];
+    for (const profile of profiles) {
+      groups.push(firstPieceDelays(profile, decideAfter).map((ms) => ms - decideAfter));
+      groups.push(laneDelays(profile.delayMs, profile.jitterMs));
+    }
+    this.#endedGroup = groups.length;
+    groups.push([longestSilenceMs]);
+    this.#probeGroup = groups.length;
+    groups.push([probeMs]);
     this.#clock = new PacingClock(
-      [
-        [checkMs],
-        laneDelays(restMs, Math.min(jitterMs, Math.floor(restMs / 2))),
-        laneDelays(delayMs, jitterMs),
-        [longestSilenceMs],
-      ],
-      pieceGroup,
+      groups,
+      Math.min(...profiles.map((profile) => profile.delayMs)),
       // Bound, not wrapped: one call less for every piece.
       this.#due.bind(this),
       this.#time,
     );
-    this.#transport.written = (client, error) => this.#written(client, error);
+    this.#watch = {
+      sent: (client, firstBytes) => {
+        if (client.lines === noLines) client.firstBytes = firstBytes;
+      },
+      left: (client, code) =>
+        code === "EOF" ? this.#closedEnd(client) : this.#drop(client, "reset", code),
+      stopped: (client) => client.unwatchedAfter = this.#time.now() - client.connectedAt,
+    };
+    this.#written = this.#pieceWritten.bind(this);
   }
 
   /** Serves a listener until {@link shutdown}. */
@@ -258,26 +346,13 @@ export class Tarpit<C, L> {
   }
 
   /**
-   * Re-arms every listener and takes the clients waiting while there is room; reports,
-   * at most once per interval, when out of file descriptors. A runtime may stop
-   * accepting on a listener, silently and for good, once its own accept() failed
-   * (EMFILE) or found no room: called every second, this lets a waiting client in
+   * Re-arms every listener and takes the clients waiting while there is room. A runtime
+   * may stop accepting on a listener, silently and for good, once its own accept()
+   * failed (EMFILE) or found no room: called every second, this lets a waiting client in
    * within a second of there being a descriptor and room, whatever happened before.
    */
   keepAccepting(): void {
-    if (this.#stopping) return;
-    if (!this.#transport.canOpenAnotherFile()) {
-      const times = this.#fileLimitReports.count(this.#time.now());
-      if (times !== undefined) {
-        this.#emit({
-          type: "file-limit",
-          held: this.#clients.size,
-          max: this.#options.maxClients,
-          times,
-        });
-      }
-    }
-    if (this.#clients.size >= this.#options.maxClients) return;
+    if (this.#stopping || this.#clients.size >= this.#options.maxClients) return;
     for (const gate of this.#gates) gate.resume();
   }
 
@@ -305,100 +380,217 @@ export class Tarpit<C, L> {
     this.#stopping = true;
     this.#clock.stop();
     for (const gate of this.#gates) gate.close();
-    for (const client of [...this.#clients]) this.#drop(client);
+    for (const client of [...this.#clients]) this.#drop(client, "shutdown");
   }
 
   #admit(connection: C, localPort: number): void {
     const transport = this.#transport;
     const peer = transport.peer(connection);
     if (peer === undefined) {
-      // Reset while it waited to be accepted: holding it would only cost a slot until
-      // its first piece failed.
+      // Reset while it waited to be accepted: holding it would only cost a slot.
       this.#emit({ type: "gone" });
-      transport.close(connection, this.#clients.size);
+      transport.close(connection);
       return;
     }
     const { address: host, port } = peer;
-    const fromHost = this.#perAddress.get(host) ?? 0;
-    if (fromHost >= this.#options.maxPerIp) {
-      // One address must not take every slot: its extra connections are closed at once,
+    const source = sourceOf(host);
+    const fromSource = this.#perSource.get(source) ?? 0;
+    if (fromSource >= this.#options.maxPerIp) {
+      // One source must not take every slot: its extra connections are closed at once,
       // costing it a handshake and us nothing held.
-      this.#emit({ type: "refuse", host, port, localPort, fromHost });
-      transport.close(connection, this.#clients.size);
+      this.#emit({ type: "refuse", host, port, localPort, fromHost: fromSource });
+      transport.close(connection);
       return;
     }
-    this.#perAddress.set(host, fromHost + 1);
+    this.#perSource.set(source, fromSource + 1);
     const client = new TrappedClient(
       connection,
-      this.#options.protocol.lines(this.#lineOptions),
       host,
       port,
+      source,
       this.#nextId++,
       localPort,
       this.#time.now(),
     );
     this.#clients.add(client);
-    if (this.#needsKeepAlive) transport.keepAlive(connection, keepAliveMs);
-    this.#clock.schedule(client, peerCheckGroup);
+    this.#clock.schedule(client, 0);
     this.#emit({ type: "accept", client, held: this.#clients.size, max: this.#options.maxClients });
+    transport.watch(connection, client, this.#watch);
   }
 
   #due(client: TrappedClient<C>, now: number, group: number): void {
     const maxLifetimeMs = this.#maxLifetimeMs;
-    if (
-      group === silenceGroup || (maxLifetimeMs > 0 && now - client.connectedAt >= maxLifetimeMs)
-    ) {
-      this.#drop(client);
+    if (maxLifetimeMs > 0 && now - client.connectedAt >= maxLifetimeMs) {
+      this.#drop(client, "lifetime");
       return;
     }
-    if (group === peerCheckGroup) {
-      // Reset since it was accepted: its first piece would only fail.
-      if (this.#transport.peer(client.connection) === undefined) this.#drop(client);
-      else this.#clock.schedule(client, firstPieceGroup, now);
-      return;
+    if (group === 0) {
+      this.#decide(client);
+      this.#clock.schedule(client, 1 + 2 * client.profile, now);
+    } else if (group === this.#endedGroup) {
+      // Nothing more to send: while its peer is watched its leaving will be seen, so it
+      // is held; once not, only a write could tell, and none will come.
+      if (client.unwatchedAfter === watched) this.#clock.schedule(client, group, now);
+      else this.#drop(client, "ended");
+    } else if (group === this.#probeGroup) {
+      if (this.#transport.peer(client.connection) === undefined) {
+        this.#drop(client, "closed");
+        return;
+      }
+      // Still there after a write: it only stopped sending, and reads on.
+      client.closedAt = -1;
+      this.#clock.schedule(client, 2 + 2 * client.profile, now);
+    } else {
+      this.#send(client, now, 2 + 2 * client.profile);
     }
+  }
+
+  /**
+   * Sends the client its next piece, and schedules it in `group` for its next turn; or,
+   * when its protocol has nothing more, in the wait of an ended protocol.
+   */
+  #send(client: TrappedClient<C>, now: number, group: number): void {
+    const startsLine = client.offset >= client.line.length;
     // The kernel has not taken the last piece yet (the client is not reading): do not
     // queue another in user space.
-    const piece = client.pendingBytes > 0 ? "" : nextPiece(client, this.#pieceSize);
+    const piece = client.pendingBytes > 0
+      ? ""
+      : nextPiece(client, this.#pieceSizes[client.profile]);
     if (piece === undefined) {
-      // Nothing more will be sent, so a write can no longer tell that the client left.
-      this.#clock.schedule(client, silenceGroup, now);
+      if (client.unwatchedAfter === watched) {
+        this.#transport.keepAlive(client.connection, keepAliveMs);
+      }
+      this.#clock.schedule(client, this.#endedGroup, now);
       return;
     }
-    this.#clock.schedule(client, pieceGroup, now);
+    this.#clock.schedule(client, group, now);
     if (piece === "") return;
-    const outcome = this.#transport.write(client.connection, piece, client);
-    if (outcome === "sent") client.bytesSent += piece.length;
+    if (startsLine) client.lineStartedAt = now;
+    const outcome = this.#transport.write(client.connection, piece, client, this.#written);
+    if (outcome === "sent") this.#taken(client, piece.length, now);
     else if (outcome === "pending") client.pendingBytes = piece.length;
-    else this.#drop(client, outcome.gone);
+    else this.#dropAfterWrite(client, outcome.gone);
+  }
+
+  /**
+   * The client closed its end (FIN). Whether it left or still reads (a half-close) only a
+   * write can tell: it gets its next piece now, its first if need be, and its peer is
+   * checked {@link probeMs} later. A protocol that has ended has nothing to write: its
+   * client, no longer watched, is closed after the bound on silence.
+   */
+  #closedEnd(client: TrappedClient<C>): void {
+    const now = this.#time.now();
+    client.closedAt = now;
+    client.unwatchedAfter = now - client.connectedAt;
+    if (this.#clock.groupOf(client) === this.#endedGroup) return;
+    this.#clock.remove(client);
+    if (client.lines === noLines) this.#decide(client);
+    this.#send(client, now, this.#probeGroup);
+  }
+
+  /** Picks the client's profile and makes its lines. */
+  #decide(client: TrappedClient<C>): void {
+    const profile = this.#pacer.choose(client.source, client.firstBytes);
+    client.firstBytes = undefined;
+    client.profile = profile;
+    client.lines = this.#options.protocol.lines(this.#lineOptions[profile]);
+    if (this.#needsKeepAlive[profile]) this.#transport.keepAlive(client.connection, keepAliveMs);
+  }
+
+  /** The kernel took `bytes` of the client's piece. */
+  #taken(client: TrappedClient<C>, bytes: number, now: number): void {
+    // Counted once the kernel took them, as endlessh counts what write(2) returns.
+    client.bytesSent += bytes;
+    client.lastPieceAt = now;
+    if (client.offset >= client.line.length) client.linesSent++;
   }
 
   /** A pending write finished: the kernel took the piece, or the peer is gone. */
-  #written(client: TrappedClient<C>, error: string | undefined): void {
+  #pieceWritten(client: TrappedClient<C>, error?: string): void {
     const bytes = client.pendingBytes;
     client.pendingBytes = 0;
-    // Counted once the kernel took them, as endlessh counts what write(2) returns.
-    if (error === undefined) client.bytesSent += bytes;
-    else if (this.#clients.has(client)) this.#drop(client, error);
+    if (!this.#clients.has(client)) return;
+    if (error === undefined) this.#taken(client, bytes, this.#time.now());
+    else this.#dropAfterWrite(client, error);
   }
 
-  /** Closes a client's connection and forgets it; `error` says how it was found gone. */
-  #drop(client: TrappedClient<C>, error?: string): void {
+  /**
+   * A write failed. While its peer is watched, the reset that failed it was seen as it
+   * came; once not, the client left some time before.
+   */
+  #dropAfterWrite(client: TrappedClient<C>, error: string): void {
+    this.#drop(client, client.unwatchedAfter === watched ? "reset" : "write", error);
+  }
+
+  /** Closes a client's connection and forgets it; `error` says what told it was gone. */
+  #drop(client: TrappedClient<C>, leftBy: LeftBy, error?: string): void {
     if (!this.#clients.delete(client)) return;
-    this.#transport.close(client.connection, this.#clients.size);
-    const fromHost = (this.#perAddress.get(client.host) ?? 1) - 1;
-    if (fromHost === 0) this.#perAddress.delete(client.host);
-    else this.#perAddress.set(client.host, fromHost);
+    this.#transport.close(client.connection);
+    const fromSource = (this.#perSource.get(client.source) ?? 1) - 1;
+    if (fromSource === 0) this.#perSource.delete(client.source);
+    else this.#perSource.set(client.source, fromSource);
     this.#clock.remove(client);
-    const trappedMs = this.#time.now() - client.connectedAt;
-    this.#emit({ type: "close", client, trappedMs, bytes: client.bytesSent, error });
+    // One that closed its end and was then found gone by a write left when it closed.
+    const closed = client.closedAt >= 0 &&
+      (leftBy === "closed" || leftBy === "reset" || leftBy === "write");
+    const departure = departureOf(
+      client,
+      closed ? "closed" : leftBy,
+      closed ? client.closedAt : this.#time.now(),
+    );
+    const family = this.#pacer.departed(client.source, departure);
+    this.#emit({ type: "close", client, departure, family, error });
     if (this.#stopping || !this.#acceptPaused) return;
     this.#acceptPaused = false;
-    for (const gate of this.#gates) gate.resume();
+    this.#resumeSoon();
+  }
+
+  /**
+   * Resumes every listener once the event being handled is done: resuming admits
+   * clients, which must not happen while the engine is in the middle of dropping one
+   * (from a timer tick, a write's completion or the watch).
+   */
+  #resumeSoon(): void {
+    if (this.#resumeQueued) return;
+    this.#resumeQueued = true;
+    queueMicrotask(() => {
+      this.#resumeQueued = false;
+      if (!this.#stopping) { for (const gate of this.#gates) gate.resume(); }
+    });
   }
 
   #acceptFailed(code: string): void {
-    const times = this.#acceptFailureReports.count(this.#time.now());
+    const now = this.#time.now();
+    if (outOfFiles.has(code)) {
+      const times = this.#fileLimitReports.count(now);
+      if (times === undefined) return;
+      const held = this.#clients.size;
+      this.#emit({ type: "file-limit", held, max: this.#options.maxClients, times });
+      return;
+    }
+    const times = this.#acceptFailureReports.count(now);
     if (times !== undefined) this.#emit({ type: "accept-failed", code, times });
   }
+}
+
+/** The client's departure record, its leaving seen `leftBy` at `now`. */
+function departureOf<C>(client: TrappedClient<C>, leftBy: LeftBy, now: number): Departure {
+  const heldMs = now - client.connectedAt;
+  const late = leftBy === "write" || leftBy === "ended";
+  const { line, offset } = client;
+  // Characters of the line sent so far, less its head mark, which is no byte.
+  const sent = offset > 0 && offset < line.length
+    ? offset - (line.lastIndexOf(headEnd, offset - 1) >= 0 ? 1 : 0)
+    : 0;
+  return {
+    heldMs,
+    aliveMs: late ? Math.min(heldMs, client.unwatchedAfter) : heldMs,
+    leftBy,
+    bytes: client.bytesSent,
+    lines: client.linesSent,
+    silenceMs: now - client.lastPieceAt,
+    lineBytes: sent,
+    lineMs: sent > 0 ? now - client.lineStartedAt : 0,
+    profile: client.profile,
+  };
 }

@@ -23,7 +23,7 @@
  * found the queue empty is therefore kept for the next attempt, not dropped: dropped, it
  * would stay registered for ever, native memory and one more handle the event loop polls
  * on every turn, once per wakeup (`deno task churn` measures what is left behind, and
- * tests/churn_test.ts bounds it).
+ * tests/system/churn_test.ts bounds it).
  *
  * @module
  */

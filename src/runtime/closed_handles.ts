@@ -8,7 +8,7 @@
  * RSS doubles before V8's own memory reducer runs, and by then glibc's heap is too
  * fragmented to give the freed memory back. Collecting after every
  * {@link minClosesPerCollection} closed handles keeps RSS near idle: `deno task churn`
- * measures it, and tests/churn_test.ts fails without it.
+ * measures it, and tests/system/churn_test.ts fails without it.
  *
  * V8 offers a full collection to JavaScript only as `gc()` under its `--expose-gc` flag,
  * which the `tarpyt` task in `deno.json`, and so the binary, passes.

@@ -12,7 +12,7 @@ export const version: string = denoConfig.version;
 
 /**
  * The Deno TarPyt is tested on and compiled with, `denoVersion` in `deno.json`: the one
- * place it is written (tests/docs_test.ts checks that CI and the README use it). The
+ * place it is written (tests/system/docs_test.ts checks that CI and the README use it). The
  * runtime internals in this folder (see transport.ts) were verified on it.
  */
 export const denoVersion: string = denoConfig.denoVersion;

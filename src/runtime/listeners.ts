@@ -10,14 +10,7 @@
 import { createServer, type Server } from "node:net";
 import type { PassedSocket } from "../systemd/listen_fds.ts";
 import type { LogFields } from "../log/logger.ts";
-
-/** An address to bind, as `--listen` gives it, for running without systemd. */
-export interface ListenAddress {
-  /** The host to bind: an IPv4 or IPv6 address. */
-  readonly host: string;
-  /** 0 binds a free port, which the startup log names. */
-  readonly port: number;
-}
+import type { ListenAddress } from "../cli/flags.ts";
 
 /** A listening socket and how to name it in logs. */
 export interface Listener {
@@ -61,8 +54,6 @@ export async function adoptPassedSocket(
       ? "is not a socket"
       : code === "EINVAL"
       ? "is not a stream socket that can listen (a file, or a UDP socket?)"
-      : code === "EBADF"
-      ? "is not open"
       : `cannot be listened on (${code ?? String(error)})`;
     throw new ListenError(
       `passed fd ${passed.fd} (${passed.name}) ${what}; a tarpyt .socket unit needs ` +
@@ -109,10 +100,8 @@ export async function bindListenAddress(
       ? "the address is already in use"
       : code === "EACCES"
       ? "ports below 1024 need privileges; let systemd bind them (tarpyt-<protocol>@.socket)"
-      : code === "EADDRNOTAVAIL"
+      : code === "EADDRNOTAVAIL" || code === "EINVAL"
       ? "no interface has that address"
-      : code === "ENOTFOUND" || code === "EAI_AGAIN"
-      ? "the host name does not resolve"
       : error instanceof Deno.errors.NotCapable
       ? "binding is not permitted (run with --allow-net)"
       : code ?? String(error);

@@ -25,11 +25,19 @@
  */
 import type { Server } from "node:net";
 import { getSystemErrorName } from "node:util";
-import type { Admission, Gate, Peer, Transport, WriteOutcome } from "../engine/transport.ts";
+import type {
+  Admission,
+  Gate,
+  Peer,
+  PeerWatch,
+  Transport,
+  WriteOutcome,
+} from "../engine/transport.ts";
 import { acceptLoop } from "./accept_loop.ts";
 import { type ClientHandle, LineWriter, peerOf, writePending } from "./client_handle.ts";
 import { ClosedHandleCollector } from "./closed_handles.ts";
 import { canOpenAnotherFile } from "./fd_limit.ts";
+import { PeerWatcher } from "./peer_watch.ts";
 
 /**
  * Connections as bare runtime handles (see client_handle.ts), on `node:net` servers.
@@ -42,12 +50,12 @@ import { canOpenAnotherFile } from "./fd_limit.ts";
  * // new Tarpit({ transport, ... }).serve(server);
  * ```
  */
-export class DenoTransport<O> implements Transport<ClientHandle, Server, O> {
-  written: (owner: O, error: string | undefined) => void = () => {};
-  readonly #writer = new LineWriter<O>((owner, status) =>
-    this.written(owner, status < 0 ? getSystemErrorName(status) : undefined)
-  );
+export class DenoTransport implements Transport<ClientHandle, Server> {
+  readonly #writer = new LineWriter();
+  readonly #watcher = new PeerWatcher<unknown>();
   readonly #closedHandles: ClosedHandleCollector;
+  /** Connections accepted and not yet closed. */
+  #open = 0;
 
   /** `collectGarbage` is V8's full collection: only it frees closed handles' memory. */
   constructor(collectGarbage: () => void) {
@@ -61,8 +69,22 @@ export class DenoTransport<O> implements Transport<ClientHandle, Server, O> {
       "error",
       (error: Error & { code?: string }) => admission.failed(error.code ?? error.message),
     );
-    const { resume } = acceptLoop(server, admission);
-    return { resume, close: () => server.close() };
+    const { resume } = acceptLoop(server, {
+      hasRoom: () => admission.hasRoom(),
+      admit: (handle) => {
+        this.#open++;
+        admission.admit(handle);
+      },
+      failed: (code) => admission.failed(code),
+    });
+    return {
+      resume: () => {
+        // The runtime's accept swallows EMFILE: ask the kernel for a descriptor instead.
+        if (!canOpenAnotherFile()) admission.failed("EMFILE");
+        resume();
+      },
+      close: () => server.close(),
+    };
   }
 
   localPort(server: Server): number {
@@ -74,22 +96,27 @@ export class DenoTransport<O> implements Transport<ClientHandle, Server, O> {
     return peerOf(handle);
   }
 
+  watch<O>(handle: ClientHandle, owner: O, watch: PeerWatch<O>): void {
+    this.#watcher.watch(handle, owner, watch as PeerWatch<unknown>);
+  }
+
   keepAlive(handle: ClientHandle, ms: number): void {
     handle.setKeepAlive(true, ms / 1000);
   }
 
-  write(handle: ClientHandle, bytes: string, owner: O): WriteOutcome {
-    const status = this.#writer.write(handle, bytes, owner);
+  write<O>(
+    handle: ClientHandle,
+    bytes: string,
+    owner: O,
+    written: (owner: O, error?: string) => void,
+  ): WriteOutcome {
+    const status = this.#writer.write(handle, bytes, owner, written);
     if (status < 0) return { gone: getSystemErrorName(status) };
     return status === writePending ? "pending" : "sent";
   }
 
-  close(handle: ClientHandle, open: number): void {
+  close(handle: ClientHandle): void {
     handle.close();
-    this.#closedHandles.closed(open);
-  }
-
-  canOpenAnotherFile(): boolean {
-    return canOpenAnotherFile();
+    this.#closedHandles.closed(--this.#open);
   }
 }
