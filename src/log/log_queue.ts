@@ -3,18 +3,38 @@
  * journald that lags) never stops the tarpit: a synchronous write to a full pipe would
  * block the event loop, and with it every client, the metrics and SIGTERM.
  *
- * Lines wait in a bounded queue while a write is under way (the runtime writes on a
- * thread of its own and tells JavaScript when it is done). When the queue is full, lines
- * are dropped and counted, but for the few that must never be lost; once writing has
- * caught up, {@link LogQueue.onRecovered} says how many were.
+ * Lines wait in a queue while a write is under way (the runtime writes on a thread of its
+ * own and tells JavaScript when it is done). A burst, such as every client's CLOSE at a
+ * stop, is queued whole up to a generous bound; only once a write has been under way for
+ * {@link stalledAfterMs} does the reader count as behind, and then lines past a small
+ * bound are dropped and counted, but for the few that must never be lost. Once writing
+ * has caught up, {@link LogQueue.onRecovered} says how many were lost, and why. A stderr
+ * left non-blocking (`EAGAIN`) is a reader that is behind, not one that is gone.
  *
  * @module
  */
 
-/** The most bytes of log lines that wait for the reader; past it, lines are dropped. */
-export const queuedBytesLimit = 64 * 1024;
+/** While the reader is behind, the most bytes of log lines that wait; past it, lines are dropped. */
+export const stalledBytesLimit = 64 * 1024;
+
+/** A write under way this long means the reader is behind. */
+export const stalledAfterMs = 1_000;
+
+/** How long to wait before writing again when stderr said `EAGAIN`. */
+const retryMs = 20;
+
+import type { Family } from "../metrics/exposition.ts";
+
+/** Why lines were dropped: the reader was behind, or more came at once than the queue holds. */
+export type DropCause = "stalled" | "burst";
 
 const encoder = new TextEncoder();
+
+interface Queued {
+  line: string;
+  /** Lines with a key replace a queued line with the same key. */
+  readonly key: string | undefined;
+}
 
 /**
  * A bounded, non-blocking queue of log lines for stderr.
@@ -23,46 +43,84 @@ const encoder = new TextEncoder();
  * ```ts
  * import { LogQueue } from "./log_queue.ts";
  * const queue = new LogQueue();
- * queue.onRecovered = (lost) => queue.write(`LOG_DROPPED lines=${lost}`);
+ * queue.onRecovered = (lost, cause) => queue.write(`LOG_DROPPED lines=${lost} cause=${cause}`);
  * queue.write("ACCEPT host=203.0.113.7 port=54208 fd=1 n=1/4096");
  * await queue.flush(1_000); // before exiting
  * ```
  */
 export class LogQueue {
-  #lines: string[] = [];
+  #queued: Queued[] = [];
   #bytes = 0;
   #writing: Promise<void> | undefined;
+  #writingSince: number | undefined;
   #droppedSinceWrite = 0;
-  /** Lines dropped since start because the reader could not keep up. */
+  #dropCause: DropCause = "stalled";
+  #gone = false;
+  /** Lines dropped since start. */
   dropped = 0;
-  /** Called with how many lines were dropped, once writing has caught up again. */
-  onRecovered: (lost: number) => void = () => {};
+  /** Called with how many lines were dropped, and why, once writing has caught up again. */
+  onRecovered: (lost: number, cause: DropCause) => void = () => {};
 
   /**
    * A queue writing to `sink`.
    *
    * @param sink writes some of the bytes it is given, returning how many; stderr's
    * asynchronous write by default
+   * @param burstBytes the most bytes queued while the reader keeps up: enough for a
+   * CLOSE line of every client the tarpit can hold
+   * @param now the time, in ms
    */
   constructor(
     readonly sink: (bytes: Uint8Array) => Promise<number> = (bytes) => Deno.stderr.write(bytes),
+    readonly burstBytes: number = 1024 * 1024,
+    readonly now: () => number = () => performance.now(),
   ) {}
 
+  /** Whether a write has been under way long enough that the reader counts as behind. */
+  get stalled(): boolean {
+    return this.#writingSince !== undefined && this.now() - this.#writingSince >= stalledAfterMs;
+  }
+
   /**
-   * Queues one line (without its newline); drops it when the queue is full, unless it is
-   * one to `keep` whatever happens: a warning, an error, the totals at shutdown. Those are
-   * few, so they cannot grow the queue without bound.
+   * Queues one line (without its newline). When the queue is over its bound, the line is
+   * dropped unless it is one to `keep` whatever happens (a warning, an error, the totals
+   * at shutdown); those are few, and a kept line with a `key` replaces a queued one with
+   * the same key, so a signal flood leaves one STATS line waiting, not thousands.
    */
-  write(line: string, keep = false): void {
-    const bytes = line.length + 1;
-    if (!keep && this.#bytes + bytes > queuedBytesLimit) {
+  write(line: string, keep = false, key?: string): void {
+    if (this.#gone) {
       this.dropped++;
-      this.#droppedSinceWrite++;
       return;
     }
-    this.#lines.push(line);
+    if (key !== undefined) {
+      const queued = this.#queued.find((q) => q.key === key);
+      if (queued !== undefined) {
+        this.#bytes += line.length - queued.line.length;
+        queued.line = line;
+        return;
+      }
+    }
+    const bytes = line.length + 1;
+    const stalled = this.stalled;
+    if (!keep && this.#bytes + bytes > (stalled ? stalledBytesLimit : this.burstBytes)) {
+      this.dropped++;
+      this.#droppedSinceWrite++;
+      if (!stalled) this.#dropCause = "burst";
+      return;
+    }
+    this.#queued.push({ line, key });
     this.#bytes += bytes;
     this.#writing ??= this.#drain();
+  }
+
+  /** The metric family of the lines dropped. */
+  families(): Family[] {
+    return [{
+      name: "tarpyt_log_lines_dropped_total",
+      type: "counter",
+      help: "Log lines dropped because stderr could not keep up.",
+      samples: [["", {}, this.dropped]],
+    }];
   }
 
   /** Waits until every queued line is written, or `ms` milliseconds, whichever is first. */
@@ -78,22 +136,45 @@ export class LogQueue {
   }
 
   async #drain(): Promise<void> {
+    let batch = 0;
     try {
-      while (this.#lines.length > 0) {
-        let data = encoder.encode(this.#lines.join("\n") + "\n");
-        this.#lines = [];
+      while (this.#queued.length > 0) {
+        let data = encoder.encode(this.#queued.map((q) => q.line).join("\n") + "\n");
+        batch = this.#queued.length;
+        this.#queued = [];
         this.#bytes = 0;
-        while (data.length > 0) data = data.subarray(await this.sink(data));
-        if (this.#droppedSinceWrite > 0 && this.#lines.length === 0) {
+        this.#writingSince = this.now();
+        while (data.length > 0) data = data.subarray(await this.#write(data));
+        this.#writingSince = undefined;
+        if (this.#droppedSinceWrite > 0 && this.#queued.length === 0) {
           const lost = this.#droppedSinceWrite;
+          const cause = this.#dropCause;
           this.#droppedSinceWrite = 0;
-          this.onRecovered(lost);
+          this.#dropCause = "stalled";
+          this.onRecovered(lost, cause);
         }
       }
     } catch {
       // stderr is gone (its reader closed it): there is nowhere left to log.
+      this.#gone = true;
+      this.dropped += batch + this.#queued.length;
+      this.#queued = [];
+      this.#bytes = 0;
     } finally {
       this.#writing = undefined;
+      this.#writingSince = undefined;
+    }
+  }
+
+  /** One write; a full non-blocking stderr (`EAGAIN`) is waited out, not given up on. */
+  async #write(data: Uint8Array): Promise<number> {
+    for (;;) {
+      try {
+        return await this.sink(data);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.WouldBlock)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, retryMs));
+      }
     }
   }
 }

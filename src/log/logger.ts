@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { escapeControl } from "../text/escape.ts";
+import { escapeControl, escapeJson } from "../text/escape.ts";
 
 /** Log levels, most severe first. */
 export const logLevels = ["error", "warning", "info", "debug"] as const;
@@ -107,7 +107,7 @@ function jsonLine(
     object[key] = typeof value === "string" && decimal.test(value) ? Number(value) : value;
   }
   if (message) object.message = message;
-  return JSON.stringify(object);
+  return escapeJson(JSON.stringify(object));
 }
 
 /**

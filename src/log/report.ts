@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { EventName } from "./events.ts";
+import type { EventName } from "./vocabulary.ts";
 import { plainAddress } from "../text/address.ts";
 import { escapeControl } from "../text/escape.ts";
 
@@ -33,8 +33,11 @@ export const chartPoints = 5_000;
 /** The latest time a log line may carry: `Date` cannot show later ones. */
 const latestTime = 8.64e15;
 
-/** The longest a client can have been trapped, in seconds: more is not a real value. */
-const longestTrappedSeconds = 100 * 365 * 86_400;
+/**
+ * The longest a client can have been trapped, in seconds, when the log does not say when
+ * its tarpit started: a year. When it does, no longer than the tarpit has run.
+ */
+const longestTrappedSeconds = 366 * 86_400;
 
 /** One source address's share. */
 export interface SourceTotals {
@@ -113,7 +116,7 @@ function parseLine(line: string): Event | undefined {
 /** A time `Date` can show, or undefined. */
 function plausibleTime(text: string | undefined): number | undefined {
   const when = text === undefined ? NaN : Date.parse(text);
-  return when >= 0 && when <= latestTime ? when : undefined;
+  return when >= 0 && when < latestTime ? when : undefined;
 }
 
 /** A count or a duration from a log: finite, not negative, below `most`; else undefined. */
@@ -149,11 +152,22 @@ export async function summarizeLog(
     held: [],
     sourcesCapped: false,
   };
-  const protocolOf = new Map<string, string>();
+  /** Per process: its protocol, when it started, how many it holds now. */
+  const processes = new Map<string, { protocol: string; startedAt?: number; held: number }>();
+  const processOf = (name: string) => {
+    let known = processes.get(name);
+    if (known === undefined) {
+      if (processes.size >= processesKept) processes.clear();
+      processes.set(name, known = { protocol: "unknown", held: 0 });
+    }
+    return known;
+  };
+  /** Which process serves each socket: a new one there means the old one is gone. */
+  const servedBy = new Map<string, string>();
   let held = 0;
-  const chart = (time: number | undefined, clients: number): void => {
+  const chart = (time: number | undefined): void => {
     if (time === undefined) return;
-    report.held.push([time, clients]);
+    report.held.push([time, held]);
     if (report.held.length > 2 * chartPoints) mergeNeighbours(report.held);
   };
   for await (const line of lines) {
@@ -164,20 +178,42 @@ export async function summarizeLog(
       continue;
     }
     const { name, fields, time, process } = event;
-    if (name === "START") {
-      if (protocolOf.size >= processesKept) protocolOf.clear();
-      protocolOf.set(process, fields.protocol ?? "unknown");
+    const writer = processOf(process);
+    if (name === "LISTEN") {
+      // A process serving a socket another one served: that one has stopped, killed or
+      // not, and holds nobody any more.
+      const socket = fields.name ?? fields.address ?? "";
+      const before = servedBy.get(socket);
+      if (before !== undefined && before !== process) {
+        const gone = processOf(before);
+        held -= gone.held;
+        gone.held = 0;
+        chart(time);
+      }
+      if (servedBy.size >= processesKept) servedBy.clear();
+      servedBy.set(socket, process);
+    } else if (name === "START") {
+      held -= writer.held;
+      writer.held = 0;
+      writer.protocol = fields.protocol ?? "unknown";
+      writer.startedAt = time;
+      chart(time);
     } else if (name === "ACCEPT") {
       sourceOf(report, plainAddress(fields.host ?? "unknown")).connections++;
       report.connections++;
-      let protocol = protocolOf.get(process) ?? "unknown";
+      let protocol = writer.protocol;
       if (!report.protocols.has(protocol) && report.protocols.size >= protocolsKept) {
         protocol = "other";
       }
       report.protocols.set(protocol, (report.protocols.get(protocol) ?? 0) + 1);
-      chart(time, ++held);
+      writer.held++;
+      held++;
+      chart(time);
     } else if (name === "CLOSE") {
-      const seconds = plausible(fields.time, longestTrappedSeconds);
+      const ranFor = writer.startedAt !== undefined && time !== undefined
+        ? (time - writer.startedAt) / 1000 + 1
+        : longestTrappedSeconds;
+      const seconds = plausible(fields.time, Math.min(ranFor, longestTrappedSeconds));
       const bytes = plausible(fields.bytes, Number.MAX_SAFE_INTEGER);
       if (seconds === undefined || bytes === undefined) {
         report.skipped++;
@@ -186,7 +222,11 @@ export async function summarizeLog(
       sourceOf(report, plainAddress(fields.host ?? "unknown")).seconds += seconds;
       report.seconds += seconds;
       report.bytes += bytes;
-      chart(time, held = Math.max(0, held - 1));
+      if (writer.held > 0) {
+        writer.held--;
+        held--;
+      }
+      chart(time);
     }
   }
   return report;
@@ -279,7 +319,9 @@ export function humanDuration(seconds: number): string {
 export function reportText(report: LogReport, top = 10): string {
   const lines = [
     `connections: ${report.connections} from ${report.sourcesCapped ? "more than " : ""}${
-      report.sourcesCapped ? sourcesKept : report.sources.size
+      report.sourcesCapped
+        ? sourcesKept
+        : [...report.sources.values()].filter((s) => s.connections > 0).length
     } addresses`,
     `attackers' time wasted: ${humanDuration(report.seconds)} (${report.seconds.toFixed(0)} s)`,
     `bytes sent: ${report.bytes}`,
@@ -308,7 +350,8 @@ export function reportSvg(report: LogReport, width = 800, height = 300): string 
   // A log need not be in order (journals merged, files concatenated): draw it in order.
   const points = [...report.held].sort((a, b) => a[0] - b[0]);
   const t0 = points[0]?.[0] ?? 0;
-  const t1 = Math.max(points.at(-1)?.[0] ?? 0, t0 + 1);
+  const t1 = Math.min(latestTime, Math.max(points.at(-1)?.[0] ?? 0, t0 + 1));
+  if (t1 <= t0) return reportSvg({ ...report, held: [] }, width, height);
   const most = points.reduce((max, [, n]) => Math.max(max, n), 1);
   const x = (t: number): number =>
     margin.left + ((t - t0) / (t1 - t0)) * (width - margin.left - margin.right);

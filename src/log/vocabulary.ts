@@ -1,8 +1,9 @@
 /**
  * The log's vocabulary, in one place: every event TarPyt writes, at which level, with
- * which fields, and what it means. The README's table of events is checked against
- * {@link logEvents} by tests/docs_test.ts, and `tarpyt report` reads the events by
- * these names.
+ * which fields, whether it may be dropped when stderr lags, and what it means. The
+ * README's table of events is checked against {@link logEvents} and against lines the
+ * program really wrote by tests/system/docs_test.ts, and `tarpyt report` reads the events
+ * by these names.
  *
  * The engine's events ({@link TarpitEvent}) become lines here: endlessh's `ACCEPT`,
  * `CLOSE` and `TOTALS`, so that fail2ban and CrowdSec parsers written for endlessh keep
@@ -10,7 +11,7 @@
  *
  * @module
  */
-import type { TarpitEvent } from "../engine/events.ts";
+import { type TarpitEvent, unhandled } from "../engine/events.ts";
 import { spareFds } from "../runtime/fd_limit.ts";
 import type { Totals } from "../stats/trap_stats.ts";
 import type { LogFields, Logger, LogLevel } from "./logger.ts";
@@ -22,6 +23,11 @@ interface EventDoc {
   readonly fields: readonly string[];
   /** When it is written. */
   readonly when: string;
+  /**
+   * `kept` lines are never dropped when stderr lags (warnings and errors never are);
+   * `latest` ones are kept too, but a newer one replaces one still waiting.
+   */
+  readonly keep?: "kept" | "latest";
 }
 
 /** Every event TarPyt logs. */
@@ -45,12 +51,13 @@ export const logEvents = {
       "delay",
       "jitter",
       "piece-size",
+      "max-line-length",
       "max-clients",
       "max-per-ip",
-      "max-line-length",
       "max-lifetime",
     ],
     when: "serving has begun",
+    keep: "kept",
   },
   ACCEPT: {
     level: "info",
@@ -59,8 +66,9 @@ export const logEvents = {
   },
   CLOSE: {
     level: "info",
-    fields: ["host", "port", "fd", "time", "bytes"],
-    when: "a client left or was closed after `time` seconds, having taken `bytes`",
+    fields: ["host", "port", "fd", "time", "bytes", "left", "family"],
+    when: "a client left or was closed after `time` seconds, having taken `bytes`; `left` " +
+      "says how it was seen to go, `family` what its leaving looks like",
   },
   FULL: {
     level: "warning",
@@ -70,12 +78,14 @@ export const logEvents = {
   FILE_LIMIT: {
     level: "error",
     fields: ["n", "times"],
-    when: "out of file descriptors; new clients wait in the backlog. At most every 10 s",
+    when: "out of file descriptors (accept() failed, or a check found none to spare); new " +
+      "clients wait in the backlog. At most every 10 s",
   },
   ACCEPT_FAILED: {
     level: "error",
     fields: ["code", "times"],
-    when: "accept() failed with `code`. At most every 10 s",
+    when: "accept() failed with `code`, another error than running out of files. At most " +
+      "every 10 s",
   },
   REFUSE: {
     level: "debug",
@@ -96,36 +106,73 @@ export const logEvents = {
     level: "info",
     fields: ["clients", "connects", "seconds", "bytes", "top"],
     when: "on SIGUSR2 or SIGHUP, and at shutdown",
+    keep: "latest",
   },
   TOTALS: {
     level: "info",
     fields: ["connects", "seconds", "bytes"],
     when: "at shutdown, after `STATS`",
+    keep: "kept",
   },
   NOTIFY_FAILED: {
     level: "warning",
-    fields: ["socket"],
-    when: "systemd's notify socket refused a message; notifying stops",
+    fields: ["socket", "times"],
+    when: "a message to systemd's notify socket failed `times` times; later ones are still " +
+      "sent. At most every 10 s",
   },
   LOG_DROPPED: {
     level: "warning",
-    fields: ["lines"],
-    when: "stderr could not keep up and `lines` info lines were dropped",
+    fields: ["lines", "cause"],
+    when: "`lines` info lines were dropped: stderr's reader was behind (`stalled`), or more " +
+      "came at once than the queue holds (`burst`)",
   },
 } as const satisfies Record<string, EventDoc>;
 
 /** The name of a logged event. */
 export type EventName = keyof typeof logEvents;
 
+/** Where log lines are queued: a `LogQueue` (log_queue.ts). */
+export interface LineQueue {
+  /** Queues `line`; see `LogQueue.write` for `keep` and `key`. */
+  write(line: string, keep?: boolean, key?: string): void;
+}
+
+/**
+ * The logger's `write` for `queue`: warnings, errors and the events marked `keep` are
+ * never dropped, and a `latest` one replaces one of its kind still waiting.
+ *
+ * @example
+ * ```ts
+ * import { queuedLines } from "./vocabulary.ts";
+ * import { LogQueue } from "./log_queue.ts";
+ * import { createLogger } from "./logger.ts";
+ * const log = createLogger({ level: "info", journal: false, write: queuedLines(new LogQueue()) });
+ * ```
+ */
+export function queuedLines(
+  queue: LineQueue,
+): (line: string, level: LogLevel, event: string) => void {
+  return (line, level, event) => {
+    const keep = Object.hasOwn(logEvents, event)
+      ? (logEvents[event as EventName] as EventDoc).keep
+      : undefined;
+    queue.write(
+      line,
+      keep !== undefined || level === "warning" || level === "error",
+      keep === "latest" ? event : undefined,
+    );
+  };
+}
+
 /**
  * Writes `event` at its level.
  *
  * @example
  * ```ts
- * import { logEvent } from "./events.ts";
+ * import { logEvent } from "./vocabulary.ts";
  * import { createLogger } from "./logger.ts";
  * const log = createLogger({ level: "info", journal: false });
- * logEvent(log, "LOG_DROPPED", { lines: 12 }, "stderr could not keep up");
+ * logEvent(log, "LOG_DROPPED", { lines: 12, cause: "stalled" }, "stderr could not keep up");
  * ```
  */
 export function logEvent(
@@ -147,11 +194,11 @@ function seconds(ms: number): string {
  *
  * @example
  * ```ts ignore
- * const onEvent = tarpitEventLogger(log, config.maxClients);
+ * const onEvent = tarpitEventLogger(log);
  * onEvent({ type: "gone" }); // "GONE", at debug level
  * ```
  */
-export function tarpitEventLogger(log: Logger, maxClients: number): (event: TarpitEvent) => void {
+export function tarpitEventLogger(log: Logger): (event: TarpitEvent) => void {
   // Per-client events are most of the log: their fields are built only when written.
   const info = log.enabled("info"), debug = log.enabled("debug");
   return (event) => {
@@ -177,8 +224,10 @@ export function tarpitEventLogger(log: Logger, maxClients: number): (event: Tarp
           host: client.host,
           port: client.port,
           fd: client.id,
-          time: seconds(event.trappedMs),
-          bytes: event.bytes,
+          time: seconds(event.departure.heldMs),
+          bytes: event.departure.bytes,
+          left: event.departure.leftBy,
+          family: event.family,
         });
         return;
       }
@@ -211,13 +260,15 @@ export function tarpitEventLogger(log: Logger, maxClients: number): (event: Tarp
           log,
           "ACCEPT_FAILED",
           { code: event.code, times: event.times },
-          event.code === "EMFILE" || event.code === "ENFILE"
-            ? `raise LimitNOFILE= above --max-clients (${maxClients})`
+          event.code === "ENOBUFS" || event.code === "ENOMEM"
+            ? "the kernel is short of memory"
             : undefined,
         );
         return;
       case "serve":
         return; // LISTEN says more: where the socket came from
+      default:
+        unhandled(event);
     }
   };
 }

@@ -1,9 +1,16 @@
 /**
  * Serves the metrics over HTTP/1.1 on a socket of its own: the passed socket named
- * `metrics`, or `--metrics-listen`. It is the one place TarPyt reads what a peer sends,
- * so it reads little: at most 2 KiB of request head, within 5 s of the connection
- * (however slowly it drips), from at most 8 connections at once; it matches the request
- * line against two fixed strings, answers once and closes. Expose it to Prometheus only.
+ * `metrics`, or `--metrics-listen`. It is the one place TarPyt reads what a peer sends
+ * and parses it, so it reads little: at most 2 KiB of request head, within 5 s of the
+ * connection (however slowly it drips); it matches the request line against two fixed
+ * strings, answers once and closes. Expose it to Prometheus only.
+ *
+ * At most 8 connections are kept. A newcomer is always taken, and has {@link graceMs} to
+ * say something; past 8, connections older than that are closed, those that have said
+ * nothing first, the oldest first. So a scraper, which sends its request as soon as it is
+ * connected, is read and answered before it could be closed: idle or slow connections
+ * that reconnect as soon as they are closed cannot keep it out. Past {@link hardLimit}
+ * open at once, room is made at once, the same way, the young included.
  *
  * @module
  */
@@ -15,11 +22,26 @@ export const requestHeadLimit = 2048;
 /** A connection is closed this long after it was accepted, whatever it sends. */
 export const requestDeadlineMs = 5_000;
 
-/**
- * Metrics connections served at once; more are closed as they come. They use the
- * tarpit's file descriptors, so they are counted in the units' LimitNOFILE=.
- */
+/** Metrics connections kept: past it, the silent ones are closed {@link graceMs} later. */
 export const maxMetricsConnections = 8;
+
+/** How long a newcomer has to say something before it may be closed to make room. */
+export const graceMs = 20;
+
+/**
+ * The most metrics connections open at once, newcomers in their grace included. They use
+ * the tarpit's file descriptors, so they are counted in the units' LimitNOFILE=.
+ */
+export const hardLimit = 64;
+
+/** An open metrics connection. */
+interface Open {
+  readonly socket: Socket;
+  /** When it was accepted. */
+  readonly since: number;
+  /** Whether it has sent a byte. */
+  heard: boolean;
+}
 
 /**
  * Answers `GET /metrics` (and `GET /`) on `server` with `body()`; anything else gets 404
@@ -31,23 +53,66 @@ export const maxMetricsConnections = 8;
  * ```
  */
 export function serveMetrics(server: Server, body: () => string): void {
-  server.maxConnections = maxMetricsConnections;
+  // Oldest first: a Set iterates in insertion order.
+  const open = new Set<Open>();
+  let trimming = false;
+  const trim = (): void => {
+    trimming = false;
+    const graced = performance.now() - graceMs;
+    while (open.size > maxMetricsConnections && evictOne(open, graced));
+    if (open.size > maxMetricsConnections) trimLater();
+  };
+  const trimLater = (): void => {
+    if (trimming) return;
+    trimming = true;
+    setTimeout(trim, graceMs);
+  };
   server.on("connection", (socket: Socket) => {
+    if (open.size >= hardLimit) evictOne(open, Infinity);
+    const connection: Open = { socket, since: performance.now(), heard: false };
+    open.add(connection);
+    if (open.size > maxMetricsConnections) trimLater();
     let head = "";
     const deadline = setTimeout(() => socket.destroy(), requestDeadlineMs);
-    socket.on("close", () => clearTimeout(deadline));
+    socket.on("close", () => {
+      clearTimeout(deadline);
+      open.delete(connection);
+    });
     socket.on("error", () => socket.destroy());
     socket.on("data", (chunk: Uint8Array) => {
+      connection.heard = true;
       head += new TextDecoder().decode(chunk);
       const end = head.indexOf("\r\n\r\n");
       if (end === -1 && head.length < requestHeadLimit) return;
       socket.removeAllListeners("data");
       socket.pause();
+      // Answered: no newcomer may cut its answer short.
+      open.delete(connection);
       const requestLine = head.slice(0, head.indexOf("\r\n"));
       socket.end(response(requestLine, end !== -1, body));
     });
     socket.resume(); // listeners open sockets paused (tarpit sockets are never read)
   });
+}
+
+/**
+ * Closes, of the connections accepted before `before`, the one that waited longest in
+ * silence, or else the oldest; whether there was one.
+ */
+function evictOne(open: Set<Open>, before: number): boolean {
+  let victim: Open | undefined;
+  for (const connection of open) {
+    if (connection.since > before) break; // the rest are younger still
+    victim ??= connection;
+    if (!connection.heard) {
+      victim = connection;
+      break;
+    }
+  }
+  if (victim === undefined) return false;
+  open.delete(victim);
+  victim.socket.destroy();
+  return true;
 }
 
 function response(requestLine: string, complete: boolean, body: () => string): string {

@@ -6,8 +6,9 @@
  *
  * @module
  */
-import type { TarpitEvent } from "../engine/events.ts";
+import { type TarpitEvent, unhandled } from "../engine/events.ts";
 import type { HeldOnPort } from "../engine/tarpit.ts";
+import type { Family } from "../metrics/exposition.ts";
 
 /** The busiest-sources table's slots: bounded, whatever the number of attackers. */
 export const topTalkerSlots = 100;
@@ -65,7 +66,7 @@ export interface Totals {
  * stats.record({ type: "serve", localPort: 22 });
  * stats.record({
  *   type: "accept",
- *   client: { host: "203.0.113.7", port: 40000, id: 1, localPort: 22 },
+ *   client: { host: "203.0.113.7", port: 40000, id: 1, localPort: 22, source: "203.0.113.7" },
  *   held: 1,
  *   max: 4096,
  * });
@@ -91,16 +92,103 @@ export class TrapStats {
         break;
       case "close": {
         const port = this.#port(event.client.localPort);
+        const { bytes, heldMs } = event.departure;
         port.closed++;
-        port.closedBytes += event.bytes;
-        port.closedTrappedMs += event.trappedMs;
-        this.histogram.observe(event.trappedMs / 1000);
+        port.closedBytes += bytes;
+        port.closedTrappedMs += heldMs;
+        this.histogram.observe(heldMs / 1000);
         break;
       }
       case "refuse":
         this.#port(event.localPort).refused++;
         break;
+      case "gone":
+      case "full":
+      case "file-limit":
+      case "accept-failed":
+        break;
+      default:
+        unhandled(event);
     }
+  }
+
+  /**
+   * The metric families of what was counted: endlessh-go's names and `local_port` label,
+   * so its Grafana dashboard works unchanged, and TarPyt's own.
+   *
+   * @param held the engine's `held()`
+   * @param protocol `--protocol`, a label
+   * @param maxClients `--max-clients`
+   */
+  families(held: ReadonlyMap<number, HeldOnPort>, protocol: string, maxClients: number): Family[] {
+    const ports = this.ports(held);
+    const perPort = (value: (port: PortFigures) => number) =>
+      ports.map((port) => ["", { local_port: String(port.localPort) }, value(port)] as const);
+    const perProtocolPort = (value: (port: PortFigures) => number) =>
+      ports.map((port) =>
+        ["", { protocol, local_port: String(port.localPort) }, value(port)] as const
+      );
+    const { histogram } = this;
+    let cumulative = 0;
+    const buckets = trappedSecondsBuckets.map((le, i) => {
+      cumulative += histogram.counts[i];
+      return ["_bucket", { protocol, le: String(le) }, cumulative] as const;
+    });
+    return [
+      {
+        name: "endlessh_client_open_count_total",
+        type: "counter",
+        help: "Clients accepted.",
+        samples: perPort((p) => p.opened),
+      },
+      {
+        name: "endlessh_client_closed_count_total",
+        type: "counter",
+        help: "Clients that left or were closed.",
+        samples: perPort((p) => p.closed),
+      },
+      {
+        name: "endlessh_sent_bytes_total",
+        type: "counter",
+        help: "Bytes sent to clients.",
+        samples: perPort((p) => p.bytes),
+      },
+      {
+        name: "endlessh_trapped_time_seconds_total",
+        type: "counter",
+        help: "Time clients have spent trapped, those still held included.",
+        samples: perPort((p) => p.trappedMs / 1000),
+      },
+      {
+        name: "tarpyt_clients_refused_total",
+        type: "counter",
+        help: "Connections closed on arrival because their source held --max-per-ip clients.",
+        samples: perProtocolPort((p) => p.refused),
+      },
+      {
+        name: "tarpyt_clients",
+        type: "gauge",
+        help: "Clients held now.",
+        samples: perProtocolPort((p) => p.held),
+      },
+      {
+        name: "tarpyt_clients_max",
+        type: "gauge",
+        help: "Clients that can be held at once (--max-clients).",
+        samples: [["", { protocol }, maxClients]],
+      },
+      {
+        name: "tarpyt_client_trapped_seconds",
+        type: "histogram",
+        help: "How long clients that left were trapped.",
+        samples: [
+          ...buckets,
+          ["_bucket", { protocol, le: "+Inf" }, histogram.count],
+          ["_sum", { protocol }, histogram.sumSeconds],
+          ["_count", { protocol }, histogram.count],
+        ],
+      },
+    ];
   }
 
   /** Every port served, with what `held` (the engine's `held()`) adds for its clients. */

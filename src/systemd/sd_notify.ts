@@ -1,7 +1,7 @@
 /**
  * sd_notify(3) without libsystemd: tells systemd the service is ready (`READY=1`), what
- * it is doing (`STATUS=`, shown by `systemctl status`) and that it is stopping
- * (`STOPPING=1`), as datagrams to the socket named in `NOTIFY_SOCKET`.
+ * it is doing (`STATUS=`, shown by `systemctl status`), that it lives (`WATCHDOG=1`) and
+ * that it is stopping (`STOPPING=1`), as datagrams to the socket named in `NOTIFY_SOCKET`.
  *
  * Why this route, of the ones Deno offers: FFI to libsystemd's sd_notify needs
  * `--allow-ffi`, which switches Deno's permission checks off; running `systemd-notify`
@@ -11,18 +11,19 @@
  * services, `/run/systemd/notify`. An abstract `NOTIFY_SOCKET` (`@name`) needs no file
  * access at all, which is how the tests drive it.
  *
+ * The policy is libsystemd's, which sends without waiting and drops a message the socket
+ * has no room for ({@link Notifier}): nothing the service does ever waits on systemd, and
+ * a stalled PID 1 (a long `daemon-reload`, or a local user filling the socket) costs at
+ * most the messages sent while it stalled, never the later ones.
+ *
  * @module
  */
 
-/** Sends state changes to systemd; see {@link connectNotifySocket}. */
-export interface Notifier {
-  /**
-   * Sends one datagram of `KEY=value` lines.
-   *
-   * @throws when the socket refuses it (not permitted, gone)
-   */
-  send(state: string): Promise<void>;
-  /** Closes the local socket. */
+/** A datagram socket to one address: the runtime's, or a test's. */
+export interface DatagramSocket {
+  /** Sends one datagram; settles when the kernel took it, or with the error. */
+  send(bytes: Uint8Array): Promise<void>;
+  /** Closes the socket; a send under way is abandoned. */
   close(): void;
 }
 
@@ -41,32 +42,178 @@ export function notifySocketPath(notifySocket: string): string {
   return notifySocket.startsWith("@") ? `\0${notifySocket.slice(1)}` : notifySocket;
 }
 
+let socketsMade = 0;
+
 /**
- * A {@link Notifier} for `NOTIFY_SOCKET`, or `undefined` when systemd did not ask for
- * notifications (no `NOTIFY_SOCKET`, as under `Type=simple` or without systemd).
+ * A socket that sends to `notifySocket` from an abstract address of its own (which
+ * leaves no file behind, and lives in the service's private network namespace).
  *
- * @param notifySocket the value of `NOTIFY_SOCKET`
  * @throws when the local socket cannot be made
  * @example
- * ```ts
- * import { connectNotifySocket } from "./sd_notify.ts";
- * const notifier = connectNotifySocket(Deno.env.get("NOTIFY_SOCKET"));
- * await notifier?.send("READY=1\nSTATUS=holding 0 clients");
+ * ```ts ignore
+ * const socket = notifySocketTo("/run/systemd/notify");
+ * await socket.send(new TextEncoder().encode("READY=1"));
  * ```
  */
-export function connectNotifySocket(notifySocket: string | undefined): Notifier | undefined {
-  if (!notifySocket) return undefined;
+export function notifySocketTo(notifySocket: string): DatagramSocket {
   const target: Deno.UnixAddr = { transport: "unixpacket", path: notifySocketPath(notifySocket) };
-  // The sender needs an address of its own; an abstract one leaves no file behind, and
-  // lives in the service's private network namespace.
-  const local = Deno.listenDatagram({ transport: "unixpacket", path: `\0tarpyt-${Deno.pid}` });
-  const encoder = new TextEncoder();
+  // A replaced socket's name may not be free yet: each gets one of its own.
+  const local = Deno.listenDatagram({
+    transport: "unixpacket",
+    path: `\0tarpyt-${Deno.pid}-${socketsMade++}`,
+  });
   return {
-    async send(state: string): Promise<void> {
-      await local.send(encoder.encode(state), target);
+    async send(bytes: Uint8Array): Promise<void> {
+      await local.send(bytes, target);
     },
     close(): void {
       local.close();
     },
   };
+}
+
+/** How long a send may be under way before the socket counts as stalled and is replaced. */
+export const stalledSendMs = 1_000;
+
+/** The keys of `KEY=value` lines that matter once: never dropped when merged. */
+const onceKeys = new Set(["READY", "STOPPING"]);
+
+/**
+ * Sends states to systemd without ever waiting: `send()` returns at once. While a
+ * datagram is under way, later states are merged into the next one, the newest value of
+ * each key winning (`READY=1` and `STOPPING=1` are kept). A send still under way after
+ * {@link stalledSendMs} is abandoned with its socket, and what it held goes out with the
+ * next state on a new socket. A failure is reported and changes nothing for the next.
+ *
+ * @example
+ * ```ts ignore
+ * const notifier = new Notifier(() => notifySocketTo(socketPath), (error) => console.warn(error));
+ * notifier.send("READY=1\nSTATUS=serving");
+ * notifier.send("WATCHDOG=1");
+ * await notifier.flush(100); // before exiting
+ * ```
+ */
+export class Notifier {
+  readonly #open: () => DatagramSocket;
+  readonly #failed: (error: unknown) => void;
+  readonly #now: () => number;
+  #socket: DatagramSocket | undefined;
+  /** The state under way, and since when. */
+  #sending: Map<string, string> | undefined;
+  #sendingSince = 0;
+  /** States merged while one was under way. */
+  #waiting: Map<string, string> | undefined;
+  #settled: (() => void)[] = [];
+
+  /**
+   * A notifier that sends on sockets `open` makes.
+   *
+   * @param open makes a socket to systemd's; called again after a failure or a stall
+   * @param failed hears each failure, to report it
+   * @param now the time, in ms
+   */
+  constructor(
+    open: () => DatagramSocket,
+    failed: (error: unknown) => void,
+    now: () => number = () => performance.now(),
+  ) {
+    this.#open = open;
+    this.#failed = failed;
+    this.#now = now;
+  }
+
+  /** Sends `state` (`KEY=value` lines) as soon as the socket allows; never waits. */
+  send(state: string): void {
+    const lines = parseState(state);
+    if (this.#sending === undefined) return this.#start(lines);
+    this.#waiting = merge(this.#waiting, lines);
+    if (this.#now() - this.#sendingSince < stalledSendMs) return;
+    // Stalled: abandon the send under way with its socket; its state goes with the next.
+    const abandoned = this.#sending;
+    this.#sending = undefined;
+    this.#closeSocket();
+    const next = merge(abandoned, this.#waiting);
+    this.#waiting = undefined;
+    this.#start(next);
+  }
+
+  /** Waits until nothing is under way, or `ms`, whichever is first. */
+  flush(ms: number): Promise<void> {
+    if (this.#sending === undefined) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#settled.push(done);
+    });
+  }
+
+  #start(lines: Map<string, string>): void {
+    let socket: DatagramSocket;
+    try {
+      socket = this.#socket ??= this.#open();
+    } catch (error) {
+      this.#failed(error);
+      return this.#finish();
+    }
+    const sending = this.#sending = lines;
+    this.#sendingSince = this.#now();
+    const text = [...lines].map(([key, value]) => `${key}=${value}`).join("\n");
+    socket.send(new TextEncoder().encode(text)).then(
+      () => {
+        if (this.#sending === sending) this.#next();
+      },
+      (error) => {
+        if (this.#sending !== sending) return; // abandoned: its state went with the next
+        this.#failed(error);
+        this.#closeSocket();
+        this.#next();
+      },
+    );
+  }
+
+  #next(): void {
+    this.#sending = undefined;
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    if (waiting !== undefined) this.#start(waiting);
+    else this.#finish();
+  }
+
+  #finish(): void {
+    if (this.#sending !== undefined) return;
+    for (const done of this.#settled.splice(0)) done();
+  }
+
+  #closeSocket(): void {
+    try {
+      this.#socket?.close();
+    } catch {
+      // already closed
+    }
+    this.#socket = undefined;
+  }
+}
+
+function parseState(state: string): Map<string, string> {
+  const lines = new Map<string, string>();
+  for (const line of state.split("\n")) {
+    const at = line.indexOf("=");
+    if (at > 0) lines.set(line.slice(0, at), line.slice(at + 1));
+  }
+  return lines;
+}
+
+/** `newer` over `older`; keys that matter once stay. */
+function merge(
+  older: Map<string, string> | undefined,
+  newer: Map<string, string> | undefined,
+): Map<string, string> {
+  const merged = new Map(older);
+  for (const [key, value] of newer ?? []) {
+    if (!(onceKeys.has(key) && merged.has(key))) merged.set(key, value);
+  }
+  return merged;
 }

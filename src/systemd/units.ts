@@ -104,7 +104,7 @@ Requires=tarpyt-${name}@%i.socket
 After=tarpyt-${name}@%i.socket
 
 [Service]
-ExecStart=${execPath} --protocol ${name}
+ExecStart=${execPath.replaceAll("%", "%%")} --protocol ${name}
 # READY=1, a live STATUS= line, STOPPING=1 and the watchdog's WATCHDOG=1 go to systemd's
 # notify socket. The binary sends them from an abstract unix socket (covered by its
 # --allow-net) and may write nothing but /run/systemd/notify: FFI to libsystemd would
