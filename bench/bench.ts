@@ -30,6 +30,7 @@ import { parseArgs } from "node:util";
 import {
   cpuSeconds,
   privateDirtyBytes,
+  programEnv,
   rssBytes,
   RunningProcess,
 } from "../tests/support/process.ts";
@@ -118,70 +119,22 @@ const endlesshServer: Server | undefined = endlessh === undefined ? undefined : 
   ],
 };
 
-/** A process whose output is read as it comes, as journald reads a service's. */
-class Logged implements AsyncDisposable {
-  readonly child: Deno.ChildProcess;
+/**
+ * A server whose log is read as it comes, as journald reads a service's: its ACCEPT and
+ * CLOSE lines counted, and only a tail of it kept, as a storm logs hundreds of thousands.
+ */
+class Logged extends RunningProcess {
   accepts = 0;
   closes = 0;
-  /** The last output, for errors. */
-  tail = "";
-  #rest = "";
-  readonly #waiters = new Set<() => void>();
-  readonly #done: Promise<void>;
 
   constructor(argv: readonly string[], env: Record<string, string> = {}) {
-    this.child = new Deno.Command(argv[0], {
-      args: argv.slice(1),
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.#done = Promise.all([this.#read(this.child.stdout), this.#read(this.child.stderr)])
-      .then(() => {});
-  }
-
-  async #read(stream: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      const text = this.#rest + decoder.decode(chunk, { stream: true });
-      const lines = text.split("\n");
-      this.#rest = lines.pop() ?? "";
-      for (const line of lines) {
+    super(argv, { ...programEnv, ...env }, "null", {
+      tail: 4_000,
+      onLine: (line) => {
         if (line.includes("ACCEPT ")) this.accepts++;
         else if (line.includes("CLOSE ")) this.closes++;
-      }
-      this.tail = (this.tail + "\n" + lines.join("\n")).slice(-4_000);
-      for (const wake of this.#waiters) wake();
-    }
-  }
-
-  /** Waits until `done()` holds, at most `ms`. */
-  async until(done: () => boolean, ms: number): Promise<boolean> {
-    const deadline = performance.now() + ms;
-    while (!done()) {
-      if (performance.now() > deadline) return false;
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          this.#waiters.delete(wake);
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(wake, 200);
-        this.#waiters.add(wake);
-      });
-    }
-    return true;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    try {
-      this.child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-    await this.#done;
-    await this.child.status;
+      },
+    });
   }
 }
 
@@ -209,7 +162,7 @@ async function start(
     await untilListening(port, 10_000);
   } catch (error) {
     await process[Symbol.asyncDispose]();
-    throw new Error(`${server.name} did not listen on ${port}: ${error}\n${process.tail}`);
+    throw new Error(`${server.name} did not listen on ${port}: ${error}\n${process.output}`);
   }
   return [process, port, performance.now() - spawnedAt];
 }

@@ -1,6 +1,6 @@
 /**
  * `deno task churn [--rate R] [--seconds S]`: clients that connect and close at once, R a
- * second for S seconds (issue 7 asks for 10,000 a second for 60 s), then quiet. Prints
+ * second for S seconds (10,000 a second for 60 s by default), then quiet. Prints
  * what the tarpit did and a verdict:
  * - it is still running, and every connection got through;
  * - while quiet afterwards it spends under 1% of a core (the accept loop does not spin);

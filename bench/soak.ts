@@ -1,6 +1,6 @@
 /**
  * `deno task soak [--minutes M] [--clients N] [--churn C] [--max-clients X]`: N patient clients that read
- * what they get, C of them replaced every second, for M minutes (issue 7 asks for an
+ * what they get, C of them replaced every second, for M minutes (a full run is an
  * hour at several thousand). Samples the tarpit's RSS, and its JavaScript heap from the
  * metrics endpoint, every 10 s, and prints a verdict:
  * - no growth trend: over the second half, the fitted RSS slope adds less than 2% of

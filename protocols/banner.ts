@@ -18,15 +18,8 @@ import { type LineOptions, type Protocol, serverFirstPacing } from "./protocol.t
 
 /**
  * The banner tarpit's one line: the banner without its last byte.
- *
- * @example
- * ```ts
- * import { bannerButItsLastByte } from "./banner.ts";
- * bannerButItsLastByte({ maxLineLength: 32, banner: "RFB 003.008\n" }).next().value;
- * // "RFB 003.008"
- * ```
  */
-export function* bannerButItsLastByte(
+function* bannerButItsLastByte(
   { banner }: LineOptions,
 ): Generator<string, void, undefined> {
   if (banner.length > 1) yield banner.slice(0, -1);
@@ -36,6 +29,7 @@ export function* bannerButItsLastByte(
 export const banner: Protocol = {
   name: "banner",
   summary: "--banner a byte a tick, all but its last byte (any server-first protocol)",
+  verdicts: [/RFB 003\.008\n/],
   minLineLength: 1,
   pacing: serverFirstPacing,
   lines: bannerButItsLastByte,

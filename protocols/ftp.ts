@@ -22,15 +22,8 @@ import {
 
 /**
  * The ftp tarpit's lines: `220-` continuation lines forever.
- *
- * @example
- * ```ts
- * import { ftpEndlessGreetingLines } from "./ftp.ts";
- * const lines = ftpEndlessGreetingLines({ maxLineLength: 32, banner: "" });
- * lines.next().value?.startsWith("220-"); // true
- * ```
  */
-export const ftpEndlessGreetingLines: Protocol["lines"] = endlessLines((max) =>
+const ftpEndlessGreetingLines: Protocol["lines"] = endlessLines((max) =>
   replyContinuationLine("220", max)
 );
 
@@ -38,6 +31,7 @@ export const ftpEndlessGreetingLines: Protocol["lines"] = endlessLines((max) =>
 export const ftp: Protocol = {
   name: "ftp",
   summary: "an endless multiline 220- greeting (RFC 959 4.2)",
+  verdicts: [/(^|\n)\d{3}[ \r]/, /\d{3} /],
   minLineLength: replyContinuationMinLength,
   pacing: serverFirstPacing,
   lines: ftpEndlessGreetingLines,

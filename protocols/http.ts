@@ -31,7 +31,7 @@ export const httpContinueLine = "HTTP/1.1 100 Continue\r\n";
 const fieldOverhead = "X-: \r\n".length;
 
 /** The shortest {@link httpHeaderLine}: `X-a: b\r\n`. */
-export const httpFieldMinLength: number = fieldOverhead + 2;
+const httpFieldMinLength: number = fieldOverhead + 2;
 
 /**
  * One header field line of 8 to `maxLineLength` bytes: `X-<name>: <value>\r\n`.
@@ -52,15 +52,8 @@ export function httpHeaderLine(maxLineLength: number): string {
 
 /**
  * The http tarpit's lines: {@link httpContinueLine}, then {@link httpHeaderLine} forever.
- *
- * @example
- * ```ts
- * import { httpEndlessInterimFields } from "./http.ts";
- * const lines = httpEndlessInterimFields({ maxLineLength: 32, banner: "" });
- * lines.next().value; // "HTTP/1.1 100 Continue\r\n"
- * ```
  */
-export const httpEndlessInterimFields: Protocol["lines"] = endlessLines(httpHeaderLine, [
+const httpEndlessInterimFields: Protocol["lines"] = endlessLines(httpHeaderLine, [
   httpContinueLine,
 ]);
 
@@ -68,6 +61,7 @@ export const httpEndlessInterimFields: Protocol["lines"] = endlessLines(httpHead
 export const http: Protocol = {
   name: "http",
   summary: "HTTP/1.1 100 Continue, then header fields without end (RFC 9110 15.2, 5.4)",
+  verdicts: [/HTTP\/1\.[01] [2-5]\d\d/, /\r\n\r\n/],
   minLineLength: httpFieldMinLength,
   // Python's http.client stops at 100 fields whatever their length, curl at 300 KiB of
   // them: the longest fields hold both the longest.

@@ -18,15 +18,8 @@ import { httpContinueLine, httpHeaderLine } from "./http.ts";
 
 /**
  * The http-1xx tarpit's lines: `100 Continue` responses of 0 to 3 fields, forever.
- *
- * @example
- * ```ts
- * import { httpEndlessContinueLines } from "./http_interim.ts";
- * const lines = httpEndlessContinueLines({ maxLineLength: 32, banner: "" });
- * lines.next().value; // "HTTP/1.1 100 Continue\r\n"
- * ```
  */
-export function* httpEndlessContinueLines(
+function* httpEndlessContinueLines(
   { maxLineLength }: LineOptions,
 ): Generator<string, void, undefined> {
   for (;;) {
@@ -41,6 +34,7 @@ export function* httpEndlessContinueLines(
 export const httpInterim: Protocol = {
   name: "http-1xx",
   summary: "endless interim 100 Continue responses, never a final one (RFC 9110 15.2)",
+  verdicts: [/HTTP\/1\.[01] [2-5]\d\d/],
   minLineLength: httpContinueLine.length,
   pacing: serverFirstPacing,
   lines: httpEndlessContinueLines,

@@ -15,20 +15,13 @@
 import { endlessLines, type Protocol, serverFirstPacing, verdictFreeStretch } from "./protocol.ts";
 
 /** The status line's start: version, code and the space before the reason phrase. */
-export const httpStatusStart = "HTTP/1.1 100 ";
+const httpStatusStart = "HTTP/1.1 100 ";
 
 /**
  * The http-status tarpit's pieces: {@link httpStatusStart}, then the reason phrase in
  * stretches of `maxLineLength` bytes, forever.
- *
- * @example
- * ```ts
- * import { httpEndlessReasonPhrase } from "./http_status.ts";
- * const lines = httpEndlessReasonPhrase({ maxLineLength: 32, banner: "" });
- * lines.next().value; // "HTTP/1.1 100 "
- * ```
  */
-export const httpEndlessReasonPhrase: Protocol["lines"] = endlessLines(verdictFreeStretch, [
+const httpEndlessReasonPhrase: Protocol["lines"] = endlessLines(verdictFreeStretch, [
   httpStatusStart,
 ]);
 
@@ -36,6 +29,7 @@ export const httpEndlessReasonPhrase: Protocol["lines"] = endlessLines(verdictFr
 export const httpStatus: Protocol = {
   name: "http-status",
   summary: "HTTP/1.1 100, then a reason phrase without end (RFC 9112 4)",
+  verdicts: [/HTTP\/1\.[01] [2-5]\d\d/, /\r\n/],
   minLineLength: 1,
   pacing: serverFirstPacing,
   lines: httpEndlessReasonPhrase,

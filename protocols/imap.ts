@@ -21,20 +21,13 @@ import {
 } from "./protocol.ts";
 
 /** The greeting's start, sent in one piece. */
-export const imapGreetingStart = "* OK ";
+const imapGreetingStart = "* OK ";
 
 /**
  * The imap tarpit's pieces: {@link imapGreetingStart}, then the greeting's text in
  * stretches of `maxLineLength` bytes, forever.
- *
- * @example
- * ```ts
- * import { imapUnendedGreeting } from "./imap.ts";
- * const lines = imapUnendedGreeting({ maxLineLength: 32, banner: "" });
- * lines.next().value; // "* OK \u0100"
- * ```
  */
-export const imapUnendedGreeting: Protocol["lines"] = endlessLines(verdictFreeStretch, [
+const imapUnendedGreeting: Protocol["lines"] = endlessLines(verdictFreeStretch, [
   `${imapGreetingStart}${headEnd}`,
 ]);
 
@@ -42,6 +35,7 @@ export const imapUnendedGreeting: Protocol["lines"] = endlessLines(verdictFreeSt
 export const imap: Protocol = {
   name: "imap",
   summary: "a * OK greeting whose line never ends (RFC 9051 7.1)",
+  verdicts: [/\r\n/, / (NO|BAD) /, /\* BYE/],
   minLineLength: 1,
   pacing: serverFirstPacing,
   lines: imapUnendedGreeting,

@@ -32,34 +32,22 @@ const noticePrefix = "NOTICE * :*** ";
 /**
  * One `NOTICE * :*** <text>\r\n` line of 17 to `maxLineLength` bytes; its prefix goes in
  * one piece.
- *
- * @example
- * ```ts
- * import { ircNoticeLine } from "./irc.ts";
- * ircNoticeLine(32); // e.g. "NOTICE * :*** \u0100ktp oy.ma\r\n"
- * ```
  */
-export function ircNoticeLine(maxLineLength: number): string {
+function ircNoticeLine(maxLineLength: number): string {
   const room = maxLineLength - noticePrefix.length - 2;
   return `${noticePrefix}${headEnd}${randomText(randomInt(1, room), verdictFreeText)}\r\n`;
 }
 
 /**
  * The irc tarpit's lines: {@link ircNoticeLine} forever.
- *
- * @example
- * ```ts
- * import { ircEndlessNoticeLines } from "./irc.ts";
- * const lines = ircEndlessNoticeLines({ maxLineLength: 32, banner: "" });
- * lines.next().value?.startsWith("NOTICE * :*** "); // true
- * ```
  */
-export const ircEndlessNoticeLines: Protocol["lines"] = endlessLines(ircNoticeLine);
+const ircEndlessNoticeLines: Protocol["lines"] = endlessLines(ircNoticeLine);
 
 /** The irc protocol for the registry. */
 export const irc: Protocol = {
   name: "irc",
   summary: "endless NOTICE * lines before registration ends (RFC 2812 3.3.2)",
+  verdicts: [/ 001 /, /\d{3}/, /ERROR/],
   minLineLength: noticePrefix.length + 3,
   pacing: {
     ...serverFirstPacing,

@@ -22,21 +22,15 @@ import {
 } from "./protocol.ts";
 
 /** RFC 2449 4: the longest response line, CRLF included. */
-export const pop3LongestLine = 512;
+const pop3LongestLine = 512;
 
 /** The greeting's start, sent in one piece. */
-export const pop3GreetingStart = "+OK ";
+const pop3GreetingStart = "+OK ";
 
 /**
  * The pop3 tarpit's one line: {@link pop3GreetingStart}, then text to 510 octets, no CRLF.
- *
- * @example
- * ```ts
- * import { pop3UnendedGreeting } from "./pop3.ts";
- * pop3UnendedGreeting().next().value?.length; // 511: 510 bytes and the head mark
- * ```
  */
-export function* pop3UnendedGreeting(): Generator<string, void, undefined> {
+function* pop3UnendedGreeting(): Generator<string, void, undefined> {
   const text = pop3LongestLine - "\r\n".length - pop3GreetingStart.length;
   yield `${pop3GreetingStart}${headEnd}${randomText(text, verdictFreeText)}`;
 }
@@ -45,6 +39,7 @@ export function* pop3UnendedGreeting(): Generator<string, void, undefined> {
 export const pop3: Protocol = {
   name: "pop3",
   summary: "a +OK greeting dripped to 510 octets, never ended (RFC 1939 4, RFC 2449 4)",
+  verdicts: [/\r\n/, /[.-]/], // a line starting "." ends a multiline reply, "-" starts -ERR
   minLineLength: 1,
   pacing: serverFirstPacing,
   lines: pop3UnendedGreeting,

@@ -66,6 +66,12 @@ export interface Protocol {
   readonly name: string;
   /** One line for `--help`: what the client sees, and the rule that permits it. */
   readonly summary: string;
+  /**
+   * What its clients take for a verdict (a success, a refusal, the end of a greeting), as
+   * its module comment lists them: none may ever appear in what it sends, which
+   * tests/unit/protocols_test.ts checks for every protocol in the registry.
+   */
+  readonly verdicts: readonly RegExp[];
   /** The shortest `maxLineLength` the protocol can honour. */
   readonly minLineLength: number;
   /** Its defaults for `--first-delay`, `--delay`, `--jitter`, `--piece-size`, `--max-line-length`. */

@@ -24,33 +24,21 @@ import {
 
 /**
  * One `220-` continuation line of 7 to `maxLineLength` bytes.
- *
- * @example
- * ```ts
- * import { smtpGreetingLine } from "./smtp.ts";
- * smtpGreetingLine(32); // e.g. "220-\u0100ktp oy.ma\r\n"
- * ```
  */
-export function smtpGreetingLine(maxLineLength: number): string {
+function smtpGreetingLine(maxLineLength: number): string {
   return replyContinuationLine("220", maxLineLength);
 }
 
 /**
  * The smtp tarpit's lines: {@link smtpGreetingLine} forever.
- *
- * @example
- * ```ts
- * import { smtpEndlessGreetingLines } from "./smtp.ts";
- * const lines = smtpEndlessGreetingLines({ maxLineLength: 32, banner: "" });
- * lines.next().value?.startsWith("220-"); // true
- * ```
  */
-export const smtpEndlessGreetingLines: Protocol["lines"] = endlessLines(smtpGreetingLine);
+const smtpEndlessGreetingLines: Protocol["lines"] = endlessLines(smtpGreetingLine);
 
 /** The smtp protocol for the registry. */
 export const smtp: Protocol = {
   name: "smtp",
   summary: "an endless multiline 220- greeting (RFC 5321 4.2.1)",
+  verdicts: [/(^|\n)\d{3}[ \r]/, /\d{3} /],
   minLineLength: replyContinuationMinLength,
   pacing: serverFirstPacing,
   lines: smtpEndlessGreetingLines,

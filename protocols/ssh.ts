@@ -22,14 +22,8 @@ import { endlessLines, printableAscii, type Protocol, randomInt, randomText } fr
 /**
  * One pre-banner line: 1 to `maxLineLength - 2` printable characters, then CRLF, never
  * starting with `SSH-`.
- *
- * @example
- * ```ts
- * import { sshPreBannerLine } from "./ssh.ts";
- * sshPreBannerLine(32); // e.g. "k2#Q~ a;Zm\r\n"
- * ```
  */
-export function sshPreBannerLine(maxLineLength: number): string {
+function sshPreBannerLine(maxLineLength: number): string {
   return preBannerLineOf(randomText(randomInt(1, maxLineLength - 2), printableAscii));
 }
 
@@ -49,17 +43,8 @@ export function preBannerLineOf(text: string): string {
 
 /**
  * The ssh tarpit's lines: {@link sshPreBannerLine} forever.
- *
- * @example
- * ```ts
- * import { sshPreBannerLines } from "./ssh.ts";
- * for (const line of sshPreBannerLines({ maxLineLength: 32, banner: "" })) {
- *   console.log(line.trimEnd());
- *   break;
- * }
- * ```
  */
-export const sshPreBannerLines: Protocol["lines"] = endlessLines(sshPreBannerLine);
+const sshPreBannerLines: Protocol["lines"] = endlessLines(sshPreBannerLine);
 
 /**
  * SSH clients wait for the server's identification: paramiko 15 s for the first line,
@@ -78,6 +63,7 @@ export const sshPacing: Protocol["pacing"] = {
 export const ssh: Protocol = {
   name: "ssh",
   summary: "endless random lines before the version string (RFC 4253 4.2)",
+  verdicts: [/(^|\n)SSH-/],
   minLineLength: 3,
   pacing: sshPacing,
   lines: sshPreBannerLines,

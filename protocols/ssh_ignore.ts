@@ -25,7 +25,7 @@ import { type LineOptions, type Protocol, randomInt, randomText } from "./protoc
 import { sshPacing } from "./ssh.ts";
 
 /** RFC 4253 4.2: the identification string, like a current OpenSSH. */
-export const sshVersionLine = "SSH-2.0-OpenSSH_9.6p1\r\n";
+const sshVersionLine = "SSH-2.0-OpenSSH_9.6p1\r\n";
 
 const messageKexInit = 20;
 const messageIgnore = 2;
@@ -41,7 +41,7 @@ function sshString(text: string): string {
 }
 
 /** RFC 4253 6: length, padding length, payload, 4 or more random bytes to a multiple of 8. */
-export function sshPacket(payload: string): string {
+function sshPacket(payload: string): string {
   const unpadded = 4 + 1 + payload.length;
   const padding = 4 + (8 - ((unpadded + 4) % 8)) % 8;
   return uint32(1 + payload.length + padding) + String.fromCharCode(padding) + payload +
@@ -49,19 +49,12 @@ export function sshPacket(payload: string): string {
 }
 
 /** The shortest {@link sshIgnorePacket}: 5 bytes of header, 5 of payload, 6 of padding. */
-export const sshIgnoreMinLength: number =
-  sshPacket(String.fromCharCode(messageIgnore) + uint32(0)).length;
+const sshIgnoreMinLength: number = sshPacket(String.fromCharCode(messageIgnore) + uint32(0)).length;
 
 /**
  * A KEXINIT (RFC 4253 7.1) offering what OpenSSH, libssh and Go's x/crypto/ssh all accept.
- *
- * @example
- * ```ts
- * import { sshKexInitPacket } from "./ssh_ignore.ts";
- * sshKexInitPacket().charCodeAt(5); // 20, SSH_MSG_KEXINIT
- * ```
  */
-export function sshKexInitPacket(): string {
+function sshKexInitPacket(): string {
   const nameLists = [
     "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,diffie-hellman-group14-sha256",
     "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256",
@@ -85,14 +78,8 @@ export function sshKexInitPacket(): string {
 /**
  * An SSH_MSG_IGNORE packet (RFC 4253 11.2) of at most `maxLength` bytes, holding random
  * data.
- *
- * @example
- * ```ts
- * import { sshIgnorePacket } from "./ssh_ignore.ts";
- * sshIgnorePacket(32).charCodeAt(5); // 2, SSH_MSG_IGNORE
- * ```
  */
-export function sshIgnorePacket(maxLength: number): string {
+function sshIgnorePacket(maxLength: number): string {
   const room = Math.floor((maxLength - sshIgnoreMinLength) / 8) * 8;
   return sshPacket(
     String.fromCharCode(messageIgnore) + sshString(randomText(randomInt(0, room), bytes)),
@@ -102,15 +89,8 @@ export function sshIgnorePacket(maxLength: number): string {
 /**
  * The ssh-ignore tarpit's ticks: the version line, the KEXINIT, then SSH_MSG_IGNORE
  * packets forever.
- *
- * @example
- * ```ts
- * import { sshIgnorePackets } from "./ssh_ignore.ts";
- * const ticks = sshIgnorePackets({ maxLineLength: 32, banner: "" });
- * ticks.next().value; // "SSH-2.0-OpenSSH_9.6p1\r\n"
- * ```
  */
-export function* sshIgnorePackets(
+function* sshIgnorePackets(
   { maxLineLength }: LineOptions,
 ): Generator<string, void, undefined> {
   yield sshVersionLine;
@@ -122,6 +102,7 @@ export function* sshIgnorePackets(
 export const sshIgnore: Protocol = {
   name: "ssh-ignore",
   summary: "a version, a KEXINIT, then endless SSH_MSG_IGNORE packets (RFC 4253 11.2)",
+  verdicts: [], // binary: the tests check that every packet after the KEXINIT is an IGNORE
   minLineLength: sshVersionLine.length,
   pacing: sshPacing,
   lines: sshIgnorePackets,

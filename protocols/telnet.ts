@@ -25,34 +25,21 @@ import {
 } from "./protocol.ts";
 
 /** IAC WILL ECHO, IAC WILL SUPPRESS-GO-AHEAD: RFC 854 commands, RFC 857 and 858 options. */
-export const telnetOptionOffer = "\xff\xfb\x01\xff\xfb\x03";
+const telnetOptionOffer = "\xff\xfb\x01\xff\xfb\x03";
 
 /**
  * One banner line: 1 to `maxLineLength - 2` characters of {@link verdictFreeText}, then
  * CRLF.
- *
- * @example
- * ```ts
- * import { telnetBannerLine } from "./telnet.ts";
- * telnetBannerLine(32); // e.g. "ktp oy.ma\r\n"
- * ```
  */
-export function telnetBannerLine(maxLineLength: number): string {
+function telnetBannerLine(maxLineLength: number): string {
   return `${randomText(randomInt(1, maxLineLength - 2), verdictFreeText)}\r\n`;
 }
 
 /**
  * The telnet tarpit's lines: {@link telnetOptionOffer} in one piece (clients read the
  * commands three bytes at a time), then banner lines forever.
- *
- * @example
- * ```ts
- * import { telnetBannerLines } from "./telnet.ts";
- * const lines = telnetBannerLines({ maxLineLength: 32, banner: "" });
- * lines.next().value; // "\xff\xfb\x01\xff\xfb\x03\u0100"
- * ```
  */
-export const telnetBannerLines: Protocol["lines"] = endlessLines(telnetBannerLine, [
+const telnetBannerLines: Protocol["lines"] = endlessLines(telnetBannerLine, [
   `${telnetOptionOffer}${headEnd}`,
 ]);
 
@@ -60,6 +47,7 @@ export const telnetBannerLines: Protocol["lines"] = endlessLines(telnetBannerLin
 export const telnet: Protocol = {
   name: "telnet",
   summary: "IAC WILL ECHO, then an endless banner, never a login prompt (RFC 854)",
+  verdicts: [/ogin:|sername:|asswor|[/>%$#]|incorrect|invalid|bad /i],
   minLineLength: 3,
   pacing: serverFirstPacing,
   lines: telnetBannerLines,

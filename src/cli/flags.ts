@@ -74,7 +74,7 @@ function flag<T>(spec: Flag<T>): Flag<T> {
 export const longestLine = 255;
 
 /** The longest `--banner`: at 10 s a byte, over 11 hours. */
-export const longestBanner = 4096;
+const longestBanner = 4096;
 
 const perProtocol = "per protocol";
 

@@ -34,7 +34,7 @@ import { formatDuration } from "../text/duration.ts";
 import { exitNoSocket, exitUsage, fail } from "./fail.ts";
 
 /** The name that marks a passed socket as the metrics endpoint (`FileDescriptorName=`). */
-export const metricsFdName = "metrics";
+const metricsFdName = "metrics";
 
 /** Runs the tarpit until a signal stops it. */
 export async function run(config: TarpitConfig): Promise<void> {

@@ -19,7 +19,7 @@ import { plainAddress } from "../text/address.ts";
 import { escapeControl } from "../text/escape.ts";
 
 /** Longer lines are no TarPyt line: they are skipped, unread. */
-export const longestLogLine = 64 * 1024;
+const longestLogLine = 64 * 1024;
 
 /** Sources kept at once; when full, the busiest half stays. */
 export const sourcesKept = 50_000;

@@ -17,16 +17,16 @@
 import type { Server, Socket } from "node:net";
 
 /** The most of a request head that is read before giving up on it. */
-export const requestHeadLimit = 2048;
+const requestHeadLimit = 2048;
 
 /** A connection is closed this long after it was accepted, whatever it sends. */
-export const requestDeadlineMs = 5_000;
+const requestDeadlineMs = 5_000;
 
 /** Metrics connections kept: past it, the silent ones are closed {@link graceMs} later. */
-export const maxMetricsConnections = 8;
+const maxMetricsConnections = 8;
 
 /** How long a newcomer has to say something before it may be closed to make room. */
-export const graceMs = 20;
+const graceMs = 20;
 
 /**
  * The most metrics connections open at once, newcomers in their grace included. They use

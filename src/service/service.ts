@@ -34,13 +34,13 @@ export const heartbeatMs = 1_000;
 export const statusIntervalMs = 5_000;
 
 /** How long a stop waits for the last log lines to be written. */
-export const stopLogFlushMs = 2_000;
+const stopLogFlushMs = 2_000;
 
 /** How long a stop waits for `STOPPING=1` to be sent. */
 export const stopNotifyFlushMs = 100;
 
 /** How many of the busiest sources a STATS line names. */
-export const statsTopTalkers = 5;
+const statsTopTalkers = 5;
 
 /** A periodic timer: real (`setInterval`) or a test's. */
 export interface Ticker {

@@ -11,7 +11,7 @@ import type { HeldOnPort } from "../engine/tarpit.ts";
 import type { Family } from "../metrics/exposition.ts";
 
 /** The busiest-sources table's slots: bounded, whatever the number of attackers. */
-export const topTalkerSlots = 100;
+const topTalkerSlots = 100;
 
 /** Counters for one listening port: endlessh-go's `local_port` label. */
 interface PortCounts {
@@ -230,7 +230,7 @@ export class TrapStats {
 }
 
 /** Upper bounds, in seconds, of the trapped-time histogram's buckets: 10 s to a day. */
-export const trappedSecondsBuckets = [10, 60, 300, 1_800, 3_600, 21_600, 86_400] as const;
+const trappedSecondsBuckets = [10, 60, 300, 1_800, 3_600, 21_600, 86_400] as const;
 
 /** How long clients stayed, for those that have left. */
 export class TrappedHistogram {

@@ -11,7 +11,7 @@
  */
 
 /** The first passed fd: SD_LISTEN_FDS_START. */
-export const firstListenFd = 3;
+const firstListenFd = 3;
 
 /** One socket systemd passed. */
 export interface PassedSocket {

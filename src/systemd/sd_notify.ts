@@ -73,7 +73,7 @@ export function notifySocketTo(notifySocket: string): DatagramSocket {
 }
 
 /** How long a send may be under way before the socket counts as stalled and is replaced. */
-export const stalledSendMs = 1_000;
+const stalledSendMs = 1_000;
 
 /** The keys of `KEY=value` lines that matter once: never dropped when merged. */
 const onceKeys = new Set(["READY", "STOPPING"]);

@@ -35,7 +35,7 @@ export const unitSizing = {
 } as const;
 
 /** `WatchdogSec=`: systemd restarts a service that has not pinged for this long. */
-export const watchdogSec = 30;
+const watchdogSec = 30;
 
 /** One unit file: its name under `/etc/systemd/system/` and its text. */
 export interface UnitFile {

@@ -10,6 +10,9 @@
   churn HOST PORT RATE SECONDS
       connect and close again at RATE connections a second for SECONDS, from loopback
       sources 127.0.0.2-201; prints a JSON summary.
+  ghosts HOST PORT RATE SECONDS
+      as churn, but each closes its end normally (FIN), as a bot that gives up does, from
+      128 loopback sources; prints a JSON summary.
   storm HOST PORT RATE SECONDS HOLD SOURCES
       a scan storm: connect at RATE connections a second for SECONDS, from SOURCES
       loopback addresses (127.1.0.1 up), keep each HOLD seconds without reading, then
@@ -80,7 +83,7 @@ def read(host, port, count):
                 pass
 
 
-def churn(host, port, rate, seconds):
+def churn(host, port, rate, seconds, reset=True, sources=200):
     rate, seconds = float(rate), float(seconds)
     start = time.monotonic()
     done = failed = 0
@@ -89,9 +92,10 @@ def churn(host, port, rate, seconds):
         while done + failed < due and time.monotonic() - start < seconds:
             try:
                 # A full listen backlog drops SYNs: count a failure after 1 s, do not hang.
-                conn = connect(host, int(port), done, timeout=1)
-                # SO_LINGER 0: close with RST, leaving no TIME_WAIT to run out of ports.
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+                conn = connect(host, int(port), done % sources, timeout=1)
+                if reset:
+                    # SO_LINGER 0: close with RST, leaving no TIME_WAIT to run out of ports.
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
                 conn.close()
                 done += 1
             except OSError:
@@ -99,6 +103,10 @@ def churn(host, port, rate, seconds):
         time.sleep(0.001)
     elapsed = time.monotonic() - start
     print(json.dumps({"connections": done, "failed": failed, "per_second": done / elapsed}))
+
+
+def ghosts(host, port, rate, seconds):
+    churn(host, port, rate, seconds, reset=False, sources=128)
 
 
 def storm(host, port, rate, seconds, hold, sources):
@@ -196,4 +204,6 @@ def soak(host, port, clients, churn_per_second, seconds, stale):
 
 
 if __name__ == "__main__":
-    {"hold": hold, "read": read, "churn": churn, "storm": storm, "soak": soak}[sys.argv[1]](*sys.argv[2:])
+    {"hold": hold, "read": read, "churn": churn, "ghosts": ghosts, "storm": storm, "soak": soak}[
+        sys.argv[1]
+    ](*sys.argv[2:])

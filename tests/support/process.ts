@@ -33,10 +33,22 @@ export async function within<T>(ms: number, what: string, promise: Promise<T>): 
   }
 }
 
+/** How a {@link RunningProcess} keeps what its process prints. */
+export interface OutputOptions {
+  /**
+   * Keep only the last this many characters: for a process that prints hundreds of
+   * thousands of lines, such as a tarpit logging every client of a storm.
+   */
+  readonly tail?: number;
+  /** Called with every whole line printed, as it comes. */
+  readonly onLine?: (line: string) => void;
+}
+
 /** A process whose stdout and stderr are collected, stopped at the end of the test. */
 export class RunningProcess implements AsyncDisposable {
   readonly child: Deno.ChildProcess;
   #output = "";
+  #dropped = 0;
   #waiters = new Set<() => void>();
   readonly #done: Promise<Deno.CommandStatus>;
   #status: Deno.CommandStatus | undefined;
@@ -45,11 +57,13 @@ export class RunningProcess implements AsyncDisposable {
    * @param argv the command line
    * @param env its whole environment
    * @param stdin "piped" keeps its input open (and unused) until it is stopped
+   * @param output what to keep of its output, and who hears each line
    */
   constructor(
     argv: readonly string[],
     env: Record<string, string> = programEnv,
     stdin: "null" | "piped" = "null",
+    { tail, onLine }: OutputOptions = {},
   ) {
     this.child = new Deno.Command(argv[0], {
       args: argv.slice(1),
@@ -60,8 +74,19 @@ export class RunningProcess implements AsyncDisposable {
       stderr: "piped",
     }).spawn();
     const collect = async (stream: ReadableStream<Uint8Array>) => {
+      let rest = "";
       for await (const chunk of stream) {
-        this.#output += decoder.decode(chunk, { stream: true });
+        const text = decoder.decode(chunk, { stream: true });
+        if (onLine) {
+          const lines = (rest + text).split("\n");
+          rest = lines.pop() ?? "";
+          for (const line of lines) onLine(line);
+        }
+        this.#output += text;
+        if (tail !== undefined && this.#output.length > 2 * tail) {
+          this.#dropped += this.#output.length - tail;
+          this.#output = this.#output.slice(-tail);
+        }
         for (const wake of this.#waiters) wake();
       }
     };
@@ -85,7 +110,7 @@ export class RunningProcess implements AsyncDisposable {
 
   /** Where the output ends now: pass it as `since` to wait only for what comes after. */
   mark(): number {
-    return this.#output.length;
+    return this.#dropped + this.#output.length;
   }
 
   /**
@@ -97,17 +122,29 @@ export class RunningProcess implements AsyncDisposable {
     { times = 1, timeoutMs = 20_000, since = 0 } = {},
   ): Promise<string[]> {
     const global = new RegExp(pattern.source, pattern.flags.replace("g", "") + "g");
+    let matches: string[] = [];
+    const found = await this.until(() => {
+      const after = this.#output.slice(Math.max(0, since - this.#dropped));
+      matches = [...after.matchAll(global)].map((m) => m[0]);
+      return matches.length >= times;
+    }, timeoutMs);
+    if (found) return matches;
+    throw new Error(
+      `waited for ${times} x ${pattern} in vain (${
+        this.#status ? `exited ${this.#status.code}` : "timeout"
+      }); output:\n${this.#output}`,
+    );
+  }
+
+  /**
+   * Waits until `done()` holds, checked whenever the process prints and every 100 ms;
+   * whether it did before `timeoutMs`, or before the process exited.
+   */
+  async until(done: () => boolean, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const matches = [...this.#output.slice(since).matchAll(global)].map((m) => m[0]);
-      if (matches.length >= times) return matches;
-      if (this.#status !== undefined || Date.now() > deadline) {
-        throw new Error(
-          `waited for ${times} x ${pattern} in vain (${
-            this.#status ? `exited ${this.#status.code}` : "timeout"
-          }); output:\n${this.#output}`,
-        );
-      }
+      if (done()) return true;
+      if (this.#status !== undefined || Date.now() > deadline) return false;
       await new Promise<void>((resolve) => {
         const wake = () => {
           this.#waiters.delete(wake);

@@ -9,7 +9,7 @@
  */
 import { runtimeFlags } from "../../src/runtime/flags.ts";
 import { programEnv, RunningProcess } from "./process.ts";
-import { type Address, freePort } from "./net.ts";
+import { type Address, freePort, untilListening } from "./net.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const support = new URL(".", import.meta.url).pathname;
@@ -106,6 +106,11 @@ export interface ActivationOptions {
   readonly sendBuffer?: number;
   /** `Backlog=`. */
   readonly backlog?: number;
+  /**
+   * Wait for the program's START line (true, the default), or only until its first socket
+   * accepts connections, for a program that logs below info.
+   */
+  readonly waitForStart?: boolean;
 }
 
 /**
@@ -118,7 +123,7 @@ export interface ActivationOptions {
 export async function socketActivated(
   hosts: readonly string[],
   args: readonly string[],
-  { fdNames, env = {}, sendBuffer, backlog }: ActivationOptions = {},
+  { fdNames, env = {}, sendBuffer, backlog, waitForStart = true }: ActivationOptions = {},
 ): Promise<ActivatedTarpyt> {
   const options = [
     ...(fdNames ? ["--fdnames", fdNames.join(":")] : []),
@@ -136,7 +141,8 @@ export async function socketActivated(
       const [, hostname, port] = /on \[?([^\]\s]+?)\]?:(\d+) as/.exec(line)!;
       tarpyt.addresses.push({ hostname, port: Number(port) });
     }
-    await tarpyt.waitFor(/ START /);
+    if (waitForStart) await tarpyt.waitFor(/ START /);
+    else await untilListening(tarpyt.addresses[0].port);
   } catch (error) {
     await tarpyt.stop("SIGKILL");
     throw error;

@@ -3,10 +3,11 @@
  * exit, and never a stack trace.
  */
 import { assertEquals, assertMatch, assertNotMatch } from "../support/assert.ts";
-import { compiledBinary, peer, tarpytArgv } from "../support/tarpyt.ts";
+import { compiledBinary, listening, peer, tarpytArgv } from "../support/tarpyt.ts";
 import { freePort } from "../support/net.ts";
 import { programEnv, RunningProcess } from "../support/process.ts";
 import { runtimeFlags, version } from "../../src/runtime/flags.ts";
+import { protocols } from "../../protocols/mod.ts";
 import { needing } from "../support/tools.ts";
 
 async function run(process: RunningProcess): Promise<{ code: number; output: string }> {
@@ -129,6 +130,21 @@ Deno.test(needing(["python3"], {
     );
   },
 }));
+
+Deno.test("every protocol starts with --delay alone, below and above its default", async () => {
+  const runs = [];
+  for (const name of Object.keys(protocols)) {
+    for (const delay of ["100ms", "20s"]) {
+      runs.push((async () => {
+        const [started] = await listening(["--protocol", name, "--delay", delay]);
+        await using tarpyt = started;
+        const [start] = await tarpyt.waitFor(/ START [^\n]*/);
+        assertMatch(start, new RegExp(` protocol=${name} [^\\n]*delay=${delay} `));
+      })());
+    }
+  }
+  await Promise.all(runs);
+});
 
 Deno.test("--version prints the version, the Deno version and the runtime flags", async () => {
   const { code, output } = await run(new RunningProcess(tarpytArgv(["--version"])));

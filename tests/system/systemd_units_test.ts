@@ -74,6 +74,12 @@ Deno.test("systemd print names the protocols asked for, and the path given", asy
     printed.get("tarpyt-smtp@.service") ?? "",
     /^ExecStart=\/opt\/tarpyt\/bin\/tarpyt --protocol smtp$/m,
   );
+  // systemd expands %-specifiers in ExecStart=: a literal % is written %%.
+  const percent = await printedUnits(["--exec-path", "/opt/50%off/tarpyt", "ssh"]);
+  assertMatch(
+    percent.get("tarpyt-ssh@.service") ?? "",
+    /^ExecStart=\/opt\/50%%off\/tarpyt --protocol ssh$/m,
+  );
 });
 
 Deno.test("each service keeps room for its clients: LimitNOFILE above TARPYT_MAX_CLIENTS plus the runtime's files", async () => {

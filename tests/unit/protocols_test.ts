@@ -44,31 +44,11 @@ function assertLengthsWithin(lines: string[], min: number, max: number): void {
   }
 }
 
-/**
- * What each protocol's clients take for a verdict (a success, a refusal, the end of a
- * greeting), as each module's comment lists them: none may ever appear in its stream.
- */
-const verdicts: Readonly<Record<string, readonly RegExp[]>> = {
-  ssh: [/(^|\n)SSH-/],
-  "ssh-ignore": [], // binary: its packets' types are checked below, IGNORE (2) only
-  http: [/HTTP\/1\.[01] [2-5]\d\d/, /\r\n\r\n/],
-  "http-1xx": [/HTTP\/1\.[01] [2-5]\d\d/],
-  "http-status": [/HTTP\/1\.[01] [2-5]\d\d/, /\r\n/],
-  smtp: [/(^|\n)\d{3}[ \r]/, /\d{3} /],
-  ftp: [/(^|\n)\d{3}[ \r]/, /\d{3} /],
-  pop3: [/\r\n/, /[.-]/], // a line starting "." ends a multiline reply, "-" starts -ERR
-  imap: [/\r\n/, / (NO|BAD) /, /\* BYE/],
-  telnet: [/ogin:|sername:|asswor|[/>%$#]|incorrect|invalid|bad /i],
-  irc: [/ 001 /, /\d{3}/, /ERROR/],
-  banner: [/RFB 003\.008\n/],
-};
-
 Deno.test("no protocol ever sends what its clients take for a verdict", () => {
   for (const [name, protocol] of Object.entries(protocols)) {
-    assert(name in verdicts, `${name}: list what its clients take for a verdict`);
     for (const max of [protocol.minLineLength, protocol.pacing.maxLineLength, longestLine]) {
       const stream = firstLines(name, Math.max(max, protocol.minLineLength), 2_000).join("");
-      for (const verdict of verdicts[name]) {
+      for (const verdict of protocol.verdicts) {
         assert(!verdict.test(stream), `${name} at ${max}: ${verdict} in its stream`);
       }
     }

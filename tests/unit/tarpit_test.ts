@@ -26,6 +26,7 @@ function testProtocol(rest = Infinity): Protocol {
   return {
     name: "test",
     summary: "test lines",
+    verdicts: [],
     minLineLength: 4,
     pacing: pacing(),
     *lines(): Generator<string, void, undefined> {

@@ -1,0 +1,152 @@
+/**
+ * Clients leaving in numbers, against the real program: ghosts that connect and close
+ * cost no slot for long, and every client that came has its CLOSE in the log, at a stop
+ * with thousands held too, and whether stderr is a file or a non-blocking pipe.
+ *
+ * @module
+ */
+import { assert, assertEquals } from "../support/assert.ts";
+import { fetchText, freePort, untilListening } from "../support/net.ts";
+import { parseExposition, sampleValue } from "../support/prometheus_text.ts";
+import { programEnv, RunningProcess } from "../support/process.ts";
+import { loadArgv, tarpytArgv } from "../support/tarpyt.ts";
+import { needing } from "../support/tools.ts";
+
+Deno.test(needing(["python3"], {
+  name:
+    "200 ghosts a second from 128 addresses hold a second each, not their 22 s first delay: the slots stay free",
+  fn: async () => {
+    const [port, metricsPort] = [freePort(), freePort()];
+    await using _tarpyt = new RunningProcess(tarpytArgv([
+      "--protocol",
+      "http",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--metrics-listen",
+      `127.0.0.1:${metricsPort}`,
+      "--log-level",
+      "warning",
+    ]));
+    await untilListening(port);
+    await using ghosts = new RunningProcess(loadArgv("ghosts", "127.0.0.1", port, 200, 10));
+    const seen: number[] = [];
+    while (ghosts.status === undefined) {
+      const exposition = parseExposition(
+        await fetchText(`http://127.0.0.1:${metricsPort}/metrics`),
+      );
+      seen.push(
+        sampleValue(exposition, "tarpyt_clients", { protocol: "http", local_port: String(port) }) ??
+          0,
+      );
+      await ghosts.exitsWithin(1_000);
+    }
+    const { connections, failed } = JSON.parse(/\{.*\}/.exec(ghosts.output)?.[0] ?? "{}");
+    assert(connections >= 1_500 && failed === 0, ghosts.output);
+    // Held until their first write, 22 s, they would be every one of them by now.
+    const most = Math.max(...seen);
+    assert(most < 600, `${most} slots held by clients that had left (${seen})`);
+  },
+}));
+
+/** TarPyt with stderr to a file, as journald reads it; its log once it has exited. */
+class LoggingToFile implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  constructor(readonly path: string, args: readonly string[]) {
+    const argv = tarpytArgv(args);
+    this.child = new Deno.Command("sh", {
+      args: ["-c", `exec "$@" 2>"${path}"`, "-", ...argv],
+      env: { ...programEnv },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "null",
+    }).spawn();
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch { /* exited */ }
+    await this.child.status;
+  }
+}
+
+Deno.test(needing(["python3"], {
+  name: "SIGTERM with 4,096 clients held, stderr a file: every ACCEPT has its CLOSE",
+  fn: async () => {
+    const port = freePort();
+    const path = await Deno.makeTempFile({ prefix: "tarpyt-log-" });
+    try {
+      await using tarpyt = new LoggingToFile(path, [
+        "--listen",
+        `127.0.0.1:${port}`,
+        "--max-per-ip",
+        "100000",
+        "--first-delay",
+        "1s",
+        "--delay",
+        "10s",
+      ]);
+      await untilListening(port);
+      await using crowd = new RunningProcess(loadArgv("hold", "127.0.0.1", port, 4095));
+      await crowd.waitFor(/held 4095/, { timeoutMs: 60_000 });
+      // The log says all are in (untilListening's client came and went): then the stop.
+      const deadline = Date.now() + 30_000;
+      while ((await Deno.readTextFile(path)).split(" ACCEPT ").length - 1 < 4096) {
+        assert(Date.now() < deadline, "every ACCEPT logged");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      tarpyt.child.kill("SIGTERM");
+      assertEquals((await tarpyt.child.status).code, 0);
+      const log = await Deno.readTextFile(path);
+      const count = (event: string) => log.split(` ${event} `).length - 1;
+      assertEquals([count("ACCEPT"), count("CLOSE")], [4096, 4096]);
+      assertEquals(count("LOG_DROPPED"), 0, "nothing was dropped");
+    } finally {
+      await Deno.remove(path);
+    }
+  },
+}));
+
+Deno.test(needing(["python3"], {
+  name: "a non-blocking stderr that stalls costs lines, but every one is written or counted",
+  fn: async () => {
+    const port = freePort();
+    // Its parent gives it a non-blocking pipe for stderr, and reads nothing of it for 3 s.
+    await using tarpyt = new RunningProcess([
+      "python3",
+      "-c",
+      `
+import fcntl, os, signal, subprocess, sys, time
+r, w = os.pipe()
+fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+child = subprocess.Popen(sys.argv[1:], stderr=w, stdout=subprocess.DEVNULL)
+os.close(w)
+signal.signal(signal.SIGTERM, lambda *_: (child.kill(), os._exit(0)))
+time.sleep(3)
+print("reading", flush=True)
+with os.fdopen(r, "rb") as log:
+    for line in log:
+        sys.stdout.write(line.decode())
+        sys.stdout.flush()
+`,
+      ...tarpytArgv(["--listen", `127.0.0.1:${port}`, "--max-per-ip", "100000"]),
+    ]);
+    await untilListening(port);
+    await using crowd = new RunningProcess(loadArgv("hold", "127.0.0.1", port, 3000));
+    await crowd.waitFor(/held 3000/, { timeoutMs: 60_000 });
+    await tarpyt.waitFor(/reading/);
+    await tarpyt.waitFor(/LOG_DROPPED lines=\d+/, { timeoutMs: 30_000 });
+    // Every ACCEPT line (untilListening's client, and the 3,000) is written or counted lost.
+    const tally = () => {
+      const lost = [...tarpyt.output.matchAll(/LOG_DROPPED lines=(\d+)/g)]
+        .reduce((sum, [, lines]) => sum + Number(lines), 0);
+      return [(tarpyt.output.match(/ ACCEPT /g) ?? []).length, lost];
+    };
+    const deadline = Date.now() + 30_000;
+    while (tally()[0] + tally()[1] < 3001 && Date.now() < deadline) {
+      await tarpyt.exitsWithin(100);
+    }
+    const [written, lost] = tally();
+    assert(lost > 0, "the stall cost lines");
+    assertEquals(written + lost, 3001, `${written} written, ${lost} counted as lost`);
+  },
+}));
