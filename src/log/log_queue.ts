@@ -45,7 +45,7 @@ interface Queued {
  * const queue = new LogQueue();
  * queue.onRecovered = (lost, cause) => queue.write(`LOG_DROPPED lines=${lost} cause=${cause}`);
  * queue.write("ACCEPT host=203.0.113.7 port=54208 fd=1 n=1/4096");
- * await queue.flush(1_000); // before exiting
+ * await queue.flush(1_000); // before exiting: while writes complete, each within 1 s
  * ```
  */
 export class LogQueue {
@@ -53,6 +53,8 @@ export class LogQueue {
   #bytes = 0;
   #writing: Promise<void> | undefined;
   #writingSince: number | undefined;
+  /** When a write last completed. */
+  #progressAt = 0;
   #droppedSinceWrite = 0;
   #dropCause: DropCause = "stalled";
   #gone = false;
@@ -123,12 +125,21 @@ export class LogQueue {
     }];
   }
 
-  /** Waits until every queued line is written, or `ms` milliseconds, whichever is first. */
-  async flush(ms: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
-    await Promise.race([this.#settled(), late]);
-    clearTimeout(timer);
+  /**
+   * Waits until every queued line is written, for as long as writes keep completing: it
+   * gives up once none has for `idleMs` (the reader is stalled), and after `mostMs` in all.
+   * A reader that keeps up gets every line, a stalled one cannot hold up the caller.
+   */
+  async flush(idleMs: number, mostMs = 10 * idleMs): Promise<void> {
+    const deadline = this.now() + mostMs;
+    this.#progressAt = this.now();
+    while (this.#writing !== undefined && this.now() < deadline) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<void>((resolve) => timer = setTimeout(resolve, idleMs));
+      await Promise.race([this.#settled(), late]);
+      clearTimeout(timer);
+      if (this.now() - this.#progressAt >= idleMs) return;
+    }
   }
 
   async #settled(): Promise<void> {
@@ -144,7 +155,10 @@ export class LogQueue {
         this.#queued = [];
         this.#bytes = 0;
         this.#writingSince = this.now();
-        while (data.length > 0) data = data.subarray(await this.#write(data));
+        while (data.length > 0) {
+          data = data.subarray(await this.#write(data));
+          this.#progressAt = this.now();
+        }
         this.#writingSince = undefined;
         if (this.#droppedSinceWrite > 0 && this.#queued.length === 0) {
           const lost = this.#droppedSinceWrite;

@@ -33,8 +33,12 @@ export const heartbeatMs = 1_000;
 /** How often `STATUS=` is refreshed, when it changed. */
 export const statusIntervalMs = 5_000;
 
-/** How long a stop waits for the last log lines to be written. */
-const stopLogFlushMs = 2_000;
+/**
+ * How long a stop waits for the log's next write to complete: a reader that keeps up gets
+ * every line, however many; a stalled one holds the stop this long (and at most ten times
+ * it in all, within systemd's TimeoutStopSec=).
+ */
+const stopLogFlushMs = 1_000;
 
 /** How long a stop waits for `STOPPING=1` to be sent. */
 export const stopNotifyFlushMs = 100;
@@ -87,8 +91,8 @@ export interface ServiceConfig {
 
 /** The log's side of the service. */
 export interface LogSink {
-  /** Waits until the lines queued are written, or `ms`. */
-  flush(ms: number): Promise<void>;
+  /** Waits until the lines queued are written, while writes complete within `idleMs`. */
+  flush(idleMs: number): Promise<void>;
   /** The log's own metric families. */
   families(): Family[];
 }
@@ -228,7 +232,7 @@ export class TarpitService<C, L> {
   /**
    * Stops: tells systemd (`STOPPING=1`), logs `STATS`, closes every client (each with its
    * `CLOSE`), logs `TOTALS`, and waits a little for the last lines and the message to go
-   * out ({@link stopNotifyFlushMs}, {@link stopLogFlushMs}).
+   * out ({@link stopNotifyFlushMs}; the log, while its writes keep completing).
    */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();

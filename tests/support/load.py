@@ -91,8 +91,9 @@ def churn(host, port, rate, seconds, reset=True, sources=200):
         due = int((time.monotonic() - start) * rate)
         while done + failed < due and time.monotonic() - start < seconds:
             try:
-                # A full listen backlog drops SYNs: count a failure after 1 s, do not hang.
-                conn = connect(host, int(port), done % sources, timeout=1)
+                # A full listen backlog drops SYNs, retried after 1 s and 3 s: a connect
+                # still waiting after 5 s failed, and the load does not hang on it.
+                conn = connect(host, int(port), done % sources, timeout=5)
                 if reset:
                     # SO_LINGER 0: close with RST, leaving no TIME_WAIT to run out of ports.
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")

@@ -109,44 +109,77 @@ Deno.test(needing(["python3"], {
 Deno.test(needing(["python3"], {
   name: "a non-blocking stderr that stalls costs lines, but every one is written or counted",
   fn: async () => {
-    const port = freePort();
-    // Its parent gives it a non-blocking pipe for stderr, and reads nothing of it for 3 s.
+    const [port, metricsPort] = [freePort(), freePort()];
+    // Its parent gives it a non-blocking pipe for stderr, and reads nothing of it until
+    // told to (SIGUSR1).
     await using tarpyt = new RunningProcess([
       "python3",
       "-c",
       `
-import fcntl, os, signal, subprocess, sys, time
+import fcntl, os, signal, subprocess, sys
 r, w = os.pipe()
 fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
 child = subprocess.Popen(sys.argv[1:], stderr=w, stdout=subprocess.DEVNULL)
 os.close(w)
 signal.signal(signal.SIGTERM, lambda *_: (child.kill(), os._exit(0)))
-time.sleep(3)
+signal.sigwait([signal.SIGUSR1])
 print("reading", flush=True)
 with os.fdopen(r, "rb") as log:
     for line in log:
         sys.stdout.write(line.decode())
         sys.stdout.flush()
 `,
-      ...tarpytArgv(["--listen", `127.0.0.1:${port}`, "--max-per-ip", "100000"]),
+      ...tarpytArgv([
+        "--listen",
+        `127.0.0.1:${port}`,
+        "--metrics-listen",
+        `127.0.0.1:${metricsPort}`,
+        "--max-per-ip",
+        "100000",
+      ]),
     ]);
     await untilListening(port);
-    await using crowd = new RunningProcess(loadArgv("hold", "127.0.0.1", port, 3000));
-    await crowd.waitFor(/held 3000/, { timeoutMs: 60_000 });
+    const metric = async (name: string, labels = {}) =>
+      sampleValue(
+        parseExposition(await fetchText(`http://127.0.0.1:${metricsPort}/metrics`)),
+        name,
+        labels,
+      ) ?? 0;
+    const byPort = { local_port: String(port) };
+    {
+      // Clients come and go, each an ACCEPT and a CLOSE line, until lines are dropped.
+      await using ghosts = new RunningProcess(loadArgv("ghosts", "127.0.0.1", port, 300, 60));
+      while (await metric("tarpyt_log_lines_dropped_total") === 0) {
+        assert(await ghosts.exitsWithin(200) === false, "no line was dropped");
+      }
+    }
+    // Every one has left, and its CLOSE is written, queued or counted: now the reader reads.
+    await until(async () =>
+      await metric("endlessh_client_open_count_total", byPort) ===
+        await metric("endlessh_client_closed_count_total", byPort)
+    );
+    const clients = await metric("endlessh_client_open_count_total", byPort);
+    tarpyt.child.kill("SIGUSR1");
     await tarpyt.waitFor(/reading/);
     await tarpyt.waitFor(/LOG_DROPPED lines=\d+/, { timeoutMs: 30_000 });
-    // Every ACCEPT line (untilListening's client, and the 3,000) is written or counted lost.
     const tally = () => {
       const lost = [...tarpyt.output.matchAll(/LOG_DROPPED lines=(\d+)/g)]
         .reduce((sum, [, lines]) => sum + Number(lines), 0);
-      return [(tarpyt.output.match(/ ACCEPT /g) ?? []).length, lost];
+      return [(tarpyt.output.match(/ (ACCEPT|CLOSE) /g) ?? []).length, lost];
     };
-    const deadline = Date.now() + 30_000;
-    while (tally()[0] + tally()[1] < 3001 && Date.now() < deadline) {
-      await tarpyt.exitsWithin(100);
-    }
+    await tarpyt.until(() => tally()[0] + tally()[1] >= 2 * clients, 30_000);
     const [written, lost] = tally();
     assert(lost > 0, "the stall cost lines");
-    assertEquals(written + lost, 3001, `${written} written, ${lost} counted as lost`);
+    assertEquals(written + lost, 2 * clients, `${written} written, ${lost} counted as lost`);
   },
 }));
+
+/** Waits until `check()` holds, polling; fails after 30 s. */
+async function until(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!await check()) {
+    assert(Date.now() < deadline, "waited 30 s in vain");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -95,8 +95,10 @@ Deno.test("SIGUSR2 and SIGHUP log STATS with the busiest sources; stopping logs 
   );
   try {
     await tarpyt.waitFor(/ACCEPT /, { times: 3 });
-    for (const signal of ["SIGUSR2", "SIGHUP"] as const) {
+    // One after the other: a STATS line still waiting is replaced by a newer one.
+    for (const [i, signal] of (["SIGUSR2", "SIGHUP"] as const).entries()) {
       tarpyt.child.kill(signal);
+      await tarpyt.waitFor(/STATS [^\n]*/, { times: i + 1 });
     }
     const stats = await tarpyt.waitFor(/STATS [^\n]*/, { times: 2 });
     for (const line of stats) {
@@ -259,7 +261,8 @@ for (const [count, drip] of [[8, "0"], [32, "0"], [32, "0.5"]] as const) {
       }
       const [reconnects] = (await occupiers.waitFor(/reconnects \d+/, { since: occupiers.mark() }))
         .map((line) => Number(line.split(" ")[1]));
-      assert(reconnects > 0, "the attackers were closed and came back");
+      // Past 8, attackers are closed to make room, and come straight back.
+      assert(count === 8 || reconnects > 0, "the attackers were closed and came back");
       assert(answered >= 99, `${answered} of ${scrapes} scrapes answered`);
     },
   }));

@@ -116,3 +116,23 @@ Deno.test("once stderr is gone, lines are counted as dropped", async () => {
   queue.write("lost too");
   assertEquals(queue.dropped, 2);
 });
+
+Deno.test("a flush waits as long as writes keep completing, and gives up on a stalled reader", async () => {
+  // A reader that takes 30 ms a write: slow, but keeping up.
+  const slow = new Sink();
+  const slowQueue = new LogQueue((bytes) =>
+    new Promise((resolve) => setTimeout(() => resolve(slow.write(bytes.subarray(0, 256))), 30))
+  );
+  for (let i = 0; i < 100; i++) slowQueue.write(closeLine(i));
+  await slowQueue.flush(100, 5_000); // over a second in all, never 100 ms without a write
+  assertEquals(slow.lines().length, 100);
+  const stalled = new Sink();
+  stalled.held = true;
+  const stalledQueue = new LogQueue(stalled.write);
+  stalledQueue.write("never written");
+  const started = performance.now();
+  await stalledQueue.flush(100);
+  const waited = performance.now() - started;
+  assert(waited >= 90 && waited < 1_000, `a stalled reader held the flush ${waited} ms`);
+  stalled.release();
+});
