@@ -30,7 +30,7 @@ const processesKept = 10_000, protocolsKept = 100;
 /** Chart points kept: past twice this, neighbours are merged, keeping the higher count. */
 export const chartPoints = 5_000;
 
-/** The latest time a log line may carry: `Date` cannot show later ones. */
+/** Past the latest time a log line may carry: `Date` can show it, not a millisecond after. */
 const latestTime = 8.64e15;
 
 /**
@@ -350,8 +350,7 @@ export function reportSvg(report: LogReport, width = 800, height = 300): string 
   // A log need not be in order (journals merged, files concatenated): draw it in order.
   const points = [...report.held].sort((a, b) => a[0] - b[0]);
   const t0 = points[0]?.[0] ?? 0;
-  const t1 = Math.min(latestTime, Math.max(points.at(-1)?.[0] ?? 0, t0 + 1));
-  if (t1 <= t0) return reportSvg({ ...report, held: [] }, width, height);
+  const t1 = Math.max(points.at(-1)?.[0] ?? 0, t0 + 1);
   const most = points.reduce((max, [, n]) => Math.max(max, n), 1);
   const x = (t: number): number =>
     margin.left + ((t - t0) / (t1 - t0)) * (width - margin.left - margin.right);

@@ -164,11 +164,7 @@ export class TarpitService<C, L> {
     });
     const { notifySocket } = ports;
     if (notifySocket !== undefined) {
-      this.#notifier = new Notifier(
-        notifySocket,
-        (error) => this.#notifyFailed(error),
-        () => ports.clock.now(),
-      );
+      this.#notifier = new Notifier(notifySocket, (error) => this.#notifyFailed(error));
     }
   }
 

@@ -42,8 +42,6 @@ export function notifySocketPath(notifySocket: string): string {
   return notifySocket.startsWith("@") ? `\0${notifySocket.slice(1)}` : notifySocket;
 }
 
-let socketsMade = 0;
-
 /**
  * A socket that sends to `notifySocket` from an abstract address of its own (which
  * leaves no file behind, and lives in the service's private network namespace).
@@ -57,10 +55,11 @@ let socketsMade = 0;
  */
 export function notifySocketTo(notifySocket: string): DatagramSocket {
   const target: Deno.UnixAddr = { transport: "unixpacket", path: notifySocketPath(notifySocket) };
-  // A replaced socket's name may not be free yet: each gets one of its own.
+  // A socket made again after a failure may find the last one's name not yet free: each
+  // gets one of its own.
   const local = Deno.listenDatagram({
     transport: "unixpacket",
-    path: `\0tarpyt-${Deno.pid}-${socketsMade++}`,
+    path: `\0tarpyt-${Deno.pid}-${crypto.randomUUID()}`,
   });
   return {
     async send(bytes: Uint8Array): Promise<void> {
@@ -72,18 +71,13 @@ export function notifySocketTo(notifySocket: string): DatagramSocket {
   };
 }
 
-/** How long a send may be under way before the socket counts as stalled and is replaced. */
-const stalledSendMs = 1_000;
-
-/** The keys of `KEY=value` lines that matter once: never dropped when merged. */
-const onceKeys = new Set(["READY", "STOPPING"]);
-
 /**
  * Sends states to systemd without ever waiting: `send()` returns at once. While a
- * datagram is under way, later states are merged into the next one, the newest value of
- * each key winning (`READY=1` and `STOPPING=1` are kept). A send still under way after
- * {@link stalledSendMs} is abandoned with its socket, and what it held goes out with the
- * next state on a new socket. A failure is reported and changes nothing for the next.
+ * datagram is under way (systemd's queue is full: a stalled PID 1, or a local user
+ * filling it), later states are merged into the next one, the newest value of each key
+ * winning, which goes out as soon as the kernel takes the one before. A failure is
+ * reported, closes the socket, and changes nothing for the next state, which opens a new
+ * one.
  *
  * @example
  * ```ts ignore
@@ -96,11 +90,9 @@ const onceKeys = new Set(["READY", "STOPPING"]);
 export class Notifier {
   readonly #open: () => DatagramSocket;
   readonly #failed: (error: unknown) => void;
-  readonly #now: () => number;
   #socket: DatagramSocket | undefined;
-  /** The state under way, and since when. */
+  /** The state under way. */
   #sending: Map<string, string> | undefined;
-  #sendingSince = 0;
   /** States merged while one was under way. */
   #waiting: Map<string, string> | undefined;
   #settled: (() => void)[] = [];
@@ -108,33 +100,19 @@ export class Notifier {
   /**
    * A notifier that sends on sockets `open` makes.
    *
-   * @param open makes a socket to systemd's; called again after a failure or a stall
+   * @param open makes a socket to systemd's; called again after a failure
    * @param failed hears each failure, to report it
-   * @param now the time, in ms
    */
-  constructor(
-    open: () => DatagramSocket,
-    failed: (error: unknown) => void,
-    now: () => number = () => performance.now(),
-  ) {
+  constructor(open: () => DatagramSocket, failed: (error: unknown) => void) {
     this.#open = open;
     this.#failed = failed;
-    this.#now = now;
   }
 
   /** Sends `state` (`KEY=value` lines) as soon as the socket allows; never waits. */
   send(state: string): void {
     const lines = parseState(state);
-    if (this.#sending === undefined) return this.#start(lines);
-    this.#waiting = merge(this.#waiting, lines);
-    if (this.#now() - this.#sendingSince < stalledSendMs) return;
-    // Stalled: abandon the send under way with its socket; its state goes with the next.
-    const abandoned = this.#sending;
-    this.#sending = undefined;
-    this.#closeSocket();
-    const next = merge(abandoned, this.#waiting);
-    this.#waiting = undefined;
-    this.#start(next);
+    if (this.#sending === undefined) this.#start(lines);
+    else this.#waiting = merge(this.#waiting, lines);
   }
 
   /** Waits until nothing is under way, or `ms`, whichever is first. */
@@ -158,15 +136,11 @@ export class Notifier {
       this.#failed(error);
       return this.#finish();
     }
-    const sending = this.#sending = lines;
-    this.#sendingSince = this.#now();
+    this.#sending = lines;
     const text = [...lines].map(([key, value]) => `${key}=${value}`).join("\n");
     socket.send(new TextEncoder().encode(text)).then(
-      () => {
-        if (this.#sending === sending) this.#next();
-      },
+      () => this.#next(),
       (error) => {
-        if (this.#sending !== sending) return; // abandoned: its state went with the next
         this.#failed(error);
         this.#closeSocket();
         this.#next();
@@ -206,14 +180,12 @@ function parseState(state: string): Map<string, string> {
   return lines;
 }
 
-/** `newer` over `older`; keys that matter once stay. */
+/** `newer`'s lines over `older`'s: the newest value of each key. */
 function merge(
   older: Map<string, string> | undefined,
-  newer: Map<string, string> | undefined,
+  newer: Map<string, string>,
 ): Map<string, string> {
   const merged = new Map(older);
-  for (const [key, value] of newer ?? []) {
-    if (!(onceKeys.has(key) && merged.has(key))) merged.set(key, value);
-  }
+  for (const [key, value] of newer) merged.set(key, value);
   return merged;
 }

@@ -65,9 +65,9 @@ Deno.test("LISTEN_FDNAMES is read in linear time: eight times the names take abo
   // JIT, a collection) touches both alike.
   let small = Infinity, large = Infinity;
   for (let run = 0; run < 15; run++) {
-    small = Math.min(small, timeOf(12_000));
-    large = Math.min(large, timeOf(96_000));
+    small = Math.min(small, timeOf(3_000));
+    large = Math.min(large, timeOf(24_000));
   }
   // Linear grows 8x, quadratic 64x: between the two, with room for a busy machine.
-  if (large / small > 32) throw new Error(`${small} ms for 12,000 names, ${large} ms for 96,000`);
+  if (large / small > 32) throw new Error(`${small} ms for 3,000 names, ${large} ms for 24,000`);
 });

@@ -7,6 +7,8 @@
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import { LogQueue, stalledAfterMs, stalledBytesLimit } from "../../src/log/log_queue.ts";
+import { createLogger } from "../../src/log/logger.ts";
+import { logStats, queuedLines } from "../../src/log/vocabulary.ts";
 
 /** A sink the test drives: it takes everything at once, or holds each write until released. */
 class Sink {
@@ -105,6 +107,22 @@ Deno.test("a flood of STATS while the reader is behind leaves one waiting, the l
   sink.release();
   await queue.flush(1_000);
   assertEquals(sink.lines(), ["first", "<6>STATS clients=99999"]);
+});
+
+Deno.test("the logger's STATS lines wait one at a time: a signal flood grows nothing", async () => {
+  let now = 0;
+  const sink = new Sink();
+  const queue = new LogQueue(sink.write, 1024 * 1024, () => now);
+  const log = createLogger({ level: "info", journal: true, write: queuedLines(queue) });
+  sink.held = true;
+  queue.write("first");
+  now = 10 * stalledAfterMs;
+  const totals = { connects: 1, clientsNow: 1, bytesSent: 1, trappedMs: 1 };
+  for (let i = 0; i < 10_000; i++) logStats(log, { ...totals, connects: i }, []);
+  sink.release();
+  await queue.flush(1_000);
+  assertEquals(sink.lines().length, 2);
+  assert(sink.lines()[1].startsWith("<6>STATS clients=1 connects=9999 "), sink.lines()[1]);
 });
 
 Deno.test("once stderr is gone, lines are counted as dropped", async () => {
