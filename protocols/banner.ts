@@ -14,7 +14,13 @@
  *
  * @module
  */
-import { type LineOptions, type Protocol, serverFirstPacing } from "./protocol.ts";
+import {
+  earlyDrip,
+  type LineOptions,
+  type Protocol,
+  serverFirstPacing,
+  slowDrip,
+} from "./protocol.ts";
 
 /**
  * The banner tarpit's one line: the banner without its last byte.
@@ -32,5 +38,6 @@ export const banner: Protocol = {
   verdicts: [/RFB 003\.008\n/],
   minLineLength: 1,
   pacing: serverFirstPacing,
+  alternatives: [earlyDrip(serverFirstPacing), slowDrip(serverFirstPacing)],
   lines: bannerButItsLastByte,
 };

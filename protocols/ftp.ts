@@ -14,6 +14,7 @@
  */
 import {
   endlessLines,
+  lineAlternatives,
   type Protocol,
   replyContinuationLine,
   replyContinuationMinLength,
@@ -34,5 +35,6 @@ export const ftp: Protocol = {
   verdicts: [/(^|\n)\d{3}[ \r]/, /\d{3} /],
   minLineLength: replyContinuationMinLength,
   pacing: serverFirstPacing,
+  alternatives: lineAlternatives(serverFirstPacing),
   lines: ftpEndlessGreetingLines,
 };

@@ -18,6 +18,7 @@
 import {
   alphanumeric,
   endlessLines,
+  lineAlternatives,
   type Protocol,
   randomInt,
   randomText,
@@ -57,14 +58,19 @@ const httpEndlessInterimFields: Protocol["lines"] = endlessLines(httpHeaderLine,
   httpContinueLine,
 ]);
 
+/**
+ * Python's http.client stops at 100 fields whatever their length, curl at 300 KiB of
+ * them: the longest fields hold both the longest.
+ */
+const httpPacing = { ...serverFirstPacing, maxLineLength: 255 };
+
 /** The http protocol for the registry. */
 export const http: Protocol = {
   name: "http",
   summary: "HTTP/1.1 100 Continue, then header fields without end (RFC 9110 15.2, 5.4)",
   verdicts: [/HTTP\/1\.[01] [2-5]\d\d/, /\r\n\r\n/],
   minLineLength: httpFieldMinLength,
-  // Python's http.client stops at 100 fields whatever their length, curl at 300 KiB of
-  // them: the longest fields hold both the longest.
-  pacing: { ...serverFirstPacing, maxLineLength: 255 },
+  pacing: httpPacing,
+  alternatives: lineAlternatives(httpPacing),
   lines: httpEndlessInterimFields,
 };

@@ -13,7 +13,13 @@
  *
  * @module
  */
-import { type LineOptions, type Protocol, randomInt, serverFirstPacing } from "./protocol.ts";
+import {
+  lineAlternatives,
+  type LineOptions,
+  type Protocol,
+  randomInt,
+  serverFirstPacing,
+} from "./protocol.ts";
 import { httpContinueLine, httpHeaderLine } from "./http.ts";
 
 /**
@@ -37,5 +43,6 @@ export const httpInterim: Protocol = {
   verdicts: [/HTTP\/1\.[01] [2-5]\d\d/],
   minLineLength: httpContinueLine.length,
   pacing: serverFirstPacing,
+  alternatives: lineAlternatives(serverFirstPacing),
   lines: httpEndlessContinueLines,
 };

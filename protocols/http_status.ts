@@ -12,7 +12,13 @@
  *
  * @module
  */
-import { endlessLines, type Protocol, serverFirstPacing, verdictFreeStretch } from "./protocol.ts";
+import {
+  endlessLines,
+  lineAlternatives,
+  type Protocol,
+  serverFirstPacing,
+  verdictFreeStretch,
+} from "./protocol.ts";
 
 /** The status line's start: version, code and the space before the reason phrase. */
 const httpStatusStart = "HTTP/1.1 100 ";
@@ -32,5 +38,6 @@ export const httpStatus: Protocol = {
   verdicts: [/HTTP\/1\.[01] [2-5]\d\d/, /\r\n/],
   minLineLength: 1,
   pacing: serverFirstPacing,
+  alternatives: lineAlternatives(serverFirstPacing),
   lines: httpEndlessReasonPhrase,
 };

@@ -15,6 +15,7 @@
 import {
   endlessLines,
   headEnd,
+  lineAlternatives,
   type Protocol,
   serverFirstPacing,
   verdictFreeStretch,
@@ -38,5 +39,6 @@ export const imap: Protocol = {
   verdicts: [/\r\n/, / (NO|BAD) /, /\* BYE/],
   minLineLength: 1,
   pacing: serverFirstPacing,
+  alternatives: lineAlternatives(serverFirstPacing),
   lines: imapUnendedGreeting,
 };

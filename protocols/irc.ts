@@ -19,6 +19,7 @@
 import {
   endlessLines,
   headEnd,
+  lineAlternatives,
   longestSilenceMs,
   type Protocol,
   randomInt,
@@ -43,16 +44,16 @@ function ircNoticeLine(maxLineLength: number): string {
  */
 const ircEndlessNoticeLines: Protocol["lines"] = endlessLines(ircNoticeLine);
 
+/** With its jitter, the first byte comes a few seconds inside the bound. */
+const ircPacing = { ...serverFirstPacing, firstDelayMs: longestSilenceMs - 5_000 };
+
 /** The irc protocol for the registry. */
 export const irc: Protocol = {
   name: "irc",
   summary: "endless NOTICE * lines before registration ends (RFC 2812 3.3.2)",
   verdicts: [/ 001 /, /\d{3}/, /ERROR/],
   minLineLength: noticePrefix.length + 3,
-  pacing: {
-    ...serverFirstPacing,
-    // With its jitter, the first byte comes a few seconds inside the bound.
-    firstDelayMs: longestSilenceMs - 5_000,
-  },
+  pacing: ircPacing,
+  alternatives: lineAlternatives(ircPacing),
   lines: ircEndlessNoticeLines,
 };

@@ -14,10 +14,12 @@
  * @module
  */
 import {
+  earlyDrip,
   headEnd,
   type Protocol,
   randomText,
   serverFirstPacing,
+  slowDrip,
   verdictFreeText,
 } from "./protocol.ts";
 
@@ -42,5 +44,6 @@ export const pop3: Protocol = {
   verdicts: [/\r\n/, /[.-]/], // a line starting "." ends a multiline reply, "-" starts -ERR
   minLineLength: 1,
   pacing: serverFirstPacing,
+  alternatives: [earlyDrip(serverFirstPacing), slowDrip(serverFirstPacing)],
   lines: pop3UnendedGreeting,
 };

@@ -46,11 +46,93 @@ export interface Pacing {
 }
 
 /**
- * The longest time a client is sent nothing: the tarpit learns that a client left only
- * when a write to it fails, so silence is bounded. It bounds the first delay, and once a
- * protocol has nothing left to send, its client is closed this long after.
+ * A pacing that learning may give a client instead of its protocol's default, with a name
+ * for logs and metrics. Which one holds a client longest depends on the client: one that
+ * waits only seconds for a first line needs an early one, one with an alarm on a whole
+ * line needs whole lines, one that waits for ever is held as well by the cheapest.
+ */
+export interface Profile extends Pacing {
+  /** `early`, `lines`, `slow`, `slow-drip`. */
+  readonly name: string;
+}
+
+/**
+ * The longest first delay: a client whose leaving cannot be seen is sent nothing at most
+ * this long, and once a protocol has nothing left to send and its client can no longer be
+ * watched, the client is closed this long after.
  */
 export const longestSilenceMs = 60_000;
+
+/**
+ * The default's drip from the first second: for clients that wait only seconds for a
+ * first byte (scanners' brute-force scripts wait 5 to 10 s).
+ *
+ * @example
+ * ```ts
+ * import { earlyDrip, serverFirstPacing } from "./protocol.ts";
+ * earlyDrip(serverFirstPacing).firstDelayMs; // 1000
+ * ```
+ */
+export function earlyDrip(pacing: Pacing): Profile {
+  return { ...pacing, name: "early", firstDelayMs: 1_000 };
+}
+
+/**
+ * Whole lines every 3 s ± 0.5, from the first second: for clients with an alarm on a whole
+ * line or response (a line dripped a byte every 2 s can take a minute), and at a third of
+ * a drip's writes.
+ *
+ * @example
+ * ```ts
+ * import { wholeLines, serverFirstPacing } from "./protocol.ts";
+ * wholeLines(serverFirstPacing).pieceSize; // 0
+ * ```
+ */
+export function wholeLines(pacing: Pacing): Profile {
+  return {
+    ...pacing,
+    name: "lines",
+    firstDelayMs: 1_000,
+    delayMs: 3_000,
+    jitterMs: 500,
+    pieceSize: 0,
+  };
+}
+
+/**
+ * Whole lines every 20 s ± 5, the first after 10 s: for clients that wait for ever anyway,
+ * at a tenth of a drip's writes.
+ *
+ * @example
+ * ```ts
+ * import { slowLines, serverFirstPacing } from "./protocol.ts";
+ * slowLines(serverFirstPacing).delayMs; // 20000
+ * ```
+ */
+export function slowLines(pacing: Pacing): Profile {
+  return {
+    ...pacing,
+    name: "slow",
+    firstDelayMs: 10_000,
+    delayMs: 20_000,
+    jitterMs: 5_000,
+    pieceSize: 0,
+  };
+}
+
+/**
+ * The default's first delay, then a byte every 10 s ± 3: for protocols of one line, which
+ * whole lines would end at once, and clients that wait for ever.
+ *
+ * @example
+ * ```ts
+ * import { slowDrip, serverFirstPacing } from "./protocol.ts";
+ * slowDrip(serverFirstPacing).pieceSize; // 1
+ * ```
+ */
+export function slowDrip(pacing: Pacing): Profile {
+  return { ...pacing, name: "slow-drip", delayMs: 10_000, jitterMs: 3_000, pieceSize: 1 };
+}
 
 /** What every protocol's lines are made for. */
 export interface LineOptions {
@@ -76,6 +158,8 @@ export interface Protocol {
   readonly minLineLength: number;
   /** Its defaults for `--first-delay`, `--delay`, `--jitter`, `--piece-size`, `--max-line-length`. */
   readonly pacing: Pacing;
+  /** The pacings learning may give a client instead (src/learn/learner.ts). */
+  readonly alternatives: readonly Profile[];
   /**
    * The lines one client is sent, in pieces, for as long as it stays.
    *
@@ -248,6 +332,20 @@ export const serverFirstPacing: Pacing = {
   pieceSize: 1,
   maxLineLength: 32,
 };
+
+/**
+ * The alternatives of a protocol of many lines: {@link earlyDrip}, {@link wholeLines} and
+ * {@link slowLines} of its default pacing.
+ *
+ * @example
+ * ```ts
+ * import { lineAlternatives, serverFirstPacing } from "./protocol.ts";
+ * lineAlternatives(serverFirstPacing).map((profile) => profile.name); // ["early", "lines", "slow"]
+ * ```
+ */
+export function lineAlternatives(pacing: Pacing): Profile[] {
+  return [earlyDrip(pacing), wholeLines(pacing), slowLines(pacing)];
+}
 
 /** The shortest {@link replyContinuationLine}: `220-x\r\n`. */
 export const replyContinuationMinLength: number = "220-x\r\n".length;

@@ -16,6 +16,7 @@
  */
 import {
   endlessLines,
+  lineAlternatives,
   type Protocol,
   replyContinuationLine,
   replyContinuationMinLength,
@@ -41,5 +42,6 @@ export const smtp: Protocol = {
   verdicts: [/(^|\n)\d{3}[ \r]/, /\d{3} /],
   minLineLength: replyContinuationMinLength,
   pacing: serverFirstPacing,
+  alternatives: lineAlternatives(serverFirstPacing),
   lines: smtpEndlessGreetingLines,
 };

@@ -17,7 +17,15 @@
  *
  * @module
  */
-import { endlessLines, printableAscii, type Protocol, randomInt, randomText } from "./protocol.ts";
+import {
+  endlessLines,
+  printableAscii,
+  type Protocol,
+  randomInt,
+  randomText,
+  slowLines,
+  wholeLines,
+} from "./protocol.ts";
 
 /**
  * One pre-banner line: 1 to `maxLineLength - 2` printable characters, then CRLF, never
@@ -66,5 +74,6 @@ export const ssh: Protocol = {
   verdicts: [/(^|\n)SSH-/],
   minLineLength: 3,
   pacing: sshPacing,
+  alternatives: [wholeLines(sshPacing), slowLines(sshPacing)],
   lines: sshPreBannerLines,
 };

@@ -21,7 +21,14 @@
  *
  * @module
  */
-import { type LineOptions, type Protocol, randomInt, randomText } from "./protocol.ts";
+import {
+  type LineOptions,
+  type Protocol,
+  randomInt,
+  randomText,
+  slowLines,
+  wholeLines,
+} from "./protocol.ts";
 import { sshPacing } from "./ssh.ts";
 
 /** RFC 4253 4.2: the identification string, like a current OpenSSH. */
@@ -105,5 +112,6 @@ export const sshIgnore: Protocol = {
   verdicts: [], // binary: the tests check that every packet after the KEXINIT is an IGNORE
   minLineLength: sshVersionLine.length,
   pacing: sshPacing,
+  alternatives: [wholeLines(sshPacing), slowLines(sshPacing)],
   lines: sshIgnorePackets,
 };

@@ -17,6 +17,7 @@
 import {
   endlessLines,
   headEnd,
+  lineAlternatives,
   type Protocol,
   randomInt,
   randomText,
@@ -50,5 +51,6 @@ export const telnet: Protocol = {
   verdicts: [/ogin:|sername:|asswor|[/>%$#]|incorrect|invalid|bad /i],
   minLineLength: 3,
   pacing: serverFirstPacing,
+  alternatives: lineAlternatives(serverFirstPacing),
   lines: telnetBannerLines,
 };

@@ -19,6 +19,10 @@ export interface TarpitConfig {
   readonly protocol: Protocol;
   /** How its clients are paced: the protocol's defaults, or the flags' values. */
   readonly pacing: Pacing;
+  /** Whether each source's clients get the profile that held them best (`--pacing learn`). */
+  readonly learn: boolean;
+  /** Makes learning's random choices repeatable: `--learning-seed`. */
+  readonly learningSeed: number | undefined;
   /** `--max-clients`. */
   readonly maxClients: number;
   /** `--max-per-ip`: clients one IPv4 address or IPv6 /64 may hold. */
@@ -89,6 +93,8 @@ export function parseCommandLine(
         pieceSize: read["piece-size"],
         maxLineLength: read["max-line-length"],
       },
+      learn: read.pacing === "learn",
+      learningSeed: read["learning-seed"],
       maxClients: read["max-clients"],
       maxPerIp: read["max-per-ip"],
       banner: read.banner,
@@ -226,13 +232,14 @@ export function helpText(): string {
   const width = Math.max(...Object.keys(protocols).map((name) => name.length));
   const protocolRows = Object.values(protocols).flatMap((p) => {
     const { firstDelayMs, delayMs, jitterMs, pieceSize, maxLineLength } = p.pacing;
+    const learning = p.alternatives.map((profile) => profile.name).join(", ");
     return [
       `  ${p.name.padEnd(width)} ${p.summary}`,
       `  ${" ".repeat(width)} first byte after ${formatDuration(firstDelayMs)}, then ${
         pieceSize === 0 ? "a line" : `${pieceSize} byte`
       } every ${formatDuration(delayMs)}, each delay ± ${
         formatDuration(jitterMs)
-      }; lines up to ${maxLineLength} bytes`,
+      }; lines up to ${maxLineLength} bytes; learning may also try ${learning}`,
     ];
   });
   return [

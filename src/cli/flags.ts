@@ -78,6 +78,9 @@ const longestBanner = 4096;
 
 const perProtocol = "per protocol";
 
+/** The flags that set a pacing, and so fix it: learning picks among the protocol's own. */
+const pacingFlags = ["first-delay", "delay", "jitter", "piece-size", "max-line-length"] as const;
+
 /** Every value flag, in `--help` order, which is also the order they are read in. */
 export const flags = {
   protocol: flag({
@@ -156,6 +159,34 @@ export const flags = {
     shown: perProtocol,
     fallback: ({ protocol }) => String(protocol.pacing.maxLineLength),
     check: (given, { protocol }) => integer(given, protocol.minLineLength, longestLine),
+  }),
+  pacing: flag({
+    env: "TARPYT_PACING",
+    value: "MODE",
+    help: "learn (each source gets the profile that held its clients longest, and of those " +
+      "the cheapest) or fixed (every client the protocol's default, or the flags above); " +
+      "a pacing flag above makes it fixed",
+    shown: "learn",
+    fallback: ({ chosen }) =>
+      pacingFlags.some((name) => chosen(name) !== undefined) ? "fixed" : "learn",
+    check: (given, { chosen }) => {
+      const mode = oneOf(given, { learn: "learn", fixed: "fixed" } as const);
+      const fixing = pacingFlags.find((name) => chosen(name) !== undefined);
+      if (mode === "learn" && fixing !== undefined) {
+        throw new UsageError(
+          `${given.source}: learn contradicts --${fixing}, which fixes the pacing; drop one`,
+        );
+      }
+      return mode;
+    },
+  }),
+  "learning-seed": flag({
+    env: "TARPYT_LEARNING_SEED",
+    value: "N",
+    help: "make learning's random choices repeatable (for tests); random when not given",
+    shown: "",
+    fallback: () => "",
+    check: (given) => given.text === "" ? undefined : integer(given, 0, 4_294_967_295),
   }),
   banner: flag({
     env: "TARPYT_BANNER",

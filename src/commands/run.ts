@@ -27,6 +27,7 @@ import {
   ListenError,
 } from "../runtime/listeners.ts";
 import { DenoTransport } from "../runtime/transport.ts";
+import { Learner } from "../learn/learner.ts";
 import { realTicker, TarpitService } from "../service/service.ts";
 import { ListenFdsError, passedSockets } from "../systemd/listen_fds.ts";
 import { notifySocketTo } from "../systemd/sd_notify.ts";
@@ -49,15 +50,26 @@ export async function run(config: TarpitConfig): Promise<void> {
     logEvent(log, "LOG_DROPPED", { lines: lost, cause }, "stderr could not keep up");
   const notifySocket = Deno.env.get("NOTIFY_SOCKET");
   const listeners = { metrics: [] as Listener[] };
+  const profiles = [
+    { ...config.pacing, name: "default" },
+    ...(config.learn ? config.protocol.alternatives : []),
+  ];
+  const learner = new Learner({
+    protocol: config.protocol.name,
+    profiles,
+    learn: config.learn,
+    seed: config.learningSeed,
+  });
   const service = new TarpitService({
     protocol: config.protocol,
-    profiles: [config.pacing],
+    profiles,
     maxClients: config.maxClients,
     maxPerIp: config.maxPerIp,
     banner: config.banner,
     maxLifetimeMs: config.maxLifetimeMs,
     version,
     pacingFields: {
+      pacing: config.learn ? "learn" : "fixed",
       "first-delay": formatDuration(config.pacing.firstDelayMs),
       delay: formatDuration(config.pacing.delayMs),
       jitter: formatDuration(config.pacing.jitterMs),
@@ -73,6 +85,8 @@ export async function run(config: TarpitConfig): Promise<void> {
     notifySocket: notifySocket ? () => notifySocketTo(notifySocket) : undefined,
     notifySocketName: notifySocket,
     watchdogMs: watchdogMs(),
+    pacer: learner,
+    families: () => learner.families(),
     onHeartbeat: () => {
       for (const listener of listeners.metrics) rearmListener(listener.server);
     },

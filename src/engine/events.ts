@@ -53,6 +53,8 @@ export interface Departure {
   readonly lines: number;
   /** Time since its last piece (or since it connected, before the first) at `heldMs`. */
   readonly silenceMs: number;
+  /** The longest it waited for a piece before, its first included. */
+  readonly longestGapMs: number;
   /** Bytes it had of the line it was being sent; 0 between lines. */
   readonly lineBytes: number;
   /** Time since that line's first byte; 0 between lines. */

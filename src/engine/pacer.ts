@@ -7,14 +7,18 @@
  */
 import type { Departure } from "./events.ts";
 
-/** Picks each client's pacing profile, and hears how each client left. */
+/** Picks each client's pacing profile, and hears how each client did. */
 export interface Pacer {
+  /** A client held this long counts as held as well as any: it is reported then, once. */
+  readonly horizonMs: number;
   /**
    * The profile (an index into the tarpit's profiles) for a new client from `source`,
    * given the first bytes it sent, if any came before it was asked.
    */
   choose(source: string, firstBytes: string | undefined): number;
-  /** A client from `source` left; returns the name of the family its leaving shows. */
+  /** A client from `source` with `profile` has been held {@link Pacer.horizonMs}. */
+  stayed(source: string, profile: number): void;
+  /** A client from `source` left; returns the name of the family it was seen to be. */
   departed(source: string, departure: Departure): string;
 }
 
@@ -28,6 +32,8 @@ export interface Pacer {
  * ```
  */
 export const fixedPacer: Pacer = {
+  horizonMs: Infinity,
   choose: () => 0,
+  stayed: () => {},
   departed: () => "unknown",
 };

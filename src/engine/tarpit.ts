@@ -188,14 +188,21 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
   linesSent = 0;
   /** When its last piece was sent. */
   lastPieceAt: number;
+  /** The longest wait between two of its pieces, or before its first. */
+  longestGapMs = 0;
   /** When the line being sent began. */
   lineStartedAt = 0;
   /** Since when (ms after its connect) its peer is no longer watched; Infinity while it is. */
   unwatchedAfter: number = watched;
   /** What it sent first, kept until its profile is chosen. */
   firstBytes: string | undefined = undefined;
-  /** When it closed its end (FIN), while that is not known to be a half-close; else -1. */
-  closedAt: number = -1;
+  /**
+   * Its departure as it stood when it closed its end (FIN), while that is not known to be
+   * a half-close: the write that tells must not count as something it got.
+   */
+  closedEnd: Departure | undefined = undefined;
+  /** Whether the pacer was told it stayed to its horizon. */
+  stayed = false;
 
   /** A client just admitted. */
   constructor(
@@ -428,6 +435,9 @@ export class Tarpit<C, L> {
       this.#decide(client);
       this.#clock.schedule(client, 1 + 2 * client.profile, now);
     } else if (group === this.#endedGroup) {
+      if (!client.stayed && now - client.connectedAt >= this.#pacer.horizonMs) {
+        this.#stayed(client);
+      }
       // Nothing more to send: while its peer is watched its leaving will be seen, so it
       // is held; once not, only a write could tell, and none will come.
       if (client.unwatchedAfter === watched) this.#clock.schedule(client, group, now);
@@ -438,7 +448,7 @@ export class Tarpit<C, L> {
         return;
       }
       // Still there after a write: it only stopped sending, and reads on.
-      client.closedAt = -1;
+      client.closedEnd = undefined;
       this.#clock.schedule(client, 2 + 2 * client.profile, now);
     } else {
       this.#send(client, now, 2 + 2 * client.profile);
@@ -450,6 +460,9 @@ export class Tarpit<C, L> {
    * when its protocol has nothing more, in the wait of an ended protocol.
    */
   #send(client: TrappedClient<C>, now: number, group: number): void {
+    if (!client.stayed && now - client.connectedAt >= this.#pacer.horizonMs) {
+      this.#stayed(client);
+    }
     const startsLine = client.offset >= client.line.length;
     // The kernel has not taken the last piece yet (the client is not reading): do not
     // queue another in user space.
@@ -480,12 +493,18 @@ export class Tarpit<C, L> {
    */
   #closedEnd(client: TrappedClient<C>): void {
     const now = this.#time.now();
-    client.closedAt = now;
+    client.closedEnd = departureOf(client, "closed", now);
     client.unwatchedAfter = now - client.connectedAt;
     if (this.#clock.groupOf(client) === this.#endedGroup) return;
     this.#clock.remove(client);
     if (client.lines === noLines) this.#decide(client);
     this.#send(client, now, this.#probeGroup);
+  }
+
+  /** Tells the pacer the client was held its horizon, once. */
+  #stayed(client: TrappedClient<C>): void {
+    client.stayed = true;
+    this.#pacer.stayed(client.source, client.profile);
   }
 
   /** Picks the client's profile and makes its lines. */
@@ -501,6 +520,9 @@ export class Tarpit<C, L> {
   #taken(client: TrappedClient<C>, bytes: number, now: number): void {
     // Counted once the kernel took them, as endlessh counts what write(2) returns.
     client.bytesSent += bytes;
+    if (now - client.lastPieceAt > client.longestGapMs) {
+      client.longestGapMs = now - client.lastPieceAt;
+    }
     client.lastPieceAt = now;
     if (client.offset >= client.line.length) client.linesSent++;
   }
@@ -531,13 +553,10 @@ export class Tarpit<C, L> {
     else this.#perSource.set(client.source, fromSource);
     this.#clock.remove(client);
     // One that closed its end and was then found gone by a write left when it closed.
-    const closed = client.closedAt >= 0 &&
-      (leftBy === "closed" || leftBy === "reset" || leftBy === "write");
-    const departure = departureOf(
-      client,
-      closed ? "closed" : leftBy,
-      closed ? client.closedAt : this.#time.now(),
-    );
+    const closed = leftBy === "closed" || leftBy === "reset" || leftBy === "write";
+    const departure = (closed ? client.closedEnd : undefined) ??
+      departureOf(client, leftBy, this.#time.now());
+    if (!client.stayed && departure.heldMs >= this.#pacer.horizonMs) this.#stayed(client);
     const family = this.#pacer.departed(client.source, departure);
     this.#emit({ type: "close", client, departure, family, error });
     if (this.#stopping || !this.#acceptPaused) return;
@@ -589,6 +608,7 @@ function departureOf<C>(client: TrappedClient<C>, leftBy: LeftBy, now: number): 
     bytes: client.bytesSent,
     lines: client.linesSent,
     silenceMs: now - client.lastPieceAt,
+    longestGapMs: client.longestGapMs,
     lineBytes: sent,
     lineMs: sent > 0 ? now - client.lineStartedAt : 0,
     profile: client.profile,

@@ -47,6 +47,7 @@ export const logEvents = {
     fields: [
       "version",
       "protocol",
+      "pacing",
       "first-delay",
       "delay",
       "jitter",

@@ -170,6 +170,7 @@ export function departure(heldMs: number, changes: Partial<Departure> = {}): Dep
     bytes: 0,
     lines: 0,
     silenceMs: 0,
+    longestGapMs: 0,
     lineBytes: 0,
     lineMs: 0,
     profile: 0,

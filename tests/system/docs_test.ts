@@ -6,7 +6,7 @@
  * @module
  */
 import { assert, assertEquals } from "../support/assert.ts";
-import { fetchText } from "../support/net.ts";
+import { connect, fetchText } from "../support/net.ts";
 import { programEnv } from "../support/process.ts";
 import { listening, MetricsTarpyt, peer, wholeLines } from "../support/tarpyt.ts";
 import { needing } from "../support/tools.ts";
@@ -111,6 +111,10 @@ Deno.test(needing(["python3"], {
 Deno.test("the README's metrics table is every series the program serves, with its type and labels", async () => {
   await using tarpyt = new MetricsTarpyt();
   const base = await tarpyt.metricsBase();
+  // One client comes and goes, so that every family has a sample to show its labels.
+  const [listen] = await tarpyt.waitFor(/LISTEN from=--listen address=127\.0\.0\.1:\d+/);
+  (await connect({ hostname: "127.0.0.1", port: Number(listen.split(":").at(-1)) })).close();
+  await tarpyt.waitFor(/CLOSE host=/);
   const text = await fetchText(`${base}/metrics`);
   const served = [...text.matchAll(/^# TYPE (\S+) (\S+)\n(\S+?)(?:\{(.*?)\})? /gm)].map(
     ([, name, type, , labels]) => [

@@ -51,9 +51,17 @@ Deno.test(needing(["python3", "curl"], {
       const rss = sampleValue(exposition, "process_resident_memory_bytes") ?? 0;
       const heap = sampleValue(exposition, "tarpyt_heap_used_bytes") ?? 0;
       assert(rss > 10e6 && heap > 1e6 && heap < rss, `rss ${rss}, heap ${heap}`);
-      // No series is labelled with a client's address: cardinality is bounded by ports.
+      // No series is labelled with a client's address: cardinality is bounded by ports,
+      // and by the fixed sets of profiles and families.
       const labelNames = new Set(exposition.samples.flatMap((s) => Object.keys(s.labels)));
-      assertEquals([...labelNames].sort(), ["le", "local_port", "protocol", "version"]);
+      assertEquals([...labelNames].sort(), [
+        "family",
+        "le",
+        "local_port",
+        "profile",
+        "protocol",
+        "version",
+      ]);
       assertMatch(tarpyt.output, /METRICS fd=4 name=metrics address=127\.0\.0\.1:\d+/);
     } finally {
       kept.close();

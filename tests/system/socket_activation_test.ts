@@ -166,7 +166,7 @@ Deno.test("TARPYT_ variables configure the program as flags do", async () => {
   assertMatch(text, /^HTTP\/1\.1 100 Continue\r\nX-/);
   assertMatch(
     tarpyt.output,
-    /START version=\S+ protocol=http first-delay=100ms delay=100ms jitter=0s piece-size=0 /,
+    /START version=\S+ protocol=http pacing=fixed first-delay=100ms delay=100ms jitter=0s piece-size=0 /,
   );
 });
 

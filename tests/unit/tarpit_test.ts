@@ -29,6 +29,7 @@ function testProtocol(rest = Infinity): Protocol {
     verdicts: [],
     minLineLength: 4,
     pacing: pacing(),
+    alternatives: [],
     *lines(): Generator<string, void, undefined> {
       yield `220-${headEnd}ab\r\n`;
       for (let i = 0; i < rest; i++) yield "xy\r\n";
@@ -189,6 +190,7 @@ Deno.test("the events say who came, what they got and how long they stayed", asy
     bytes: 6,
     lines: 0,
     silenceMs: 500,
+    longestGapMs: 5_000,
     lineBytes: 6,
     lineMs: 2_500,
     profile: 0,
@@ -218,6 +220,8 @@ Deno.test("a client that closed its end and left is let go a moment later, at an
   await clock.advance(1);
   assert(ghost.closed, "let go once the write found it gone, long before its first delay");
   assertEquals([lastDeparture().leftBy, lastDeparture().heldMs], ["closed", 3_000]);
+  // As it stood at its FIN: the probe's bytes are not something it waited for.
+  assertEquals([lastDeparture().bytes, lastDeparture().silenceMs], [0, 3_000]);
   await clock.advance(0);
   assertEquals(listener.backlog, [], "its slot went to the client waiting");
 });
@@ -410,6 +414,8 @@ Deno.test("the pacer picks each client's profile a moment after it came, knowing
   const asked: [string, string | undefined][] = [];
   const departed: [string, Departure][] = [];
   const pacer: Pacer = {
+    horizonMs: Infinity,
+    stayed: () => {},
     choose: (source, firstBytes) => {
       asked.push([source, firstBytes]);
       return firstBytes === undefined ? 0 : 1;
@@ -437,6 +443,33 @@ Deno.test("the pacer picks each client's profile a moment after it came, knowing
   const close = events.at(-1)!;
   assert(close.type === "close");
   assertEquals(close.family, "test-family");
+});
+
+Deno.test("a client held to the pacer's horizon is reported once, when it gets there, whatever it does after", async () => {
+  const stayed: [string, number][] = [];
+  const departed: Departure[] = [];
+  const pacer: Pacer = {
+    horizonMs: 10_000,
+    stayed: (source, profile) => stayed.push([source, profile]),
+    choose: () => 1,
+    departed: (_, departure) => (departed.push(departure), "unknown"),
+  };
+  const { clock, connect } = setUp({ profiles: [pacing(), pacing({ delayMs: 3_000 })], pacer });
+  const patient = connect("192.0.2.1");
+  const brief = connect("192.0.2.2");
+  await clock.advance(9_000);
+  brief.resetNow();
+  await clock.advance(1_000 - 1);
+  assertEquals(stayed, []);
+  // Due at its next piece, the first once past the horizon.
+  await clock.advance(3_000);
+  assertEquals(stayed, [["192.0.2.1", 1]]);
+  await clock.advance(60_000);
+  patient.resetNow();
+  assertEquals(stayed.length, 1);
+  assertEquals(departed.map((d) => d.heldMs), [9_000, 73_000 - 1]);
+  // The gaps it waited: the first delay, then 3 s ones.
+  assertEquals(departed[1].longestGapMs, 5_000);
 });
 
 Deno.test("held() adds up the clients held now, per listening port", async () => {

@@ -1,0 +1,123 @@
+/**
+ * What a client's leaving says about the client: which of its limits it met, and how long
+ * that limit is. Clients leave for a handful of reasons, whatever program they are, and
+ * each reason is a limit a pacing can keep inside or not:
+ *
+ * - `silence`: it waited too long for a byte (a read timeout, or a wait for the first
+ *   line): it left during a longer silence than any it had sat through. A pacing whose
+ *   first delay and longest gap are shorter holds it.
+ * - `verdict`: it left as soon as it read its first bytes: it took them for an answer it
+ *   did not like (medusa matches a pattern within 0.3 s). The later the first byte, the
+ *   longer it stays.
+ * - `line`: it left mid-line while bytes were coming (an alarm on a whole line or
+ *   response). Whole lines hold it.
+ * - `lines`: it left at a line's end after many lines (OpenSSH reads 1,024 lines before
+ *   a version string, paramiko 100). Fewer lines a minute hold it longer.
+ * - `time`: none of these: it stopped at a time of its own (hydra's 32 s on ssh). No
+ *   pacing changes that.
+ *
+ * A leaving the tarpit caused (a stop, `--max-lifetime`) or only noticed later says
+ * nothing of the client's limits, and gives no evidence.
+ *
+ * @module
+ */
+import type { Departure } from "../engine/events.ts";
+import type { Pacing } from "../../protocols/protocol.ts";
+
+/** Why a client left, as its departure shows it. */
+export type Limit = "silence" | "verdict" | "line" | "lines" | "time";
+
+/** Every {@link Limit}, in the order the learner keeps them. */
+export const limits: readonly Limit[] = ["silence", "verdict", "line", "lines", "time"];
+
+/** A limit a client met, and its measure: seconds, or lines for `lines`. */
+export interface Evidence {
+  /** Which limit. */
+  readonly limit: Limit;
+  /** Its measure: seconds of silence, of a line, since its first byte, or in all; or lines. */
+  readonly value: number;
+}
+
+/** A client that left within this of a piece left because of what it read. */
+const soonAfterMs = 1_000;
+
+/** A client that read this few lines at most took them for an answer. */
+const firstLines = 2;
+
+/** Many lines: a client leaving at a line's end after these many counts lines. */
+const manyLines = 20;
+
+/** A line that took this long counts as a line the client gave up on. */
+const slowLineMs = 3_000;
+
+/**
+ * The limit a departure shows, or undefined when it shows none: the tarpit closed the
+ * client, or noticed its leaving only later.
+ *
+ * @example
+ * ```ts
+ * import { evidenceOf } from "./evidence.ts";
+ * const departure = {
+ *   heldMs: 5_000, aliveMs: 5_000, leftBy: "closed" as const, bytes: 0, lines: 0,
+ *   silenceMs: 5_000, longestGapMs: 0, lineBytes: 0, lineMs: 0, profile: 0,
+ * };
+ * evidenceOf(departure); // { limit: "silence", value: 5 }
+ * ```
+ */
+export function evidenceOf(departure: Departure): Evidence | undefined {
+  const { leftBy, heldMs, bytes, lines, silenceMs, longestGapMs, lineBytes, lineMs } = departure;
+  if (leftBy !== "closed" && leftBy !== "reset") return undefined;
+  if (bytes === 0) return { limit: "silence", value: heldMs / 1000 };
+  if (silenceMs >= soonAfterMs && silenceMs > longestGapMs) {
+    return { limit: "silence", value: silenceMs / 1000 };
+  }
+  if (silenceMs < soonAfterMs && lines >= manyLines && lineBytes === 0) {
+    return { limit: "lines", value: lines };
+  }
+  if (silenceMs < soonAfterMs && lines < firstLines && lineMs < slowLineMs) {
+    return { limit: "verdict", value: silenceMs / 1000 };
+  }
+  if (lineBytes > 0 && lineMs >= slowLineMs) return { limit: "line", value: lineMs / 1000 };
+  return { limit: "time", value: heldMs / 1000 };
+}
+
+/**
+ * How long `pacing` would hold a client whose limits are `known` (seconds, lines for
+ * `lines`; undefined when not known), capped at `horizonSeconds`: until the first limit the
+ * pacing runs into.
+ *
+ * @example
+ * ```ts
+ * import { holdFor } from "./evidence.ts";
+ * const drip = { firstDelayMs: 22_000, delayMs: 2_000, jitterMs: 1_000, pieceSize: 1, maxLineLength: 32 };
+ * holdFor(drip, { silence: 5 }, 300); // 5: it leaves before the first byte
+ * holdFor({ ...drip, firstDelayMs: 1_000 }, { silence: 5 }, 300); // 300
+ * ```
+ */
+export function holdFor(
+  pacing: Pacing,
+  known: Readonly<Partial<Record<Limit, number>>>,
+  horizonSeconds: number,
+): number {
+  const first = (pacing.firstDelayMs + Math.min(pacing.jitterMs, pacing.firstDelayMs / 2)) / 1000;
+  const gap = (pacing.delayMs + pacing.jitterMs) / 1000;
+  // A line of average length takes this long: pieces of a line, a tick each.
+  const meanLine = pacing.maxLineLength / 2;
+  const lineSeconds = pacing.pieceSize === 0
+    ? 0
+    : Math.ceil(meanLine / pacing.pieceSize) * pacing.delayMs / 1000;
+  const secondsPerLine = pacing.pieceSize === 0 ? pacing.delayMs / 1000 : lineSeconds;
+  let seconds = horizonSeconds;
+  const { silence, verdict, line, lines, time } = known;
+  if (silence !== undefined) {
+    if (first >= silence) seconds = Math.min(seconds, silence);
+    else if (gap >= silence) seconds = Math.min(seconds, first + silence);
+  }
+  if (verdict !== undefined) seconds = Math.min(seconds, first + verdict);
+  // An alarm on a line runs from the wait for it to its end: a gap for whole lines.
+  const lineSpan = pacing.pieceSize === 0 ? gap : lineSeconds;
+  if (line !== undefined && lineSpan >= line) seconds = Math.min(seconds, first + line);
+  if (lines !== undefined) seconds = Math.min(seconds, first + lines * secondsPerLine);
+  if (time !== undefined) seconds = Math.min(seconds, time);
+  return seconds;
+}

@@ -1,0 +1,231 @@
+/**
+ * Learning from departures, on departures written out: what each kind of leaving says
+ * of a client, which profile the next client of its source gets, that a patient source
+ * gets the cheapest, that nothing locks in, and that a million sources cost a fixed few
+ * megabytes.
+ *
+ * @module
+ */
+import { assert, assertEquals } from "../support/assert.ts";
+import { departure } from "../support/memory_transport.ts";
+import { evidenceOf, holdFor } from "../../src/learn/evidence.ts";
+import { familyByLeaving, nameByFirstBytes } from "../../src/learn/families.ts";
+import { exploreShare, horizonMs, Learner } from "../../src/learn/learner.ts";
+import { SourceTable } from "../../src/learn/source_table.ts";
+import { protocols } from "../../protocols/mod.ts";
+import type { Profile } from "../../protocols/protocol.ts";
+
+const smtpProfiles: Profile[] = [
+  { ...protocols.smtp.pacing, name: "default" },
+  ...protocols.smtp.alternatives,
+];
+const byName = (name: string) => smtpProfiles.findIndex((profile) => profile.name === name);
+
+/** A learner for smtp that never explores: its choices are its estimates' alone. */
+function learner(): Learner {
+  return new Learner({ protocol: "smtp", profiles: smtpProfiles, learn: true, explore: 0 });
+}
+
+Deno.test("each way of leaving names the limit it shows", () => {
+  assertEquals(evidenceOf(departure(5_000, { silenceMs: 5_000 })), { limit: "silence", value: 5 });
+  // Waited 2.5 s after sitting through 3 s gaps: not a silence it could not stand.
+  assertEquals(
+    evidenceOf(
+      departure(40_000, {
+        bytes: 30,
+        silenceMs: 2_500,
+        longestGapMs: 3_000,
+        lineBytes: 9,
+        lineMs: 30_000,
+      }),
+    ),
+    { limit: "line", value: 30 },
+  );
+  assertEquals(
+    evidenceOf(departure(22_300, { bytes: 4, lines: 0, silenceMs: 300, longestGapMs: 22_000 })),
+    { limit: "verdict", value: 0.3 },
+  );
+  assertEquals(
+    evidenceOf(
+      departure(5_000, { bytes: 9_000, lines: 1_024, silenceMs: 10, longestGapMs: 2_000 }),
+    ),
+    { limit: "lines", value: 1_024 },
+  );
+  assertEquals(
+    evidenceOf(departure(32_500, { bytes: 40, lines: 3, silenceMs: 500, longestGapMs: 1_600 })),
+    { limit: "time", value: 32.5 },
+  );
+  for (const leftBy of ["write", "ended", "lifetime", "shutdown"] as const) {
+    assertEquals(evidenceOf(departure(5_000, { leftBy })), undefined, leftBy);
+  }
+});
+
+Deno.test("a pacing holds a client until the first of its limits it runs into", () => {
+  const [drip, early, lines, slow] = ["default", "early", "lines", "slow"].map((n) =>
+    smtpProfiles[byName(n)]
+  );
+  assertEquals(holdFor(drip, { silence: 5 }, 300), 5);
+  assertEquals(holdFor(early, { silence: 5 }, 300), 300);
+  assertEquals(holdFor(slow, { silence: 5 }, 300), 5);
+  assertEquals(holdFor(drip, { line: 30 }, 300) < 60, true, "a dripped line takes longer");
+  assertEquals(holdFor(lines, { line: 30 }, 300), 300);
+  assertEquals(holdFor(lines, { time: 32 }, 300), 32);
+  assertEquals(holdFor(drip, { verdict: 0.3 }, 300) > 22, true);
+});
+
+Deno.test("a source whose clients wait 5 s for a byte gets the cheapest profile with no gap as long, and keeps it", () => {
+  const learn = learner();
+  const source = "203.0.113.7";
+  assertEquals(learn.choose(source, undefined), 0, "a first contact gets the default");
+  learn.departed(source, departure(5_000, { silenceMs: 5_000, profile: 0 }));
+  const next = learn.choose(source, undefined);
+  // Both "early" and "lines" keep every gap under 5 s; whole lines write a third as often.
+  assertEquals(smtpProfiles[next].name, "lines");
+  learn.stayed(source, next);
+  assertEquals(learn.choose(source, undefined), next);
+});
+
+Deno.test("a source whose clients wait for ever gets the cheapest profile that holds them", () => {
+  const learn = learner();
+  const source = "198.51.100.2";
+  learn.choose(source, undefined);
+  learn.stayed(source, 0);
+  assertEquals(smtpProfiles[learn.choose(source, undefined)].name, "slow");
+  learn.stayed(source, byName("slow"));
+  assertEquals(smtpProfiles[learn.choose(source, undefined)].name, "slow");
+});
+
+Deno.test("medusa: gone at 20 s of silence, then at its first bytes: the default holds it longest", () => {
+  const learn = learner();
+  const source = "192.0.2.20";
+  learn.choose(source, undefined);
+  learn.departed(source, departure(20_000, { silenceMs: 20_000, profile: 0 }));
+  const second = learn.choose(source, undefined);
+  assert(smtpProfiles[second].firstDelayMs < 20_000, smtpProfiles[second].name);
+  const firstPiece = smtpProfiles[second].firstDelayMs;
+  learn.departed(
+    source,
+    departure(firstPiece + 300, {
+      bytes: 20,
+      silenceMs: 300,
+      longestGapMs: firstPiece,
+      profile: second,
+    }),
+  );
+  assertEquals(smtpProfiles[learn.choose(source, undefined)].name, "default");
+});
+
+Deno.test("an alarm on a whole line: dripped lines lose it, whole lines keep it", () => {
+  const learn = learner();
+  const source = "192.0.2.30";
+  learn.choose(source, undefined);
+  learn.departed(
+    source,
+    departure(52_000, {
+      bytes: 15,
+      silenceMs: 1_500,
+      longestGapMs: 22_000,
+      lineBytes: 15,
+      lineMs: 30_000,
+      profile: 0,
+    }),
+  );
+  // Whole lines hold it; of them, the slow ones, every 20 s ± 5, are the cheaper.
+  assertEquals(smtpProfiles[learn.choose(source, undefined)].name, "slow");
+});
+
+Deno.test("a program named by its first bytes passes on what was learned to its other sources", () => {
+  const profiles: Profile[] = [
+    { ...protocols.ssh.pacing, name: "default" },
+    ...protocols.ssh.alternatives,
+  ];
+  const learn = new Learner({ protocol: "ssh", profiles, learn: true, explore: 0 });
+  const hello = "SSH-2.0-AsyncSSH_2.10.1\r\n";
+  learn.choose("192.0.2.1", hello);
+  learn.stayed("192.0.2.1", 0);
+  // A new address running the same program: held as cheaply from its first connection.
+  assertEquals(profiles[learn.choose("192.0.2.2", hello)].name, "slow");
+  assertEquals(
+    profiles[learn.choose("192.0.2.3", undefined)].name,
+    "default",
+    "unnamed: the prior",
+  );
+});
+
+Deno.test("a small share of clients get a profile at random, so no source locks into a worse one", () => {
+  /** How many of 10,000 sources, each of whose one client left at 20 s, got each profile. */
+  const counts = (seed: number, left: boolean): number[] => {
+    const learn = new Learner({ protocol: "smtp", profiles: smtpProfiles, learn: true, seed });
+    const counts = new Array(smtpProfiles.length).fill(0);
+    for (let i = 0; i < 10_000; i++) {
+      const source = `10.0.${i >> 8}.${i & 255}`;
+      if (left) learn.departed(source, departure(20_000, { silenceMs: 20_000 }));
+      counts[learn.choose(source, undefined)]++;
+    }
+    return counts;
+  };
+  const explored = counts(42, true);
+  // Unexplored, every one gets the one best guess: a first byte well within 20 s.
+  const others = 10_000 - Math.max(...explored);
+  // Each draw explores with the share, and picks any profile, the best guess among them.
+  const expected = 10_000 * exploreShare * (smtpProfiles.length - 1) / smtpProfiles.length;
+  assert(Math.abs(others - expected) < expected * 0.2, `${others} explored, ${expected} expected`);
+  assertEquals(counts(42, true), explored, "a seed makes it repeatable");
+  assertEquals(counts(42, false)[0], 10_000, "a first contact is never a draw");
+});
+
+Deno.test("learning off gives every client the default, and still names families", () => {
+  const learn = new Learner({ protocol: "smtp", profiles: smtpProfiles, learn: false });
+  learn.choose("192.0.2.9", undefined);
+  learn.stayed("192.0.2.9", 0);
+  assertEquals(learn.choose("192.0.2.9", undefined), 0);
+  assertEquals(learn.departed("192.0.2.9", departure(20_100, { silenceMs: 20_100 })), "medusa");
+});
+
+Deno.test("families: by first bytes where a client speaks first, else by how it left", () => {
+  assertEquals(nameByFirstBytes("ssh", "SSH-2.0-libssh_0.10.6\r\n"), "libssh");
+  assertEquals(nameByFirstBytes("ssh", "SSH-2.0-libssh2_1.10.0\r\n"), "libssh2");
+  assertEquals(
+    nameByFirstBytes("http", "GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: Mozilla/4.0 (Hydra)\r\n"),
+    "hydra",
+  );
+  assertEquals(nameByFirstBytes("smtp", "EHLO x\r\n"), undefined);
+  assertEquals(nameByFirstBytes("ssh", undefined), undefined);
+  assertEquals(familyByLeaving("ssh", { limit: "time", value: 33 }), "hydra");
+  assertEquals(familyByLeaving("ftp", { limit: "silence", value: 5.1 }), "read-timeout-5s");
+  assertEquals(familyByLeaving("ftp", { limit: "time", value: 7 }), "unknown");
+});
+
+Deno.test("a million distinct IPv6 /64 sources cost the table's fixed size, under 100 bytes a source", () => {
+  const capacity = 65_536;
+  const learn = new Learner({
+    protocol: "ssh",
+    profiles: smtpProfiles,
+    learn: true,
+    seed: 1,
+    capacity,
+  });
+  assert(learn.bytesPerSource < 100, `${learn.bytesPerSource} bytes a source`);
+  const before = Deno.memoryUsage();
+  for (let i = 0; i < 1_000_000; i++) {
+    const source = `2001:db8:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}::/64`;
+    learn.choose(source, undefined);
+    if (i % 3 === 0) learn.departed(source, departure(5_000, { silenceMs: 5_000 }));
+  }
+  (globalThis as { gc?: () => void }).gc?.();
+  const after = Deno.memoryUsage();
+  assertEquals(learn.sources, capacity);
+  const grown = after.heapUsed + after.external - before.heapUsed - before.external;
+  assert(grown < 16 * 1024 * 1024, `grew by ${grown} bytes for a million sources`);
+  // The newest are kept: one seen last is still known.
+  const table = new SourceTable(4, 1, 1);
+  for (const source of ["a", "b", "c", "d", "e"]) table.slot(source);
+  assertEquals(["a", "b", "e"].map((s) => table.find(s) !== -1), [false, true, true]);
+});
+
+Deno.test("a client held to the horizon counts once, when it gets there", () => {
+  const learn = learner();
+  learn.stayed("192.0.2.40", 0);
+  learn.departed("192.0.2.40", departure(horizonMs + 60_000, { silenceMs: 30_000 }));
+  assertEquals(smtpProfiles[learn.choose("192.0.2.40", undefined)].name, "slow");
+});
