@@ -59,8 +59,10 @@ export interface Departure {
   readonly lineBytes: number;
   /** Time since that line's first byte; 0 between lines. */
   readonly lineMs: number;
-  /** The pacing profile it was sent with (an index into the protocol's profiles). */
+  /** The pacing profile it was sent with last (an index into the protocol's profiles). */
   readonly profile: number;
+  /** When, after its connect, that profile began: 0, or when the pacer changed it. */
+  readonly profileSinceMs: number;
 }
 
 /** One event of the engine. */

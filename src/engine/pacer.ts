@@ -16,8 +16,11 @@ export interface Pacer {
    * given the first bytes it sent, if any came before it was asked.
    */
   choose(source: string, firstBytes: string | undefined): number;
-  /** A client from `source` with `profile` has been held {@link Pacer.horizonMs}. */
-  stayed(source: string, profile: number): void;
+  /**
+   * A client from `source` has been held {@link Pacer.horizonMs} by `profile`; returns the
+   * profile it goes on with, which may be a cheaper one.
+   */
+  stayed(source: string, profile: number): number;
   /** A client from `source` left; returns the name of the family it was seen to be. */
   departed(source: string, departure: Departure): string;
 }
@@ -34,6 +37,6 @@ export interface Pacer {
 export const fixedPacer: Pacer = {
   horizonMs: Infinity,
   choose: () => 0,
-  stayed: () => {},
+  stayed: (_, profile) => profile,
   departed: () => "unknown",
 };

@@ -201,8 +201,10 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
    * a half-close: the write that tells must not count as something it got.
    */
   closedEnd: Departure | undefined = undefined;
-  /** Whether the pacer was told it stayed to its horizon. */
-  stayed = false;
+  /** When (ms after its connect) its profile began: 0, or when the pacer changed it. */
+  profileSince = 0;
+  /** Whether the pacer was told its profile held it to the horizon. */
+  credited = false;
 
   /** A client just admitted. */
   constructor(
@@ -268,7 +270,6 @@ export class Tarpit<C, L> {
   readonly #watch: PeerWatch<TrappedClient<C>>;
   readonly #written: (client: TrappedClient<C>, error?: string) => void;
   readonly #endedGroup: number;
-  readonly #probeGroup: number;
 
   /** A tarpit with `options`; it serves nothing until {@link Tarpit.serve} is given a listener. */
   constructor(options: TarpitOptions<C, L>) {
@@ -286,17 +287,17 @@ export class Tarpit<C, L> {
     this.#needsKeepAlive = profiles.map((profile) => longestSilence(profile) >= keepAliveMs);
     this.#maxLifetimeMs = options.maxLifetimeMs;
     const decideAfter = Math.min(decisionMs, ...profiles.map((p) => p.firstDelayMs));
-    // Groups: the decision, then each profile's first piece and ticks, then the wait of a
-    // client whose protocol has ended.
-    const groups = [[decideAfter]];
+    // Groups: the check after a probe, the decision, each profile's first piece and ticks,
+    // then the wait of a client whose protocol has ended. The clock serves the clients due
+    // together in this order, so a client found gone is reported before the next client of
+    // its source, come as it left, is decided on.
+    const groups = [[probeMs], [decideAfter]];
     for (const profile of profiles) {
       groups.push(firstPieceDelays(profile, decideAfter).map((ms) => ms - decideAfter));
       groups.push(laneDelays(profile.delayMs, profile.jitterMs));
     }
     this.#endedGroup = groups.length;
     groups.push([longestSilenceMs]);
-    this.#probeGroup = groups.length;
-    groups.push([probeMs]);
     this.#clock = new PacingClock(
       groups,
       Math.min(...profiles.map((profile) => profile.delayMs)),
@@ -420,7 +421,7 @@ export class Tarpit<C, L> {
       this.#time.now(),
     );
     this.#clients.add(client);
-    this.#clock.schedule(client, 0);
+    this.#clock.schedule(client, decisionGroup);
     this.#emit({ type: "accept", client, held: this.#clients.size, max: this.#options.maxClients });
     transport.watch(connection, client, this.#watch);
   }
@@ -431,27 +432,25 @@ export class Tarpit<C, L> {
       this.#drop(client, "lifetime");
       return;
     }
-    if (group === 0) {
+    if (group === decisionGroup) {
       this.#decide(client);
-      this.#clock.schedule(client, 1 + 2 * client.profile, now);
+      this.#clock.schedule(client, firstPieceGroup(client.profile), now);
     } else if (group === this.#endedGroup) {
-      if (!client.stayed && now - client.connectedAt >= this.#pacer.horizonMs) {
-        this.#stayed(client);
-      }
+      this.#creditIfStayed(client, now);
       // Nothing more to send: while its peer is watched its leaving will be seen, so it
       // is held; once not, only a write could tell, and none will come.
       if (client.unwatchedAfter === watched) this.#clock.schedule(client, group, now);
       else this.#drop(client, "ended");
-    } else if (group === this.#probeGroup) {
+    } else if (group === probeGroup) {
       if (this.#transport.peer(client.connection) === undefined) {
         this.#drop(client, "closed");
         return;
       }
       // Still there after a write: it only stopped sending, and reads on.
       client.closedEnd = undefined;
-      this.#clock.schedule(client, 2 + 2 * client.profile, now);
+      this.#clock.schedule(client, tickGroup(client.profile), now);
     } else {
-      this.#send(client, now, 2 + 2 * client.profile);
+      this.#send(client, now, tickGroup(client.profile));
     }
   }
 
@@ -460,8 +459,8 @@ export class Tarpit<C, L> {
    * when its protocol has nothing more, in the wait of an ended protocol.
    */
   #send(client: TrappedClient<C>, now: number, group: number): void {
-    if (!client.stayed && now - client.connectedAt >= this.#pacer.horizonMs) {
-      this.#stayed(client);
+    if (this.#creditIfStayed(client, now) && group !== probeGroup) {
+      group = tickGroup(client.profile);
     }
     const startsLine = client.offset >= client.line.length;
     // The kernel has not taken the last piece yet (the client is not reading): do not
@@ -498,13 +497,26 @@ export class Tarpit<C, L> {
     if (this.#clock.groupOf(client) === this.#endedGroup) return;
     this.#clock.remove(client);
     if (client.lines === noLines) this.#decide(client);
-    this.#send(client, now, this.#probeGroup);
+    this.#send(client, now, probeGroup);
   }
 
-  /** Tells the pacer the client was held its horizon, once. */
-  #stayed(client: TrappedClient<C>): void {
-    client.stayed = true;
-    this.#pacer.stayed(client.source, client.profile);
+  /**
+   * Once the client's profile has held it the pacer's horizon, tells the pacer, once, and
+   * goes on with the profile it answers: a cheaper one, when it expects that to hold the
+   * client as long. Returns whether the profile changed.
+   */
+  #creditIfStayed(client: TrappedClient<C>, now: number): boolean {
+    const heldMs = now - client.connectedAt;
+    if (client.credited || heldMs - client.profileSince < this.#pacer.horizonMs) return false;
+    const next = this.#pacer.stayed(client.source, client.profile);
+    if (next === client.profile) {
+      client.credited = true;
+      return false;
+    }
+    client.profile = next;
+    client.profileSince = heldMs;
+    if (this.#needsKeepAlive[next]) this.#transport.keepAlive(client.connection, keepAliveMs);
+    return true;
   }
 
   /** Picks the client's profile and makes its lines. */
@@ -556,7 +568,9 @@ export class Tarpit<C, L> {
     const closed = leftBy === "closed" || leftBy === "reset" || leftBy === "write";
     const departure = (closed ? client.closedEnd : undefined) ??
       departureOf(client, leftBy, this.#time.now());
-    if (!client.stayed && departure.heldMs >= this.#pacer.horizonMs) this.#stayed(client);
+    if (!client.credited && departure.heldMs - client.profileSince >= this.#pacer.horizonMs) {
+      this.#pacer.stayed(client.source, client.profile);
+    }
     const family = this.#pacer.departed(client.source, departure);
     this.#emit({ type: "close", client, departure, family, error });
     if (this.#stopping || !this.#acceptPaused) return;
@@ -592,6 +606,22 @@ export class Tarpit<C, L> {
   }
 }
 
+/** The clock's group of clients a probe was sent to, checked {@link probeMs} after. */
+const probeGroup = 0;
+
+/** The clock's group of clients waiting for the pacer's decision. */
+const decisionGroup = 1;
+
+/** The clock's group of clients waiting for their first piece of `profile`. */
+function firstPieceGroup(profile: number): number {
+  return 2 + 2 * profile;
+}
+
+/** The clock's group of clients paced by `profile`'s ticks. */
+function tickGroup(profile: number): number {
+  return 3 + 2 * profile;
+}
+
 /** The client's departure record, its leaving seen `leftBy` at `now`. */
 function departureOf<C>(client: TrappedClient<C>, leftBy: LeftBy, now: number): Departure {
   const heldMs = now - client.connectedAt;
@@ -612,5 +642,6 @@ function departureOf<C>(client: TrappedClient<C>, leftBy: LeftBy, now: number): 
     lineBytes: sent,
     lineMs: sent > 0 ? now - client.lineStartedAt : 0,
     profile: client.profile,
+    profileSinceMs: client.profileSince,
   };
 }

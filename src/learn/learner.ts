@@ -30,11 +30,13 @@ import { familyByLeaving, familyNames, nameByFirstBytes } from "./families.ts";
 import { SourceTable } from "./source_table.ts";
 
 /**
- * How long a hold counts for: a client held this long has been held as well as any, and
- * counts so as soon as it reaches it. Long enough that clients which leave at a limit of
- * their own have met it (the longest measured is a 120 s reply timeout).
+ * How long a hold counts for: a client held this long by a profile has been held by it as
+ * well as any, counts so once, and goes on with the cheapest profile expected to hold it
+ * as long. Clients that leave at a limit of their own mostly meet it sooner (the longest
+ * in `deno task bench-clients` is curl's 120 s reply timeout); one that leaves later
+ * under the cheaper profile teaches its source what that profile holds.
  */
-export const horizonMs = 300_000;
+export const horizonMs = 120_000;
 
 /** The share of clients, of sources seen to leave, given a profile at random. */
 export const exploreShare = 0.1;
@@ -142,9 +144,13 @@ export class Learner implements Pacer {
     return profile;
   }
 
-  stayed(source: string, profile: number): void {
+  stayed(source: string, profile: number): number {
     const slot = this.#sources.slot(source);
     this.#observe(slot, profile, this.horizonMs / 1000);
+    if (!this.#options.learn) return profile;
+    // Held as well as any: go on with the cheapest that is expected to hold it as long.
+    const choice = cheapestOfBest(this.#estimates(slot, this.#nameOf(slot)), this.#costs);
+    return this.#costs[choice] < this.#costs[profile] ? choice : profile;
   }
 
   departed(source: string, departure: Departure): string {
@@ -152,11 +158,9 @@ export class Learner implements Pacer {
     const evidence = evidenceOf(departure);
     const family = this.#nameOf(slot) ?? familyByLeaving(this.#options.protocol, evidence);
     this.#departures.set(family, (this.#departures.get(family) ?? 0) + 1);
-    // One held to the horizon was counted when it got there.
-    if (departure.heldMs >= this.horizonMs) return family;
-    const { leftBy, heldMs, aliveMs } = departure;
-    const seconds = (leftBy === "write" || leftBy === "ended" ? aliveMs : heldMs) / 1000;
-    this.#observe(slot, departure.profile, seconds);
+    const { leftBy, heldMs, aliveMs, profile, profileSinceMs } = departure;
+    // One held to the horizon by its profile was counted when it got there.
+    if (heldMs - profileSinceMs >= this.horizonMs) return family;
     if (evidence !== undefined) {
       const at = limits.indexOf(evidence.limit);
       for (const level of this.#levelsOf(slot)) {
@@ -165,6 +169,13 @@ export class Learner implements Pacer {
         if (!(known <= evidence.value)) level.limits[at] = evidence.value;
       }
     }
+    // A client whose profile was changed on the way, and that left at a time of its own
+    // (or was closed), says nothing of how well its last profile holds.
+    if (profileSinceMs > 0 && (evidence === undefined || evidence.limit === "time")) {
+      return family;
+    }
+    const untilMs = leftBy === "write" || leftBy === "ended" ? aliveMs : heldMs;
+    this.#observe(slot, profile, (untilMs - profileSinceMs) / 1000);
     return family;
   }
 
@@ -205,13 +216,25 @@ export class Learner implements Pacer {
 
   /** The profile for a client of the source in `slot`, named `name` by its first bytes. */
   #pick(slot: number, name: string | undefined): number {
-    const count = this.#profiles.length;
     const source = this.#sourceLevel(slot);
     // Only a source seen to leave explores: a first contact, or one every client of which
     // stayed, is paced by what is known, so it is never the worse for a draw.
     const left = source.counts.some((n, p) => n > 0 && source.means[p] < this.horizonMs / 1000);
     const share = this.#options.explore ?? exploreShare;
-    if (left && this.#random() < share) return Math.floor(this.#random() * count);
+    if (left && this.#random() < share) {
+      return Math.floor(this.#random() * this.#profiles.length);
+    }
+    return cheapestOfBest(this.#estimates(slot, name), this.#costs);
+  }
+
+  /**
+   * How long each profile is expected to hold a client of the source in `slot`, named
+   * `name`: by the mean of the holds seen, where the most specific level that knows
+   * something has seen some; by that level's limits where not; and for a first contact,
+   * by the protocol's.
+   */
+  #estimates(slot: number, name: string | undefined): number[] {
+    const source = this.#sourceLevel(slot);
     const named = name === undefined ? undefined : this.#names.get(name);
     const level = [source, named].find((l) => l !== undefined && l.counts.some((n) => n > 0));
     const horizon = this.horizonMs / 1000;
@@ -222,20 +245,12 @@ export class Learner implements Pacer {
       });
     }
     const basis = level ?? this.#prior;
-    const estimates = this.#profiles.map((profile, p) => {
+    return this.#profiles.map((profile, p) => {
       if (basis.counts[p] > 0) return basis.means[p];
       if (level !== undefined) return holdFor(profile, known, horizon);
       // A first contact, where the protocol has no word on this profile yet.
       return p === 0 ? horizon : 0;
     });
-    // The longest hold, and of the holds as long (within a tenth), the cheapest.
-    const best = Math.max(...estimates);
-    let choice = 0;
-    for (let p = 0; p < count; p++) {
-      if (estimates[p] < best * 0.9) continue;
-      if (estimates[choice] < best * 0.9 || this.#costs[p] < this.#costs[choice]) choice = p;
-    }
-    return choice;
   }
 
   /** Counts a hold of `seconds` with `profile` at every level the source's client is of. */
@@ -280,6 +295,17 @@ export class Learner implements Pacer {
     const id = table.counts[slot * table.countsPerSource + this.#profiles.length];
     return id === 0 ? undefined : familyNames[id - 1];
   }
+}
+
+/** Of the longest `estimates` (within a tenth), the index of the cheapest by `costs`. */
+function cheapestOfBest(estimates: readonly number[], costs: readonly number[]): number {
+  const best = Math.max(...estimates);
+  let choice = 0;
+  for (let p = 0; p < estimates.length; p++) {
+    if (estimates[p] < best * 0.9) continue;
+    if (estimates[choice] < best * 0.9 || costs[p] < costs[choice]) choice = p;
+  }
+  return choice;
 }
 
 /** A repeatable random number generator (mulberry32) from `seed`. */

@@ -174,6 +174,7 @@ export function departure(heldMs: number, changes: Partial<Departure> = {}): Dep
     lineBytes: 0,
     lineMs: 0,
     profile: 0,
+    profileSinceMs: 0,
     ...changes,
   };
 }

@@ -89,7 +89,7 @@ Deno.test("a source whose clients wait for ever gets the cheapest profile that h
   const learn = learner();
   const source = "198.51.100.2";
   learn.choose(source, undefined);
-  learn.stayed(source, 0);
+  assertEquals(smtpProfiles[learn.stayed(source, 0)].name, "slow", "from the horizon on");
   assertEquals(smtpProfiles[learn.choose(source, undefined)].name, "slow");
   learn.stayed(source, byName("slow"));
   assertEquals(smtpProfiles[learn.choose(source, undefined)].name, "slow");
@@ -228,4 +228,42 @@ Deno.test("a client held to the horizon counts once, when it gets there", () => 
   learn.stayed("192.0.2.40", 0);
   learn.departed("192.0.2.40", departure(horizonMs + 60_000, { silenceMs: 30_000 }));
   assertEquals(smtpProfiles[learn.choose("192.0.2.40", undefined)].name, "slow");
+});
+
+Deno.test("moved to a cheaper profile at the horizon: what it held after counts, unless it left at a time of its own", () => {
+  const slow = byName("slow");
+  const learn = learner();
+  const source = "192.0.2.50";
+  learn.choose(source, undefined);
+  assertEquals(learn.stayed(source, 0), slow);
+  // curl's 120 s reply timeout, just after the move: no fault of the slow profile.
+  learn.departed(
+    source,
+    departure(121_000, {
+      bytes: 60,
+      lines: 4,
+      silenceMs: 500,
+      profile: slow,
+      profileSinceMs: 120_000,
+    }),
+  );
+  assertEquals(learn.choose(source, undefined), slow);
+  // A silence the slow profile could not keep it through: back to what held it.
+  learn.departed(
+    source,
+    departure(150_000, {
+      bytes: 60,
+      lines: 4,
+      silenceMs: 24_000,
+      longestGapMs: 22_000,
+      profile: slow,
+      profileSinceMs: 120_000,
+    }),
+  );
+  assert(learn.choose(source, undefined) !== slow);
+  assertEquals(
+    learn.stayed(source, 0),
+    byName("lines"),
+    "whole lines every 3 s keep a 24 s silence",
+  );
 });

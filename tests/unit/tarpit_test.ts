@@ -194,6 +194,7 @@ Deno.test("the events say who came, what they got and how long they stayed", asy
     lineBytes: 6,
     lineMs: 2_500,
     profile: 0,
+    profileSinceMs: 0,
   });
   assertEquals(rest, []);
   assertEquals(tarpit.held(), new Map());
@@ -415,7 +416,7 @@ Deno.test("the pacer picks each client's profile a moment after it came, knowing
   const departed: [string, Departure][] = [];
   const pacer: Pacer = {
     horizonMs: Infinity,
-    stayed: () => {},
+    stayed: (_, profile) => profile,
     choose: (source, firstBytes) => {
       asked.push([source, firstBytes]);
       return firstBytes === undefined ? 0 : 1;
@@ -450,7 +451,7 @@ Deno.test("a client held to the pacer's horizon is reported once, when it gets t
   const departed: Departure[] = [];
   const pacer: Pacer = {
     horizonMs: 10_000,
-    stayed: (source, profile) => stayed.push([source, profile]),
+    stayed: (source, profile) => (stayed.push([source, profile]), profile),
     choose: () => 1,
     departed: (_, departure) => (departed.push(departure), "unknown"),
   };
@@ -470,6 +471,52 @@ Deno.test("a client held to the pacer's horizon is reported once, when it gets t
   assertEquals(departed.map((d) => d.heldMs), [9_000, 73_000 - 1]);
   // The gaps it waited: the first delay, then 3 s ones.
   assertEquals(departed[1].longestGapMs, 5_000);
+});
+
+Deno.test("at the horizon the pacer may move a client to a cheaper profile, from its next piece on", async () => {
+  const told: [number, number][] = [];
+  const departed: Departure[] = [];
+  const pacer: Pacer = {
+    horizonMs: 10_000,
+    // Moves a client from the drip to whole lines every 20 s, which then hold it too.
+    stayed: (_, profile) => (told.push([profile, clock.now()]), 1),
+    choose: () => 0,
+    departed: (_, departure) => (departed.push(departure), "unknown"),
+  };
+  const { clock, connect } = setUp({
+    profiles: [pacing(), pacing({ delayMs: 20_000, pieceSize: 0 })],
+    pacer,
+  });
+  const client = connect();
+  await clock.advance(10_000);
+  assertEquals(told, [[0, 10_000]]);
+  const at = client.received.length;
+  assertEquals(client.received, "220-ab\r\nxy\r\n");
+  await clock.advance(19_999);
+  assertEquals(client.received.length, at, "nothing for a delay of the new profile");
+  await clock.advance(1);
+  assertEquals(client.received.slice(at), "xy\r\n", "then a whole line");
+  await clock.advance(10_000);
+  assertEquals(told, [[0, 10_000], [1, 30_000]], "the new profile is told once it held as long");
+  client.resetNow();
+  assertEquals([departed[0].profile, departed[0].profileSinceMs], [1, 10_000]);
+});
+
+Deno.test("a client that closed its end is reported gone before the next client of its source, come as it left, is decided on", async () => {
+  const calls: string[] = [];
+  const pacer: Pacer = {
+    horizonMs: Infinity,
+    stayed: (_, profile) => profile,
+    choose: (source) => (calls.push(`choose ${source}`), 0),
+    departed: (source) => (calls.push(`departed ${source}`), "unknown"),
+  };
+  const { clock, connect } = setUp({ pacer });
+  const first = connect("192.0.2.1");
+  await clock.advance(5_000);
+  first.closeEnd();
+  connect("192.0.2.1");
+  await clock.advance(probeMs);
+  assertEquals(calls, ["choose 192.0.2.1", "departed 192.0.2.1", "choose 192.0.2.1"]);
 });
 
 Deno.test("held() adds up the clients held now, per listening port", async () => {
