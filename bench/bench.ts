@@ -1,5 +1,5 @@
 /**
- * `deno task bench [--only lines,accepts,storm] [--seconds S]`: TarPyt beside endlessh on
+ * `deno task bench [--only lines,accepts,storm,flood] [--seconds S]`: TarPyt beside endlessh on
  * a realistic load, in one run, with ratios.
  *
  * Both run as in production. TarPyt logs at `info` as under systemd (`JOURNAL_STREAM` set:
@@ -20,6 +20,10 @@
  *   floor, which accepts, writes once a delay and closes when the write fails.
  * - **storm**: a scan storm, 10,000 connections a second for 30 s, each held 1 s and
  *   reset: CPU as a share of one core, connects that failed, clients accepted and logged.
+ * - **flood**: TarPyt alone (endlessh reads nothing): 4,096 clients that each send an SSH
+ *   version line and 64 KiB at once, beside 4,096 that send nothing: the most resident
+ *   memory (VmHWM) and the heap while their first bytes are kept (the second before each
+ *   client's pacing is chosen) and after; what the Warning in the README bounds.
  *
  * The loader is Python on the same machine: where it cannot reach a rate, the table says
  * the rate it reached. The fd limit here is 20,000 a process, so N tops out near 19,000.
@@ -35,14 +39,14 @@ import {
   RunningProcess,
 } from "../tests/support/process.ts";
 import { floorServerArgv, readingClients, sleep } from "./support.ts";
-import { freePort, untilListening } from "../tests/support/net.ts";
+import { fetchText, freePort, untilListening } from "../tests/support/net.ts";
 import { loadArgv, tarpytArgv } from "../tests/support/tarpyt.ts";
 import { runtimeFlags } from "../src/runtime/flags.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    only: { type: "string", default: "lines,accepts,storm" },
+    only: { type: "string", default: "lines,accepts,storm,flood" },
     seconds: { type: "string", default: "30" },
   },
 });
@@ -339,4 +343,51 @@ if (only.has("storm")) {
     });
   }
   printTable("storm: 10,000 connections a second for 30 s, each held 1 s, then reset", rows);
+}
+
+/** The tarpit's heap, from its metrics. */
+async function heapBytes(metricsPort: number): Promise<number> {
+  const text = await fetchText(`http://127.0.0.1:${metricsPort}/metrics`);
+  return Number(/^tarpyt_heap_used_bytes (\S+)$/m.exec(text)?.[1]);
+}
+
+if (only.has("flood")) {
+  const clients = 4_096;
+  const rows: Row[] = [];
+  for (const mode of ["hold", "flood"] as const) {
+    const metricsPort = freePort();
+    await using tarpyt = new RunningProcess(tarpytArgv([
+      "--listen",
+      "127.0.0.1:0",
+      "--metrics-listen",
+      `127.0.0.1:${metricsPort}`,
+      "--max-clients",
+      String(clients + 100),
+      "--log-level",
+      "warning",
+    ]));
+    const [listen] = await tarpyt.waitFor(/LISTEN from=--listen address=127\.0\.0\.1:\d+/);
+    const port = Number(listen.split(":").at(-1));
+    const pid = tarpyt.child.pid;
+    await sleep(1_000);
+    const idleRss = await rssBytes(pid);
+    const idleHeap = await heapBytes(metricsPort);
+    const args = mode === "hold" ? [clients] : [clients, 64];
+    await using load = new RunningProcess(loadArgv(mode, "127.0.0.1", port, ...args));
+    const [done] = await load.waitFor(/(held|flooded|failed) \d+/, { timeoutMs: 120_000 });
+    const heapWhileKept = await heapBytes(metricsPort);
+    await sleep(3_000);
+    const heapAfter = await heapBytes(metricsPort);
+    const peak = await rssBytes(pid, "VmHWM");
+    rows.push({
+      clients: `${clients} ${mode === "hold" ? "silent" : "flooding 64 KiB"}`,
+      load: done,
+      "idle RSS MB": mb(idleRss),
+      "peak RSS MB": mb(peak),
+      "peak B/client": ((peak - idleRss) / clients).toFixed(0),
+      "heap B/client, first bytes kept": ((heapWhileKept - idleHeap) / clients).toFixed(0),
+      "heap B/client, after": ((heapAfter - idleHeap) / clients).toFixed(0),
+    });
+  }
+  printTable("flood: what reading clients' first bytes costs, TarPyt alone", rows);
 }

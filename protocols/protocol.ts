@@ -100,13 +100,15 @@ export function wholeLines(pacing: Pacing): Profile {
 }
 
 /**
- * Whole lines every 20 s ± 5, the first after 10 s: for clients that wait for ever anyway,
- * at a tenth of a drip's writes.
+ * Whole lines every 16 s ± 4, the first after 10 s: for clients that wait for ever anyway,
+ * at an eighth of a drip's writes. No gap is longer than the 21 s a client of a
+ * server-first protocol has sat through before its first byte, so one held that long may
+ * be moved to it.
  *
  * @example
  * ```ts
  * import { slowLines, serverFirstPacing } from "./protocol.ts";
- * slowLines(serverFirstPacing).delayMs; // 20000
+ * slowLines(serverFirstPacing).delayMs; // 16000
  * ```
  */
 export function slowLines(pacing: Pacing): Profile {
@@ -114,8 +116,8 @@ export function slowLines(pacing: Pacing): Profile {
     ...pacing,
     name: "slow",
     firstDelayMs: 10_000,
-    delayMs: 20_000,
-    jitterMs: 5_000,
+    delayMs: 16_000,
+    jitterMs: 4_000,
     pieceSize: 0,
   };
 }

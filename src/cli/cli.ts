@@ -21,8 +21,6 @@ export interface TarpitConfig {
   readonly pacing: Pacing;
   /** Whether each source's clients get the profile that held them best (`--pacing learn`). */
   readonly learn: boolean;
-  /** Makes learning's random choices repeatable: `--learning-seed`. */
-  readonly learningSeed: number | undefined;
   /** `--max-clients`. */
   readonly maxClients: number;
   /** `--max-per-ip`: clients one IPv4 address or IPv6 /64 may hold. */
@@ -94,7 +92,6 @@ export function parseCommandLine(
         maxLineLength: read["max-line-length"],
       },
       learn: read.pacing === "learn",
-      learningSeed: read["learning-seed"],
       maxClients: read["max-clients"],
       maxPerIp: read["max-per-ip"],
       banner: read.banner,

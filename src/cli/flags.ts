@@ -180,14 +180,6 @@ export const flags = {
       return mode;
     },
   }),
-  "learning-seed": flag({
-    env: "TARPYT_LEARNING_SEED",
-    value: "N",
-    help: "make learning's random choices repeatable (for tests); random when not given",
-    shown: "",
-    fallback: () => "",
-    check: (given) => given.text === "" ? undefined : integer(given, 0, 4_294_967_295),
-  }),
   banner: flag({
     env: "TARPYT_BANNER",
     value: "TEXT",

@@ -58,7 +58,6 @@ export async function run(config: TarpitConfig): Promise<void> {
     protocol: config.protocol.name,
     profiles,
     learn: config.learn,
-    seed: config.learningSeed,
   });
   const service = new TarpitService({
     protocol: config.protocol,

@@ -57,7 +57,10 @@ export interface Departure {
   readonly longestGapMs: number;
   /** Bytes it had of the line it was being sent; 0 between lines. */
   readonly lineBytes: number;
-  /** Time since that line's first byte; 0 between lines. */
+  /**
+   * Time it had waited for that line: since the line before it ended, or since it
+   * connected; 0 between lines.
+   */
   readonly lineMs: number;
   /** The pacing profile it was sent with last (an index into the protocol's profiles). */
   readonly profile: number;

@@ -17,10 +17,11 @@ export interface Pacer {
    */
   choose(source: string, firstBytes: string | undefined): number;
   /**
-   * A client from `source` has been held {@link Pacer.horizonMs} by `profile`; returns the
-   * profile it goes on with, which may be a cheaper one.
+   * A client from `source` has been held {@link Pacer.horizonMs} by `profile`, having
+   * waited at most `longestGapMs` for a piece; returns the profile it goes on with, which
+   * may be a cheaper one.
    */
-  stayed(source: string, profile: number): number;
+  stayed(source: string, profile: number, longestGapMs: number): number;
   /** A client from `source` left; returns the name of the family it was seen to be. */
   departed(source: string, departure: Departure): string;
 }

@@ -190,8 +190,11 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
   lastPieceAt: number;
   /** The longest wait between two of its pieces, or before its first. */
   longestGapMs = 0;
-  /** When the line being sent began. */
-  lineStartedAt = 0;
+  /**
+   * Since when it has waited for the line being sent: when the line before it ended, or
+   * when it connected. A client reading a line with an alarm waits that long.
+   */
+  lineWaitFrom: number;
   /** Since when (ms after its connect) its peer is no longer watched; Infinity while it is. */
   unwatchedAfter: number = watched;
   /** What it sent first, kept until its profile is chosen. */
@@ -217,6 +220,7 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
     readonly connectedAt: number,
   ) {
     this.lastPieceAt = connectedAt;
+    this.lineWaitFrom = connectedAt;
   }
 }
 
@@ -462,7 +466,6 @@ export class Tarpit<C, L> {
     if (this.#creditIfStayed(client, now) && group !== probeGroup) {
       group = tickGroup(client.profile);
     }
-    const startsLine = client.offset >= client.line.length;
     // The kernel has not taken the last piece yet (the client is not reading): do not
     // queue another in user space.
     const piece = client.pendingBytes > 0
@@ -477,7 +480,6 @@ export class Tarpit<C, L> {
     }
     this.#clock.schedule(client, group, now);
     if (piece === "") return;
-    if (startsLine) client.lineStartedAt = now;
     const outcome = this.#transport.write(client.connection, piece, client, this.#written);
     if (outcome === "sent") this.#taken(client, piece.length, now);
     else if (outcome === "pending") client.pendingBytes = piece.length;
@@ -508,7 +510,7 @@ export class Tarpit<C, L> {
   #creditIfStayed(client: TrappedClient<C>, now: number): boolean {
     const heldMs = now - client.connectedAt;
     if (client.credited || heldMs - client.profileSince < this.#pacer.horizonMs) return false;
-    const next = this.#pacer.stayed(client.source, client.profile);
+    const next = this.#pacer.stayed(client.source, client.profile, client.longestGapMs);
     if (next === client.profile) {
       client.credited = true;
       return false;
@@ -536,7 +538,10 @@ export class Tarpit<C, L> {
       client.longestGapMs = now - client.lastPieceAt;
     }
     client.lastPieceAt = now;
-    if (client.offset >= client.line.length) client.linesSent++;
+    if (client.offset >= client.line.length) {
+      client.linesSent++;
+      client.lineWaitFrom = now;
+    }
   }
 
   /** A pending write finished: the kernel took the piece, or the peer is gone. */
@@ -569,7 +574,7 @@ export class Tarpit<C, L> {
     const departure = (closed ? client.closedEnd : undefined) ??
       departureOf(client, leftBy, this.#time.now());
     if (!client.credited && departure.heldMs - client.profileSince >= this.#pacer.horizonMs) {
-      this.#pacer.stayed(client.source, client.profile);
+      this.#pacer.stayed(client.source, client.profile, client.longestGapMs);
     }
     const family = this.#pacer.departed(client.source, departure);
     this.#emit({ type: "close", client, departure, family, error });
@@ -640,7 +645,7 @@ function departureOf<C>(client: TrappedClient<C>, leftBy: LeftBy, now: number): 
     silenceMs: now - client.lastPieceAt,
     longestGapMs: client.longestGapMs,
     lineBytes: sent,
-    lineMs: sent > 0 ? now - client.lineStartedAt : 0,
+    lineMs: sent > 0 ? now - client.lineWaitFrom : 0,
     profile: client.profile,
     profileSinceMs: client.profileSince,
   };

@@ -9,8 +9,9 @@
  * - `verdict`: it left as soon as it read its first bytes: it took them for an answer it
  *   did not like (medusa matches a pattern within 0.3 s). The later the first byte, the
  *   longer it stays.
- * - `line`: it left mid-line while bytes were coming (an alarm on a whole line or
- *   response). Whole lines hold it.
+ * - `line`: it left mid-line while bytes were coming, having waited for that line over
+ *   3 s since the one before ended: an alarm on reading a line. Whole lines, each well
+ *   within the alarm, hold it.
  * - `lines`: it left at a line's end after many lines (OpenSSH reads 1,024 lines before
  *   a version string, paramiko 100). Fewer lines a minute hold it longer.
  * - `time`: none of these: it stopped at a time of its own (hydra's 32 s on ssh). No
@@ -26,9 +27,6 @@ import type { Pacing } from "../../protocols/protocol.ts";
 
 /** Why a client left, as its departure shows it. */
 export type Limit = "silence" | "verdict" | "line" | "lines" | "time";
-
-/** Every {@link Limit}, in the order the learner keeps them. */
-export const limits: readonly Limit[] = ["silence", "verdict", "line", "lines", "time"];
 
 /** A limit a client met, and its measure: seconds, or lines for `lines`. */
 export interface Evidence {
@@ -99,8 +97,7 @@ export function holdFor(
   known: Readonly<Partial<Record<Limit, number>>>,
   horizonSeconds: number,
 ): number {
-  const first = (pacing.firstDelayMs + Math.min(pacing.jitterMs, pacing.firstDelayMs / 2)) / 1000;
-  const gap = (pacing.delayMs + pacing.jitterMs) / 1000;
+  const first = firstSilence(pacing), gap = longestGap(pacing);
   // A line of average length takes this long: pieces of a line, a tick each.
   const meanLine = pacing.maxLineLength / 2;
   const lineSeconds = pacing.pieceSize === 0
@@ -114,10 +111,41 @@ export function holdFor(
     else if (gap >= silence) seconds = Math.min(seconds, first + silence);
   }
   if (verdict !== undefined) seconds = Math.min(seconds, first + verdict);
-  // An alarm on a line runs from the wait for it to its end: a gap for whole lines.
-  const lineSpan = pacing.pieceSize === 0 ? gap : lineSeconds;
-  if (line !== undefined && lineSpan >= line) seconds = Math.min(seconds, first + line);
+  // An alarm on a line runs from the end of the line before (or the connect) to its end:
+  // the first delay and the first line, then a gap and a line.
+  if (line !== undefined) {
+    const firstLine = first + lineSeconds;
+    const laterLine = pacing.pieceSize === 0 ? gap : lineSeconds + gap;
+    if (firstLine >= line) seconds = Math.min(seconds, line);
+    else if (laterLine >= line) seconds = Math.min(seconds, firstLine + line);
+  }
   if (lines !== undefined) seconds = Math.min(seconds, first + lines * secondsPerLine);
   if (time !== undefined) seconds = Math.min(seconds, time);
   return seconds;
+}
+
+/**
+ * The longest a client of `pacing` waits for its first piece, in seconds.
+ *
+ * @example
+ * ```ts
+ * import { firstSilence } from "./evidence.ts";
+ * firstSilence({ firstDelayMs: 22_000, delayMs: 2_000, jitterMs: 1_000, pieceSize: 1, maxLineLength: 32 }); // 23
+ * ```
+ */
+export function firstSilence(pacing: Pacing): number {
+  return (pacing.firstDelayMs + Math.min(pacing.jitterMs, pacing.firstDelayMs / 2)) / 1000;
+}
+
+/**
+ * The longest a client of `pacing` waits between two pieces, in seconds.
+ *
+ * @example
+ * ```ts
+ * import { longestGap } from "./evidence.ts";
+ * longestGap({ firstDelayMs: 22_000, delayMs: 2_000, jitterMs: 1_000, pieceSize: 1, maxLineLength: 32 }); // 3
+ * ```
+ */
+export function longestGap(pacing: Pacing): number {
+  return (pacing.delayMs + pacing.jitterMs) / 1000;
 }

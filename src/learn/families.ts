@@ -118,21 +118,32 @@ export function nameByFirstBytes(protocol: string, bytes: string | undefined): s
 }
 
 /**
- * The family of a client of `protocol` that left showing `evidence`, or `unknown`.
+ * The family of a client of `protocol` that left after `heldSeconds` showing `evidence`,
+ * or `unknown`. A family that leaves at a time of its own is known by that time, whatever
+ * it was reading then; the others by the limit the leaving showed.
  *
  * @example
  * ```ts
  * import { familyByLeaving } from "./families.ts";
- * familyByLeaving("smtp", { limit: "silence", value: 20.2 }); // "medusa"
- * familyByLeaving("smtp", undefined); // "unknown"
+ * familyByLeaving("smtp", { limit: "silence", value: 20.2 }, 20.2); // "medusa"
+ * familyByLeaving("smtp", { limit: "line", value: 9 }, 120.4); // "curl"
+ * familyByLeaving("smtp", undefined, 3); // "unknown"
  * ```
  */
-export function familyByLeaving(protocol: string, evidence: Evidence | undefined): string {
+export function familyByLeaving(
+  protocol: string,
+  evidence: Evidence | undefined,
+  heldSeconds: number,
+): string {
   if (evidence === undefined) return "unknown";
-  const { limit, value } = evidence;
-  const family = families.find((f) =>
-    f.limit === limit && value >= f.min && value <= f.max &&
-    (f.protocols === undefined || f.protocols.includes(protocol))
-  );
+  const family = families.find((f) => {
+    const value = f.limit === "time"
+      ? heldSeconds
+      : evidence.limit === f.limit
+      ? evidence.value
+      : NaN;
+    return value >= f.min && value <= f.max &&
+      (f.protocols === undefined || f.protocols.includes(protocol));
+  });
   return family?.name ?? "unknown";
 }

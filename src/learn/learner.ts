@@ -1,23 +1,25 @@
 /**
  * Learning from departures: each source (an IPv4 address or an IPv6 /64) gets the pacing
- * profile that has held its clients longest, and of those that hold them equally long,
+ * profile expected to hold its clients longest, and of those that hold them equally long,
  * the cheapest. Attackers repeat themselves: a brute-forcer opens many connections from
  * one address, and a botnet runs one program from many. So what held one client of a
  * source, or of a program named by its first bytes, is what the next one gets.
  *
- * Each departure is an observation of the profile the client had: how long it held, and,
- * where its leaving shows one, which of its limits it met (src/learn/evidence.ts). A
- * profile not yet tried on a source is judged by those limits: one whose first delay or
- * longest gap is past the silence a client gave up at is expected to lose it there, one
- * that sends whole lines keeps a client that gave up on a long line. Of two profiles that
- * both hold to the horizon, the cheaper (fewer writes a second) wins, so a client that
- * waits for ever anyway is held by the slowest. A small share of the clients of sources
- * seen to leave get a profile at random, so no source locks into a worse one.
+ * Each departure is an observation of two things. The hold of the profile the client had:
+ * the mean of those is what a profile tried on a source is judged by. And, where its
+ * leaving shows one, the limit the client met (src/learn/evidence.ts), from which
+ * `holdFor` tells what every other profile would have held that client: a profile not yet
+ * tried is judged by the mean of those. Averaged over clients, one client unlike its
+ * source's others (a banner grab before a brute force) weighs as one client. A client
+ * held to the horizon counts as held by every profile. Of profiles expected to hold as
+ * long, the cheaper (fewer writes a second) wins, so a client that waits for ever anyway
+ * is held by the slowest; a profile tried gets the benefit of the doubt in proportion to
+ * how little it was tried ({@link optimism}), so a bad hold or two does not rule it out.
  *
  * Three levels answer, the most specific that knows something: the source; the program
- * its first bytes named; the protocol, for first contacts (the default profile until
- * others have done better). What a source costs is fixed (`SourceTable`), and the table
- * keeps the sources seen most recently.
+ * its first bytes named; the protocol, for first contacts, by what every profile would
+ * have held the clients seen so far (the default until any left). What a source costs
+ * is fixed (`SourceTable`), and the table keeps the sources seen most recently.
  *
  * @module
  */
@@ -25,7 +27,7 @@ import type { Departure } from "../engine/events.ts";
 import type { Pacer } from "../engine/pacer.ts";
 import type { Family } from "../metrics/exposition.ts";
 import type { Profile } from "../../protocols/protocol.ts";
-import { evidenceOf, holdFor, type Limit, limits } from "./evidence.ts";
+import { type Evidence, evidenceOf, firstSilence, holdFor, longestGap } from "./evidence.ts";
 import { familyByLeaving, familyNames, nameByFirstBytes } from "./families.ts";
 import { SourceTable } from "./source_table.ts";
 
@@ -38,8 +40,13 @@ import { SourceTable } from "./source_table.ts";
  */
 export const horizonMs = 120_000;
 
-/** The share of clients, of sources seen to leave, given a profile at random. */
-export const exploreShare = 0.1;
+/**
+ * The benefit of the doubt a profile gets, as a share of the horizon, shrinking with how
+ * often it was tried (UCB1's bonus): a profile that did badly once, perhaps on a client
+ * unlike the source's others, is tried again now and then, less often the more it fails,
+ * so no source locks into a worse one and the choice stays deterministic.
+ */
+export const optimism = 0.1;
 
 /** Sources kept, by default: a few megabytes in all. */
 export const sourcesKept = 65_536;
@@ -47,19 +54,32 @@ export const sourcesKept = 65_536;
 /** Observations a mean weighs as equals before it starts to follow the newest. */
 const memory = 8;
 
-/** What a level knows: a mean hold and a count per profile, and limits met. */
+/**
+ * What a level knows, per profile: the mean hold of the clients given it and how many
+ * (`tried`); the mean of what it would have held every client seen and how many (`seen`).
+ */
 interface Level {
-  readonly means: Float32Array;
-  readonly counts: Uint8Array;
-  readonly limits: Float32Array;
+  readonly held: Float32Array;
+  readonly tried: Uint8Array;
+  readonly wouldHold: Float32Array;
+  readonly seen: Uint8Array;
 }
 
 function newLevel(profiles: number): Level {
   return {
-    means: new Float32Array(profiles).fill(NaN),
-    counts: new Uint8Array(profiles),
-    limits: new Float32Array(limits.length).fill(NaN),
+    held: new Float32Array(profiles).fill(NaN),
+    tried: new Uint8Array(profiles),
+    wouldHold: new Float32Array(profiles).fill(NaN),
+    seen: new Uint8Array(profiles),
   };
+}
+
+/** Adds `value` to the running mean at `at` of `means`, counted in `counts`. */
+function addTo(means: Float32Array, counts: Uint8Array, at: number, value: number): void {
+  const n = Math.min(counts[at] + 1, 255);
+  counts[at] = n;
+  const mean = means[at];
+  means[at] = Number.isNaN(mean) ? value : mean + (value - mean) / Math.min(n, memory);
 }
 
 /** How a {@link Learner} is set up. */
@@ -70,12 +90,8 @@ export interface LearnerOptions {
   readonly profiles: readonly Profile[];
   /** Whether to learn; when not, every client gets the default, and families are named. */
   readonly learn: boolean;
-  /** Makes the random choices repeatable, for tests; `Math.random` when not given. */
-  readonly seed?: number;
   /** How many sources are kept. */
   readonly capacity?: number;
-  /** The share of clients given a profile at random; {@link exploreShare} when not given. */
-  readonly explore?: number;
 }
 
 /**
@@ -87,7 +103,7 @@ export interface LearnerOptions {
  * import { protocols } from "../../protocols/mod.ts";
  * const { pacing, alternatives } = protocols.smtp;
  * const learner = new Learner({
- *   protocol: "smtp", profiles: [{ ...pacing, name: "default" }, ...alternatives], learn: true, seed: 1,
+ *   protocol: "smtp", profiles: [{ ...pacing, name: "default" }, ...alternatives], learn: true,
  * });
  * learner.choose("203.0.113.7", undefined); // 0, the default, for a first contact
  * ```
@@ -101,7 +117,6 @@ export class Learner implements Pacer {
   readonly #sources: SourceTable;
   readonly #names = new Map<string, Level>();
   readonly #prior: Level;
-  readonly #random: () => number;
   readonly #departures = new Map<string, number>();
   readonly #paced: number[];
 
@@ -111,14 +126,9 @@ export class Learner implements Pacer {
     this.#profiles = options.profiles;
     this.#costs = options.profiles.map((profile) => 1_000 / profile.delayMs);
     const count = options.profiles.length;
-    // Per source: a mean per profile and each limit; a count per profile and its name.
-    this.#sources = new SourceTable(
-      options.capacity ?? sourcesKept,
-      count + limits.length,
-      count + 1,
-    );
+    // Per source and profile: two means and their counts; and the source's name.
+    this.#sources = new SourceTable(options.capacity ?? sourcesKept, 2 * count, 2 * count + 1);
     this.#prior = newLevel(count);
-    this.#random = options.seed === undefined ? Math.random : seeded(options.seed);
     this.#paced = new Array(count).fill(0);
   }
 
@@ -136,7 +146,7 @@ export class Learner implements Pacer {
     const slot = this.#sources.slot(source);
     const name = nameByFirstBytes(this.#options.protocol, firstBytes);
     if (name !== undefined) {
-      this.#sources.counts[slot * this.#sources.countsPerSource + this.#profiles.length] =
+      this.#sources.counts[slot * this.#sources.countsPerSource + 2 * this.#profiles.length] =
         familyNames.indexOf(name) + 1;
     }
     const profile = this.#options.learn ? this.#pick(slot, name) : 0;
@@ -144,38 +154,47 @@ export class Learner implements Pacer {
     return profile;
   }
 
-  stayed(source: string, profile: number): number {
+  stayed(source: string, profile: number, longestGapMs: number): number {
     const slot = this.#sources.slot(source);
-    this.#observe(slot, profile, this.horizonMs / 1000);
+    const horizon = this.horizonMs / 1000;
+    for (const level of this.#levelsOf(slot)) {
+      if (level !== this.#prior) addTo(level.held, level.tried, profile, horizon);
+      // It would have been held as well by a profile whose silences it has sat through;
+      // of the others nothing is known.
+      this.#profiles.forEach((other, p) => {
+        if (p === profile || longestSilence(other) <= longestGapMs / 1000) {
+          addTo(level.wouldHold, level.seen, p, horizon);
+        }
+      });
+    }
     if (!this.#options.learn) return profile;
-    // Held as well as any: go on with the cheapest that is expected to hold it as long.
-    const choice = cheapestOfBest(this.#estimates(slot, this.#nameOf(slot)), this.#costs);
+    // Held as well as any: go on with the cheapest expected to hold it as long.
+    const choice = cheapestOfBest(this.#estimates(slot, this.#nameOf(slot)).estimates, this.#costs);
     return this.#costs[choice] < this.#costs[profile] ? choice : profile;
   }
 
   departed(source: string, departure: Departure): string {
     const slot = this.#sources.slot(source);
     const evidence = evidenceOf(departure);
-    const family = this.#nameOf(slot) ?? familyByLeaving(this.#options.protocol, evidence);
+    const family = this.#nameOf(slot) ??
+      familyByLeaving(this.#options.protocol, evidence, departure.heldMs / 1000);
     this.#departures.set(family, (this.#departures.get(family) ?? 0) + 1);
     const { leftBy, heldMs, aliveMs, profile, profileSinceMs } = departure;
     // One held to the horizon by its profile was counted when it got there.
     if (heldMs - profileSinceMs >= this.horizonMs) return family;
-    if (evidence !== undefined) {
-      const at = limits.indexOf(evidence.limit);
-      for (const level of this.#levelsOf(slot)) {
-        if (level === this.#prior) continue; // a population mixes programs: no limit of one
-        const known = level.limits[at];
-        if (!(known <= evidence.value)) level.limits[at] = evidence.value;
-      }
-    }
     // A client whose profile was changed on the way, and that left at a time of its own
     // (or was closed), says nothing of how well its last profile holds.
     if (profileSinceMs > 0 && (evidence === undefined || evidence.limit === "time")) {
       return family;
     }
     const untilMs = leftBy === "write" || leftBy === "ended" ? aliveMs : heldMs;
-    this.#observe(slot, profile, (untilMs - profileSinceMs) / 1000);
+    const held = (untilMs - profileSinceMs) / 1000;
+    for (const level of this.#levelsOf(slot)) {
+      // The protocol's level judges by what each profile would have held: which profile
+      // its clients were given depended on their sources.
+      if (level !== this.#prior) addTo(level.held, level.tried, profile, held);
+      if (evidence !== undefined) this.#wouldHave(level, evidence);
+    }
     return family;
   }
 
@@ -214,56 +233,63 @@ export class Learner implements Pacer {
     ];
   }
 
-  /** The profile for a client of the source in `slot`, named `name` by its first bytes. */
+  /**
+   * The profile for a client of the source in `slot`, named `name` by its first bytes:
+   * the longest expected hold, each tried profile given the benefit of the doubt. A
+   * first contact keeps the default unless another is expected to hold the protocol's
+   * clients clearly longer: what it costs is learned on the source.
+   */
   #pick(slot: number, name: string | undefined): number {
-    const source = this.#sourceLevel(slot);
-    // Only a source seen to leave explores: a first contact, or one every client of which
-    // stayed, is paced by what is known, so it is never the worse for a draw.
-    const left = source.counts.some((n, p) => n > 0 && source.means[p] < this.horizonMs / 1000);
-    const share = this.#options.explore ?? exploreShare;
-    if (left && this.#random() < share) {
-      return Math.floor(this.#random() * this.#profiles.length);
+    const { estimates, tried } = this.#estimates(slot, name);
+    if (tried === undefined) {
+      const longer = estimates.some((estimate) => estimate > estimates[0] / nearlyAsLong);
+      return longer ? cheapestOfBest(estimates, this.#costs) : 0;
     }
-    return cheapestOfBest(this.#estimates(slot, name), this.#costs);
+    const unit = optimism * this.horizonMs / 1000;
+    const spread = Math.log(1 + tried.reduce((sum, n) => sum + n, 0));
+    const scores = estimates.map((estimate, p) =>
+      tried[p] > 0 ? estimate + unit * Math.sqrt(spread / tried[p]) : estimate
+    );
+    return cheapestOfBest(scores, this.#costs);
   }
 
   /**
    * How long each profile is expected to hold a client of the source in `slot`, named
-   * `name`: by the mean of the holds seen, where the most specific level that knows
-   * something has seen some; by that level's limits where not; and for a first contact,
-   * by the protocol's.
+   * `name`, at the most specific level that knows something: what it held where it was
+   * tried there, else what it would have held the clients seen there, else nothing. For
+   * a first contact, what it would have held the protocol's clients; the default until
+   * one left. With the times each was tried at the level, if one knew something.
    */
-  #estimates(slot: number, name: string | undefined): number[] {
-    const source = this.#sourceLevel(slot);
+  #estimates(
+    slot: number,
+    name: string | undefined,
+  ): { estimates: number[]; tried: Uint8Array | undefined } {
+    const knows = (level: Level | undefined): level is Level =>
+      level !== undefined && (level.tried.some((n) => n > 0) || level.seen.some((n) => n > 0));
     const named = name === undefined ? undefined : this.#names.get(name);
-    const level = [source, named].find((l) => l !== undefined && l.counts.some((n) => n > 0));
+    const level = [this.#sourceLevel(slot), named].find(knows);
     const horizon = this.horizonMs / 1000;
-    const known: Partial<Record<Limit, number>> = {};
-    if (level !== undefined) {
-      limits.forEach((limit, i) => {
-        if (!Number.isNaN(level.limits[i])) known[limit] = level.limits[i];
-      });
+    if (level === undefined) {
+      const prior = this.#prior;
+      const estimates = this.#profiles.map((_, p) =>
+        prior.seen[p] > 0 ? prior.wouldHold[p] : p === 0 ? horizon : 0
+      );
+      return { estimates, tried: undefined };
     }
-    const basis = level ?? this.#prior;
-    return this.#profiles.map((profile, p) => {
-      if (basis.counts[p] > 0) return basis.means[p];
-      if (level !== undefined) return holdFor(profile, known, horizon);
-      // A first contact, where the protocol has no word on this profile yet.
-      return p === 0 ? horizon : 0;
-    });
+    // A profile neither tried nor judged by what a client showed is not chosen.
+    const estimates = this.#profiles.map((_, p) =>
+      level.tried[p] > 0 ? level.held[p] : level.seen[p] > 0 ? level.wouldHold[p] : 0
+    );
+    return { estimates, tried: level.tried };
   }
 
-  /** Counts a hold of `seconds` with `profile` at every level the source's client is of. */
-  #observe(slot: number, profile: number, seconds: number): void {
-    const value = Math.min(seconds, this.horizonMs / 1000);
-    for (const level of this.#levelsOf(slot)) {
-      const n = Math.min(level.counts[profile] + 1, 255);
-      level.counts[profile] = n;
-      const mean = level.means[profile];
-      level.means[profile] = Number.isNaN(mean)
-        ? value
-        : mean + (value - mean) / Math.min(n, memory);
-    }
+  /** Adds what each profile would have held a client that met the limit of `evidence`. */
+  #wouldHave(level: Level, evidence: Evidence): void {
+    const horizon = this.horizonMs / 1000;
+    const known = { [evidence.limit]: evidence.value };
+    this.#profiles.forEach((profile, p) => {
+      addTo(level.wouldHold, level.seen, p, holdFor(profile, known, horizon));
+    });
   }
 
   /** The levels a client of the source in `slot` belongs to: its source, its program, the protocol. */
@@ -283,39 +309,36 @@ export class Learner implements Pacer {
     const table = this.#sources, count = this.#profiles.length;
     const floats = slot * table.floatsPerSource, counts = slot * table.countsPerSource;
     return {
-      means: table.floats.subarray(floats, floats + count),
-      counts: table.counts.subarray(counts, counts + count),
-      limits: table.floats.subarray(floats + count, floats + count + limits.length),
+      held: table.floats.subarray(floats, floats + count),
+      tried: table.counts.subarray(counts, counts + count),
+      wouldHold: table.floats.subarray(floats + count, floats + 2 * count),
+      seen: table.counts.subarray(counts + count, counts + 2 * count),
     };
   }
 
   /** The program the source in `slot` was last named, if any. */
   #nameOf(slot: number): string | undefined {
     const table = this.#sources;
-    const id = table.counts[slot * table.countsPerSource + this.#profiles.length];
+    const id = table.counts[slot * table.countsPerSource + 2 * this.#profiles.length];
     return id === 0 ? undefined : familyNames[id - 1];
   }
 }
 
+/** Holds within this share of the longest count as as long. */
+const nearlyAsLong = 0.9;
+
 /** Of the longest `estimates` (within a tenth), the index of the cheapest by `costs`. */
 function cheapestOfBest(estimates: readonly number[], costs: readonly number[]): number {
-  const best = Math.max(...estimates);
+  const enough = Math.max(...estimates) * nearlyAsLong;
   let choice = 0;
   for (let p = 0; p < estimates.length; p++) {
-    if (estimates[p] < best * 0.9) continue;
-    if (estimates[choice] < best * 0.9 || costs[p] < costs[choice]) choice = p;
+    if (estimates[p] < enough) continue;
+    if (estimates[choice] < enough || costs[p] < costs[choice]) choice = p;
   }
   return choice;
 }
 
-/** A repeatable random number generator (mulberry32) from `seed`. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+/** The longest a client of `pacing` waits for a piece, its first included, in seconds. */
+function longestSilence(pacing: Profile): number {
+  return Math.max(firstSilence(pacing), longestGap(pacing));
 }

@@ -2,15 +2,17 @@
  * `tarpyt report`: what a log says, at a glance. Reads TarPyt's own log lines, text or
  * JSON, as stderr wrote them or as `journalctl -o short-iso` prints them, from stdin (so
  * the binary needs no file permission), and sums them up: the busiest sources, the
- * attackers' time wasted, connections per protocol, and a chart of trapped clients over
+ * attackers' time wasted, connections per protocol, sources and time per family of
+ * clients, clusters of departures no family matched, and a chart of trapped clients over
  * time as SVG.
  *
  * Lines it does not recognise are counted and skipped. A log is input from outside, and
  * may be hostile: memory stays bounded whatever its size (lines past 64 KiB are skipped;
- * the sources, processes and protocols kept are capped, the busiest kept; the chart's
- * points are merged two into one as they pile up), values that are not plausible
- * (negative, infinite, years away) are skipped, and text from the log has its control
- * characters escaped before it reaches a terminal or the SVG.
+ * the sources, processes, protocols, families and clusters kept are capped, the busiest
+ * kept, and so are the sources counted per family; the chart's points are merged two
+ * into one as they pile up), values that are not plausible (negative, infinite, years
+ * away) are skipped, and text from the log has its control characters escaped before it
+ * reaches a terminal or the SVG.
  *
  * @module
  */
@@ -24,8 +26,14 @@ const longestLogLine = 64 * 1024;
 /** Sources kept at once; when full, the busiest half stays. */
 export const sourcesKept = 50_000;
 
-/** Processes and protocol names kept; a log has few of each. */
-const processesKept = 10_000, protocolsKept = 100;
+/** Processes, protocol names and families kept; a log has few of each. */
+const processesKept = 10_000, protocolsKept = 100, familiesKept = 100;
+
+/** Sources counted per family or cluster: past it, "more than". */
+const sourcesCounted = 10_000;
+
+/** Clusters of departures kept; when full, the biggest half stays. */
+const clustersKept = 1_000;
 
 /** Chart points kept: past twice this, neighbours are merged, keeping the higher count. */
 export const chartPoints = 5_000;
@@ -47,6 +55,16 @@ export interface SourceTotals {
   seconds: number;
 }
 
+/** What a family of clients, or a cluster of departures, adds up to. */
+export interface GroupTotals {
+  /** Distinct sources, counted up to {@link sourcesCounted}. */
+  readonly sources: Set<string>;
+  /** Connections closed. */
+  connections: number;
+  /** Seconds they were held. */
+  seconds: number;
+}
+
 /** What {@link summarizeLog} found. */
 export interface LogReport {
   /** Each source address's share; past a cap, only the busiest are kept. */
@@ -65,6 +83,14 @@ export interface LogReport {
   readonly held: [number, number][];
   /** Whether sources were dropped to stay within {@link sourcesKept}. */
   sourcesCapped: boolean;
+  /** Per family `CLOSE` named; past a cap, new families count as `other`. */
+  readonly families: Map<string, GroupTotals>;
+  /**
+   * Departures no family matched, that left on their own (`closed`, `reset`), by protocol
+   * and time held to two significant digits (`ftp 7.0`): a limit of a program not yet
+   * in the family table shows as one cluster.
+   */
+  readonly unknownClusters: Map<string, GroupTotals>;
 }
 
 interface Event {
@@ -151,6 +177,8 @@ export async function summarizeLog(
     skipped: 0,
     held: [],
     sourcesCapped: false,
+    families: new Map(),
+    unknownClusters: new Map(),
   };
   /** Per process: its protocol, when it started, how many it holds now. */
   const processes = new Map<string, { protocol: string; startedAt?: number; held: number }>();
@@ -219,8 +247,21 @@ export async function summarizeLog(
         report.skipped++;
         continue;
       }
-      sourceOf(report, plainAddress(fields.host ?? "unknown")).seconds += seconds;
+      const address = plainAddress(fields.host ?? "unknown");
+      sourceOf(report, address).seconds += seconds;
       report.seconds += seconds;
+      const family = fields.family ?? "unknown";
+      const named = report.families.has(family) || report.families.size < familiesKept
+        ? family
+        : "other";
+      addTo(groupOf(report.families, named), address, seconds);
+      if (family === "unknown" && (fields.left === "closed" || fields.left === "reset")) {
+        const cluster = `${writer.protocol} ${twoDigits(seconds)}`;
+        if (!report.unknownClusters.has(cluster) && report.unknownClusters.size >= clustersKept) {
+          keepBiggestHalf(report.unknownClusters);
+        }
+        addTo(groupOf(report.unknownClusters, cluster), address, seconds);
+      }
       report.bytes += bytes;
       if (writer.held > 0) {
         writer.held--;
@@ -245,6 +286,32 @@ function sourceOf(report: LogReport, address: string): SourceTotals {
   }
   report.sources.set(address, totals = { connections: 0, seconds: 0 });
   return totals;
+}
+
+function groupOf(groups: Map<string, GroupTotals>, key: string): GroupTotals {
+  let group = groups.get(key);
+  if (group === undefined) {
+    groups.set(key, group = { sources: new Set(), connections: 0, seconds: 0 });
+  }
+  return group;
+}
+
+function addTo(group: GroupTotals, address: string, seconds: number): void {
+  group.connections++;
+  group.seconds += seconds;
+  if (group.sources.size < sourcesCounted) group.sources.add(address);
+}
+
+function keepBiggestHalf(groups: Map<string, GroupTotals>): void {
+  const kept = [...groups].sort((a, b) => b[1].connections - a[1].connections)
+    .slice(0, groups.size / 2);
+  groups.clear();
+  for (const [key, group] of kept) groups.set(key, group);
+}
+
+/** `7.0`, `33`, `120`: a time to two significant digits, as a cluster's name. */
+function twoDigits(seconds: number): string {
+  return seconds < 10 ? seconds.toFixed(1) : String(Number(seconds.toPrecision(2)));
 }
 
 /** Halves the chart's points: each pair becomes its first time and its higher count. */
@@ -340,6 +407,33 @@ export function reportText(report: LogReport, top = 10): string {
         }`
       ),
   ];
+  const sources = (group: GroupTotals): string =>
+    `${group.sources.size >= sourcesCounted ? ">" : ""}${group.sources.size}`;
+  lines.push(
+    "",
+    "per family:",
+    `  ${"family".padEnd(20)} ${"sources".padStart(8)} ${
+      "connections".padStart(11)
+    }   time trapped`,
+    ...[...report.families].sort((a, b) => b[1].seconds - a[1].seconds).map(([family, g]) =>
+      `  ${escapeControl(family).padEnd(20)} ${sources(g).padStart(8)} ${
+        String(g.connections).padStart(11)
+      }   ${humanDuration(g.seconds)}`
+    ),
+  );
+  const clusters = [...report.unknownClusters].filter(([, g]) => g.connections >= 3)
+    .sort((a, b) => b[1].connections - a[1].connections).slice(0, top);
+  if (clusters.length > 0) {
+    lines.push(
+      "",
+      "departures no family matched, by protocol and seconds held (3 or more):",
+      ...clusters.map(([cluster, g]) =>
+        `  ${escapeControl(cluster).padEnd(24)} ${String(g.connections).padStart(8)} from ${
+          sources(g)
+        } sources`
+      ),
+    );
+  }
   if (report.skipped > 0) lines.push("", `${report.skipped} lines were not TarPyt's and skipped`);
   return lines.join("\n") + "\n";
 }

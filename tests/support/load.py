@@ -7,6 +7,10 @@
   read HOST PORT COUNT
       as hold, but read everything the tarpit sends, as real clients do; on SIGUSR1
       print "lines N", the lines (newlines) received so far.
+  flood HOST PORT COUNT KB
+      as hold, but each connection first sends an SSH version line and then KB kilobytes
+      of junk, as far as the kernel takes them; print "flooded N BYTES" once all are
+      open and have sent what they could.
   churn HOST PORT RATE SECONDS
       connect and close again at RATE connections a second for SECONDS, from loopback
       sources 127.0.0.2-201; prints a JSON summary.
@@ -81,6 +85,26 @@ def read(host, port, count):
                 lines += data.count(b"\n")
             except (BlockingIOError, ConnectionResetError):
                 pass
+
+
+def flood(host, port, count, kilobytes):
+    conns, sent = [], 0
+    junk = b"SSH-2.0-libssh_0.10.6\r\n" + b"x" * (1024 * int(kilobytes))
+    try:
+        for i in range(int(count)):
+            conn = connect(host, int(port), i)
+            conn.setblocking(False)
+            try:
+                sent += conn.send(junk)
+            except BlockingIOError:
+                pass
+            conns.append(conn)
+    except OSError as error:
+        print("failed %d: %s" % (len(conns), error), flush=True)
+    else:
+        print("flooded %d %d" % (len(conns), sent), flush=True)
+    while True:
+        time.sleep(3600)
 
 
 def churn(host, port, rate, seconds, reset=True, sources=200):
@@ -205,6 +229,6 @@ def soak(host, port, clients, churn_per_second, seconds, stale):
 
 
 if __name__ == "__main__":
-    {"hold": hold, "read": read, "churn": churn, "ghosts": ghosts, "storm": storm, "soak": soak}[
+    {"hold": hold, "read": read, "flood": flood, "churn": churn, "ghosts": ghosts, "storm": storm, "soak": soak}[
         sys.argv[1]
     ](*sys.argv[2:])

@@ -26,6 +26,8 @@ export const debianPackages = {
   medusa: "medusa",
   ncrack: "ncrack",
   nmap: "nmap",
+  patator: "patator",
+  swaks: "swaks",
 } as const;
 
 /** A program a test needs. */

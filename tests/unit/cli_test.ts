@@ -174,7 +174,6 @@ Deno.test("every option is settable by its TARPYT_ variable, and a flag wins", (
     TARPYT_LOG_FORMAT: "json",
     TARPYT_METRICS_LISTEN: "127.0.0.1:9101",
     TARPYT_PACING: "fixed",
-    TARPYT_LEARNING_SEED: "5",
   };
   const c = config([], env);
   assertEquals(
@@ -187,7 +186,7 @@ Deno.test("every option is settable by its TARPYT_ variable, and a flag wins", (
   assertEquals(c.banner, "SSH-2.0-x\r\n");
   assertEquals(c.maxPerIp, 3);
   assertEquals([c.logFormat, c.metricsListen], ["json", { host: "127.0.0.1", port: 9101 }]);
-  assertEquals([c.learn, c.learningSeed], [false, 5]);
+  assertEquals(c.learn, false);
   assertEquals(Object.keys(env).sort(), Object.values(flags).map((o) => o.env).sort());
   assertEquals(config(["--delay", "2s"], env).pacing.delayMs, 2_000);
 });

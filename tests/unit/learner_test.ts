@@ -10,7 +10,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { departure } from "../support/memory_transport.ts";
 import { evidenceOf, holdFor } from "../../src/learn/evidence.ts";
 import { familyByLeaving, nameByFirstBytes } from "../../src/learn/families.ts";
-import { exploreShare, horizonMs, Learner } from "../../src/learn/learner.ts";
+import { horizonMs, Learner } from "../../src/learn/learner.ts";
 import { SourceTable } from "../../src/learn/source_table.ts";
 import { protocols } from "../../protocols/mod.ts";
 import type { Profile } from "../../protocols/protocol.ts";
@@ -23,7 +23,7 @@ const byName = (name: string) => smtpProfiles.findIndex((profile) => profile.nam
 
 /** A learner for smtp that never explores: its choices are its estimates' alone. */
 function learner(): Learner {
-  return new Learner({ protocol: "smtp", profiles: smtpProfiles, learn: true, explore: 0 });
+  return new Learner({ protocol: "smtp", profiles: smtpProfiles, learn: true });
 }
 
 Deno.test("each way of leaving names the limit it shows", () => {
@@ -81,7 +81,7 @@ Deno.test("a source whose clients wait 5 s for a byte gets the cheapest profile 
   const next = learn.choose(source, undefined);
   // Both "early" and "lines" keep every gap under 5 s; whole lines write a third as often.
   assertEquals(smtpProfiles[next].name, "lines");
-  learn.stayed(source, next);
+  learn.stayed(source, next, 3_500);
   assertEquals(learn.choose(source, undefined), next);
 });
 
@@ -89,30 +89,10 @@ Deno.test("a source whose clients wait for ever gets the cheapest profile that h
   const learn = learner();
   const source = "198.51.100.2";
   learn.choose(source, undefined);
-  assertEquals(smtpProfiles[learn.stayed(source, 0)].name, "slow", "from the horizon on");
+  assertEquals(smtpProfiles[learn.stayed(source, 0, 22_000)].name, "slow", "from the horizon on");
   assertEquals(smtpProfiles[learn.choose(source, undefined)].name, "slow");
-  learn.stayed(source, byName("slow"));
+  learn.stayed(source, byName("slow"), 20_000);
   assertEquals(smtpProfiles[learn.choose(source, undefined)].name, "slow");
-});
-
-Deno.test("medusa: gone at 20 s of silence, then at its first bytes: the default holds it longest", () => {
-  const learn = learner();
-  const source = "192.0.2.20";
-  learn.choose(source, undefined);
-  learn.departed(source, departure(20_000, { silenceMs: 20_000, profile: 0 }));
-  const second = learn.choose(source, undefined);
-  assert(smtpProfiles[second].firstDelayMs < 20_000, smtpProfiles[second].name);
-  const firstPiece = smtpProfiles[second].firstDelayMs;
-  learn.departed(
-    source,
-    departure(firstPiece + 300, {
-      bytes: 20,
-      silenceMs: 300,
-      longestGapMs: firstPiece,
-      profile: second,
-    }),
-  );
-  assertEquals(smtpProfiles[learn.choose(source, undefined)].name, "default");
 });
 
 Deno.test("an alarm on a whole line: dripped lines lose it, whole lines keep it", () => {
@@ -130,7 +110,7 @@ Deno.test("an alarm on a whole line: dripped lines lose it, whole lines keep it"
       profile: 0,
     }),
   );
-  // Whole lines hold it; of them, the slow ones, every 20 s ± 5, are the cheaper.
+  // Whole lines hold it; of them, the slow ones, every 16 s ± 4, are the cheaper.
   assertEquals(smtpProfiles[learn.choose(source, undefined)].name, "slow");
 });
 
@@ -139,45 +119,89 @@ Deno.test("a program named by its first bytes passes on what was learned to its 
     { ...protocols.ssh.pacing, name: "default" },
     ...protocols.ssh.alternatives,
   ];
-  const learn = new Learner({ protocol: "ssh", profiles, learn: true, explore: 0 });
+  const learn = new Learner({ protocol: "ssh", profiles, learn: true });
   const hello = "SSH-2.0-AsyncSSH_2.10.1\r\n";
+  const lines = profiles.findIndex((profile) => profile.name === "lines");
   learn.choose("192.0.2.1", hello);
-  learn.stayed("192.0.2.1", 0);
-  // A new address running the same program: held as cheaply from its first connection.
-  assertEquals(profiles[learn.choose("192.0.2.2", hello)].name, "slow");
+  // Held by the default, it waited at most 1.6 s: nothing cheaper is known to hold it.
+  assertEquals(learn.stayed("192.0.2.1", 0, 1_600), 0);
+  assertEquals(learn.choose("192.0.2.2", hello), 0);
+  // Once one of its clients was held by whole lines every 3 s ± 0.5, a new address
+  // running the same program gets them from its first connection.
+  learn.stayed("192.0.2.2", lines, 3_500);
+  assertEquals(profiles[learn.choose("192.0.2.3", hello)].name, "lines");
   assertEquals(
-    profiles[learn.choose("192.0.2.3", undefined)].name,
+    profiles[learn.choose("192.0.2.4", undefined)].name,
     "default",
     "unnamed: the prior",
   );
 });
 
-Deno.test("a small share of clients get a profile at random, so no source locks into a worse one", () => {
-  /** How many of 10,000 sources, each of whose one client left at 20 s, got each profile. */
-  const counts = (seed: number, left: boolean): number[] => {
-    const learn = new Learner({ protocol: "smtp", profiles: smtpProfiles, learn: true, seed });
-    const counts = new Array(smtpProfiles.length).fill(0);
-    for (let i = 0; i < 10_000; i++) {
-      const source = `10.0.${i >> 8}.${i & 255}`;
-      if (left) learn.departed(source, departure(20_000, { silenceMs: 20_000 }));
-      counts[learn.choose(source, undefined)]++;
+/** A departure that shows a silence of `seconds`. */
+const silence = (seconds: number, profile: number) =>
+  departure(seconds * 1000, { silenceMs: seconds * 1000, profile });
+
+/** A departure 0.3 s after its first bytes, which came after `seconds`. */
+const verdict = (seconds: number, profile: number) =>
+  departure(seconds * 1000 + 300, {
+    bytes: 6,
+    silenceMs: 300,
+    longestGapMs: seconds * 1000,
+    profile,
+  });
+
+Deno.test("medusa, connection after connection: the default wins, the others are tried again less and less often", () => {
+  const learn = learner();
+  const source = "192.0.2.60";
+  const chosen: number[] = [];
+  for (let i = 0; i < 400; i++) {
+    const profile = learn.choose(source, undefined);
+    chosen.push(profile);
+    const { firstDelayMs } = smtpProfiles[profile];
+    // Gone at 20 s of silence, or 0.3 s after its first bytes.
+    learn.departed(
+      source,
+      firstDelayMs >= 20_000 ? silence(20, profile) : verdict(firstDelayMs / 1000, profile),
+    );
+  }
+  const others = (from: number, to: number) => chosen.slice(from, to).filter((p) => p !== 0).length;
+  assert(others(0, 400) < 40, `${others(0, 400)} of 400 not the default`);
+  assert(others(200, 400) < others(0, 200), "tried less often as they keep failing");
+  assert(others(200, 400) > 0, "but still tried: no profile is ruled out for good");
+  assertEquals(learner().choose("192.0.2.61", undefined), 0, "deterministic: no draw");
+});
+
+Deno.test("a banner grab, then brute-force connections that wait 5 s a read: one grab does not rule out what holds the rest", () => {
+  const learn = learner();
+  const source = "192.0.2.70";
+  const holds: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    const profile = learn.choose(source, undefined);
+    const { firstDelayMs } = smtpProfiles[profile];
+    if (i === 1) {
+      // The grab: it closes once it has read anything, or at 5 s of silence.
+      const departed = firstDelayMs < 5_000
+        ? verdict(firstDelayMs / 1000, profile)
+        : silence(5, profile);
+      learn.departed(source, departed);
+      holds.push(departed.heldMs / 1000);
+    } else if (firstDelayMs < 5_000) {
+      holds.push(horizonMs / 1000); // held: every gap of these profiles is under 5 s
+      learn.stayed(source, profile, 3_500);
+    } else {
+      learn.departed(source, silence(5, profile));
+      holds.push(5);
     }
-    return counts;
-  };
-  const explored = counts(42, true);
-  // Unexplored, every one gets the one best guess: a first byte well within 20 s.
-  const others = 10_000 - Math.max(...explored);
-  // Each draw explores with the share, and picks any profile, the best guess among them.
-  const expected = 10_000 * exploreShare * (smtpProfiles.length - 1) / smtpProfiles.length;
-  assert(Math.abs(others - expected) < expected * 0.2, `${others} explored, ${expected} expected`);
-  assertEquals(counts(42, true), explored, "a seed makes it repeatable");
-  assertEquals(counts(42, false)[0], 10_000, "a first contact is never a draw");
+  }
+  // Held from the third on, but for a try or two of a cheaper profile.
+  const held = holds.slice(2).filter((seconds) => seconds === horizonMs / 1000).length;
+  assert(held >= 9, holds.join(" "));
 });
 
 Deno.test("learning off gives every client the default, and still names families", () => {
   const learn = new Learner({ protocol: "smtp", profiles: smtpProfiles, learn: false });
   learn.choose("192.0.2.9", undefined);
-  learn.stayed("192.0.2.9", 0);
+  learn.stayed("192.0.2.9", 0, 22_000);
   assertEquals(learn.choose("192.0.2.9", undefined), 0);
   assertEquals(learn.departed("192.0.2.9", departure(20_100, { silenceMs: 20_100 })), "medusa");
 });
@@ -191,9 +215,12 @@ Deno.test("families: by first bytes where a client speaks first, else by how it 
   );
   assertEquals(nameByFirstBytes("smtp", "EHLO x\r\n"), undefined);
   assertEquals(nameByFirstBytes("ssh", undefined), undefined);
-  assertEquals(familyByLeaving("ssh", { limit: "time", value: 33 }), "hydra");
-  assertEquals(familyByLeaving("ftp", { limit: "silence", value: 5.1 }), "read-timeout-5s");
-  assertEquals(familyByLeaving("ftp", { limit: "time", value: 7 }), "unknown");
+  assertEquals(familyByLeaving("ssh", { limit: "time", value: 33 }, 33), "hydra");
+  // Its own time, whatever it was reading when it came.
+  assertEquals(familyByLeaving("ssh", { limit: "line", value: 12 }, 32.1), "hydra");
+  assertEquals(familyByLeaving("ftp", { limit: "silence", value: 5.1 }, 5.1), "read-timeout-5s");
+  assertEquals(familyByLeaving("ftp", { limit: "time", value: 7 }, 7), "unknown");
+  assertEquals(familyByLeaving("ftp", undefined, 120), "unknown", "closed by the tarpit");
 });
 
 Deno.test("a million distinct IPv6 /64 sources cost the table's fixed size, under 100 bytes a source", () => {
@@ -202,7 +229,6 @@ Deno.test("a million distinct IPv6 /64 sources cost the table's fixed size, unde
     protocol: "ssh",
     profiles: smtpProfiles,
     learn: true,
-    seed: 1,
     capacity,
   });
   assert(learn.bytesPerSource < 100, `${learn.bytesPerSource} bytes a source`);
@@ -225,7 +251,7 @@ Deno.test("a million distinct IPv6 /64 sources cost the table's fixed size, unde
 
 Deno.test("a client held to the horizon counts once, when it gets there", () => {
   const learn = learner();
-  learn.stayed("192.0.2.40", 0);
+  learn.stayed("192.0.2.40", 0, 22_000);
   learn.departed("192.0.2.40", departure(horizonMs + 60_000, { silenceMs: 30_000 }));
   assertEquals(smtpProfiles[learn.choose("192.0.2.40", undefined)].name, "slow");
 });
@@ -235,7 +261,7 @@ Deno.test("moved to a cheaper profile at the horizon: what it held after counts,
   const learn = learner();
   const source = "192.0.2.50";
   learn.choose(source, undefined);
-  assertEquals(learn.stayed(source, 0), slow);
+  assertEquals(learn.stayed(source, 0, 22_000), slow);
   // curl's 120 s reply timeout, just after the move: no fault of the slow profile.
   learn.departed(
     source,
@@ -262,8 +288,17 @@ Deno.test("moved to a cheaper profile at the horizon: what it held after counts,
   );
   assert(learn.choose(source, undefined) !== slow);
   assertEquals(
-    learn.stayed(source, 0),
+    learn.stayed(source, 0, 22_000),
     byName("lines"),
     "whole lines every 3 s keep a 24 s silence",
   );
+});
+
+Deno.test("a first contact gets the default, unless the protocol's clients would clearly have been held longer by another", () => {
+  const patient = learner();
+  for (let i = 0; i < 20; i++) patient.stayed(`198.51.100.${i}`, 0, 22_000);
+  assertEquals(patient.choose("203.0.113.1", undefined), 0, "all held as well: the default");
+  const scanned = learner();
+  for (let i = 0; i < 20; i++) scanned.departed(`198.51.100.${i}`, silence(5, 0));
+  assertEquals(smtpProfiles[scanned.choose("203.0.113.1", undefined)].name, "lines");
 });

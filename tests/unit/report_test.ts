@@ -95,3 +95,44 @@ Deno.test("sources are capped: a flood of one-time addresses keeps the busiest",
   assertEquals(report.sources.get("203.0.113.7")?.connections, 50);
   assert(report.sourcesCapped);
 });
+
+Deno.test("families: sources and time each; departures no family matched, clustered by protocol and time held", async () => {
+  const named = (seconds: number, host: string, time: number, family: string, left = "closed") =>
+    `${close(seconds, host, time)} left=${left} family=${family}`;
+  const report = await summarizeLog([
+    start(0, "ftp"),
+    named(30, "192.0.2.1", 20.1, "medusa"),
+    named(50, "192.0.2.1", 20.0, "medusa"),
+    named(50, "192.0.2.2", 19.8, "medusa"),
+    named(60, "192.0.2.3", 7.04, "unknown"),
+    named(61, "192.0.2.4", 6.98, "unknown"),
+    named(62, "192.0.2.4", 7.01, "unknown"),
+    named(63, "192.0.2.5", 7.0, "unknown", "shutdown"), // the tarpit closed it: no limit
+    named(64, "192.0.2.6", 33.4, "unknown"),
+  ]);
+  const medusa = report.families.get("medusa")!;
+  assertEquals([medusa.sources.size, medusa.connections, Math.round(medusa.seconds)], [2, 3, 60]);
+  assertEquals(report.families.get("unknown")?.connections, 5);
+  assertEquals(
+    [...report.unknownClusters].map(([key, g]) => [key, g.connections, g.sources.size]),
+    [["ftp 7.0", 3, 2], ["ftp 33", 1, 1]],
+  );
+  const text = reportText(report);
+  assertMatch(text, /per family:\n.*\n {2}unknown\s+4\s+5\s+1m 1s\n {2}medusa\s+2\s+3\s+1m\n/);
+  assertMatch(text, /no family matched.*\n {2}ftp 7\.0\s+3 from 2 sources\n$/);
+  assert(!text.includes("ftp 33"), "a cluster of one is no pattern");
+});
+
+Deno.test("families and clusters from a hostile log are capped and escaped", async () => {
+  const lines = [start(0, "ftp")];
+  for (let i = 0; i < 5_000; i++) {
+    lines.push(
+      `${close(1, `10.0.${i >> 8}.${i & 255}`, 1 + i / 100)} left=closed family=f${i}\x1b`,
+    );
+    lines.push(`${close(1, `10.1.${i >> 8}.${i & 255}`, 1 + i)} left=reset family=unknown`);
+  }
+  const report = await summarizeLog(lines);
+  assert(report.families.size <= 101, `${report.families.size} families`);
+  assert(report.unknownClusters.size <= 1_000, `${report.unknownClusters.size} clusters`);
+  assert(!reportText(report).includes("\x1b"));
+});

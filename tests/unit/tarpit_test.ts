@@ -182,7 +182,8 @@ Deno.test("the events say who came, what they got and how long they stayed", asy
   assertEquals([accept.held, accept.max], [1, 3]);
   assertEquals(close.client, accept.client);
   assertEquals(close.error, "ECONNRESET");
-  // Its writes at 5, 6 and 7 s were taken: "220-", "a", "b"; it reset mid-line.
+  // Its writes at 5, 6 and 7 s were taken: "220-", "a", "b"; it reset mid-line, the first,
+  // which it had waited for since it connected.
   assertEquals(close.departure, {
     heldMs: 7_500,
     aliveMs: 7_500,
@@ -192,7 +193,7 @@ Deno.test("the events say who came, what they got and how long they stayed", asy
     silenceMs: 500,
     longestGapMs: 5_000,
     lineBytes: 6,
-    lineMs: 2_500,
+    lineMs: 7_500,
     profile: 0,
     profileSinceMs: 0,
   });

@@ -1,0 +1,537 @@
+/**
+ * Campaigns: real attack tools and scripts run as attackers run them, with a list of
+ * passwords, their default parallelism, and again when they finish, as a bot retrying a
+ * host does. `deno task bench-campaign` runs each against a tarpit with fixed pacing and
+ * one that learns, side by side; tests/system/campaign_test.ts runs one in CI.
+ *
+ * Each campaign names the family its departures should be given (src/learn/families.ts)
+ * where the family table has one for it, and the limit it leaves at where that is its
+ * own, with where its source sets it.
+ *
+ * @module
+ */
+import type { HardLimit } from "./clients.ts";
+import { programEnv, RunningProcess } from "./process.ts";
+import { loadArgv, tarpytArgv } from "./tarpyt.ts";
+import type { Need } from "./tools.ts";
+
+const support = new URL(".", import.meta.url).pathname;
+
+/** The files a campaign's tools read: a user list and a password list. */
+export interface CampaignFiles {
+  readonly users: string;
+  readonly passwords: string;
+}
+
+/** A tool, or a script, attacking one protocol. */
+export interface Campaign {
+  readonly protocol: string;
+  readonly tool: string;
+  readonly needs: readonly Need[];
+  /** One run of it against 127.0.0.1:`port`. */
+  argv(port: number, files: CampaignFiles): string[];
+  /** Output that says it believes it logged in. */
+  readonly success: RegExp;
+  /** The family its departures are to be named, where the family table has one. */
+  readonly family?: string;
+  /** A limit of its own no pacing can outlast, with where its source sets it. */
+  readonly limit?: HardLimit;
+}
+
+/** The passwords every campaign tries: the most common, as bots' lists begin. */
+export const passwords: readonly string[] = [
+  "123456",
+  "password",
+  "admin",
+  "root",
+  "12345678",
+  "qwerty",
+  "123456789",
+  "12345",
+  "1234",
+  "111111",
+  "1234567",
+  "dragon",
+  "123123",
+  "baseball",
+  "abc123",
+  "football",
+  "monkey",
+  "letmein",
+  "696969",
+  "shadow",
+];
+
+/** Writes the user and password lists into `dir`. */
+export async function writeCampaignFiles(dir: string): Promise<CampaignFiles> {
+  const files = { users: `${dir}/users.txt`, passwords: `${dir}/passwords.txt` };
+  await Deno.writeTextFile(files.users, "root\n");
+  await Deno.writeTextFile(files.passwords, passwords.join("\n") + "\n");
+  return files;
+}
+
+const hydraServices: Readonly<Record<string, string>> = {
+  ssh: "ssh",
+  http: "http-get",
+  smtp: "smtp",
+  ftp: "ftp",
+  pop3: "pop3",
+  imap: "imap",
+  telnet: "telnet",
+  irc: "irc",
+};
+
+function hydra(protocol: string): Campaign {
+  const service = hydraServices[protocol];
+  return {
+    protocol,
+    tool: "hydra",
+    needs: ["hydra"],
+    argv: (port, { passwords }) => [
+      "hydra",
+      "-I",
+      "-l",
+      "root",
+      "-P",
+      passwords,
+      "-s",
+      String(port),
+      "127.0.0.1",
+      ...(service === "http-get" ? ["http-get", "/"] : [service]),
+    ],
+    success: /\b[1-9]\d* valid passwords? found/,
+    family: protocol === "ssh"
+      ? "libssh"
+      : protocol === "http" || protocol === "irc"
+      ? "hydra"
+      : undefined,
+    limit: protocol === "ssh"
+      ? { seconds: 31.5, why: "-w 32 s (hydra.c WAITTIME), libssh's SSH_OPTIONS_TIMEOUT" }
+      : undefined,
+  };
+}
+
+function medusa(protocol: string): Campaign {
+  return {
+    protocol,
+    tool: "medusa",
+    needs: ["medusa"],
+    argv: (port, { passwords }) => [
+      "medusa",
+      "-h",
+      "127.0.0.1",
+      "-n",
+      String(port),
+      "-u",
+      "root",
+      "-P",
+      passwords,
+      "-M",
+      protocol === "pop3" ? "pop3" : protocol,
+    ],
+    success: /ACCOUNT FOUND/,
+    family: protocol === "ssh" ? "libssh2" : protocol === "http" ? undefined : "medusa",
+    limit: protocol === "ssh" ? undefined : {
+      seconds: 19.5,
+      why: "READ_WAIT_TIME 20 s to begin a reply (src/medusa-net.h), 0.3 s to match it",
+    },
+  };
+}
+
+function ncrack(protocol: string): Campaign {
+  return {
+    protocol,
+    tool: "ncrack",
+    needs: ["ncrack"],
+    argv: (port, { passwords }) => [
+      "ncrack",
+      "--user",
+      "root",
+      "-P",
+      passwords,
+      `${protocol}://127.0.0.1:${port}`,
+    ],
+    success: /Discovered credentials/,
+  };
+}
+
+const nmapFamilies: Readonly<Record<string, string>> = {
+  ssh: "libssh2",
+  ftp: "read-timeout-5s",
+  telnet: "read-timeout-5s",
+  pop3: "read-timeout-10s",
+  imap: "read-timeout-10s",
+};
+
+/** nmap's NSE brute-force script for `protocol`, forced to run on any port (`+`). */
+function nmapBrute(protocol: string): Campaign {
+  const script = `${protocol}-brute`;
+  return {
+    protocol,
+    tool: `nmap ${script}`,
+    needs: ["nmap"],
+    argv: (port, { users, passwords }) => [
+      "nmap",
+      "-Pn",
+      "-n",
+      "-p",
+      String(port),
+      "--script",
+      `+${script}`,
+      "--script-args",
+      `userdb=${users},passdb=${passwords},unpwdb.timelimit=0`,
+      "127.0.0.1",
+    ],
+    success: /Valid credentials/,
+    family: nmapFamilies[protocol],
+  };
+}
+
+const patatorModules: Readonly<Record<string, string>> = {
+  ssh: "ssh_login",
+  ftp: "ftp_login",
+  smtp: "smtp_login",
+  pop3: "pop_login",
+  imap: "imap_login",
+  telnet: "telnet_login",
+};
+
+/** patator, whose modules wait 10 s for a reply (20 s for telnet's prompt). */
+function patator(protocol: string): Campaign {
+  const module = patatorModules[protocol];
+  const login = protocol === "telnet"
+    ? ["inputs=root\\nFILE0", "prompt_re=login:|Password:"]
+    : protocol === "smtp"
+    ? ["user=root", "password=FILE0"]
+    : ["user=root", "password=FILE0"];
+  return {
+    protocol,
+    tool: `patator ${module}`,
+    needs: ["patator"],
+    argv: (port, { passwords }) => [
+      "patator",
+      module,
+      "host=127.0.0.1",
+      `port=${port}`,
+      ...login,
+      `0=${passwords}`,
+      "--max-retries=0",
+    ],
+    success: /\|\s*(230|235|\+OK|OK)\s/,
+    family: protocol === "ssh"
+      ? "paramiko"
+      : protocol === "telnet"
+      ? undefined
+      : "read-timeout-10s",
+  };
+}
+
+/** A script of tests/support/scripted.py. */
+function scripted(protocol: string, kind: string, family?: string, limit?: HardLimit): Campaign {
+  return {
+    protocol,
+    tool: `python ${kind}`,
+    needs: ["python3"],
+    argv: (port, { passwords }) => [
+      "/usr/bin/python3",
+      "-u",
+      `${support}scripted.py`,
+      kind,
+      "127.0.0.1",
+      String(port),
+      passwords,
+    ],
+    success: /^LOGGED IN$/m,
+    family,
+    limit,
+  };
+}
+
+/** curl trying each password in turn, as a shell loop does. */
+function curl(protocol: string): Campaign {
+  return {
+    protocol,
+    tool: "curl",
+    needs: ["curl"],
+    argv: (port, { passwords }) => [
+      "sh",
+      "-c",
+      'while read -r p; do curl -s -u "root:$p" "$0://127.0.0.1:$1/"; echo "curl exit $?"; done < "$2"',
+      protocol === "pop3" ? "pop3" : protocol,
+      String(port),
+      passwords,
+    ],
+    success: /^curl exit 0$/m,
+    family: protocol === "http" ? "curl" : "curl",
+    limit: protocol === "http" ? undefined : {
+      seconds: 119,
+      why: "CURLOPT_SERVER_RESPONSE_TIMEOUT, 120 s for a reply (curl_easy_setopt(3))",
+    },
+  };
+}
+
+/** swaks trying each password with AUTH LOGIN, as a shell loop does. */
+const swaks: Campaign = {
+  protocol: "smtp",
+  tool: "swaks",
+  needs: ["swaks"],
+  argv: (port, { passwords }) => [
+    "sh",
+    "-c",
+    'while read -r p; do swaks --server "127.0.0.1:$0" --to root@localhost --auth LOGIN ' +
+    '--auth-user root --auth-password "$p"; echo "swaks exit $?"; done < "$1"',
+    String(port),
+    passwords,
+  ],
+  success: /^swaks exit 0$/m,
+  limit: {
+    seconds: 29.5,
+    why: "--timeout 30 s, an alarm on a whole reply: alarm($G::link{timeout}) around the " +
+      "loop reading to a final `ddd ` line (swaks, do_smtp_transaction)",
+  },
+};
+
+/** OpenSSH trying each password, batch mode, as a shell loop does. */
+const openssh: Campaign = {
+  protocol: "ssh",
+  tool: "OpenSSH",
+  needs: ["ssh"],
+  argv: (port, { passwords }) => [
+    "sh",
+    "-c",
+    "while read -r p; do ssh -o BatchMode=yes -o StrictHostKeyChecking=no " +
+    '-o UserKnownHostsFile=/dev/null -p "$0" root@127.0.0.1 true; echo "ssh exit $?"; ' +
+    'done < "$1"',
+    String(port),
+    passwords,
+  ],
+  success: /^ssh exit 0$/m,
+  family: "openssh",
+};
+
+/**
+ * Bots that connect and wait, as most of what a tarpit holds does: 1,000 clients from 200
+ * sources (127.0.0.2-201) that read all they are sent and never leave.
+ */
+function waitingBots(protocol: string): Campaign {
+  return {
+    protocol,
+    tool: "1000 bots that wait",
+    needs: ["python3"],
+    argv: (port) => loadArgv("read", "127.0.0.1", port, 1_000),
+    success: /(?!)/, // they never say
+  };
+}
+
+/** Every campaign, by protocol. */
+export const campaigns: readonly Campaign[] = [
+  hydra("ssh"),
+  medusa("ssh"),
+  ncrack("ssh"),
+  nmapBrute("ssh"),
+  patator("ssh"),
+  scripted("ssh", "paramiko-10", "paramiko"),
+  scripted("ssh", "asyncssh", "asyncssh"),
+  openssh,
+  waitingBots("ssh"),
+  hydra("ftp"),
+  medusa("ftp"),
+  ncrack("ftp"),
+  nmapBrute("ftp"),
+  patator("ftp"),
+  scripted("ftp", "ftplib-5", "read-timeout-5s"),
+  scripted("ftp", "line-alarm-30", "line-alarm-30s"),
+  curl("ftp"),
+  hydra("smtp"),
+  medusa("smtp"),
+  nmapBrute("smtp"),
+  patator("smtp"),
+  scripted("smtp", "smtplib-10", "read-timeout-10s"),
+  scripted("smtp", "line-alarm-30", "line-alarm-30s"),
+  swaks,
+  curl("smtp"),
+  waitingBots("smtp"),
+  hydra("pop3"),
+  medusa("pop3"),
+  ncrack("pop3"),
+  nmapBrute("pop3"),
+  patator("pop3"),
+  scripted("pop3", "poplib-10", "read-timeout-10s"),
+  curl("pop3"),
+  hydra("imap"),
+  medusa("imap"),
+  nmapBrute("imap"),
+  patator("imap"),
+  scripted("imap", "imaplib-10", "read-timeout-10s"),
+  curl("imap"),
+  hydra("telnet"),
+  medusa("telnet"),
+  ncrack("telnet"),
+  nmapBrute("telnet"),
+  patator("telnet"),
+  scripted("telnet", "telnet-prompts"),
+  scripted("telnet", "mirai"),
+  hydra("http"),
+  medusa("http"),
+  ncrack("http"),
+  nmapBrute("http"),
+  scripted("http", "urllib-10", "python-urllib"),
+  curl("http"),
+  hydra("irc"),
+  nmapBrute("irc"),
+];
+
+/** One connection of a campaign, from the tarpit's CLOSE line. */
+export interface Connection {
+  /** Its number, in the order it was accepted. */
+  readonly n: number;
+  readonly seconds: number;
+  readonly left: string;
+  readonly family: string;
+}
+
+/** What one side of a campaign measured. */
+export interface SideResult {
+  readonly connections: readonly Connection[];
+  /** Runs of the tool started, and seconds each stayed before it quit (or the cap). */
+  readonly runs: readonly number[];
+  /** Whether it reported a login. */
+  readonly falseSuccess: boolean;
+  /** The tarpit's CPU time from its start line to the cap, in seconds. */
+  readonly cpuSeconds: number;
+  /** The seconds that CPU time was measured over. */
+  readonly windowSeconds: number;
+  /** The tool's last words. */
+  readonly lastWords: string;
+}
+
+/**
+ * A process's CPU time so far, in seconds, to the nanosecond: the sum over its threads of
+ * /proc/PID/task/TID/schedstat's first field (/proc/PID/stat counts in 10 ms ticks).
+ */
+export async function cpuOf(pid: number): Promise<number> {
+  const { stdout } = await new Deno.Command("sh", {
+    args: ["-c", `cat /proc/${pid}/task/*/schedstat`],
+  }).output();
+  const lines = new TextDecoder().decode(stdout).trim().split("\n");
+  return lines.reduce((sum, line) => sum + Number(line.split(" ")[0]), 0) / 1e9;
+}
+
+/** Runs `start`, perhaps only once others have: a bench starts a hundred tarpits a few at a time. */
+export type Gate = <T>(start: () => Promise<T>) => Promise<T>;
+
+/** A {@link Gate} that lets `width` starts run at once. */
+export function gate(width: number): Gate {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(start: () => Promise<T>): Promise<T> => {
+    if (running >= width) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await start();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+/** How often `text` occurs in `output`. */
+function count(output: string, text: string): number {
+  return output.split(text).length - 1;
+}
+
+/** Stops a process started with setsid and everything in its session. */
+async function stopSession(process: RunningProcess): Promise<void> {
+  for (const signal of ["TERM", "KILL"]) {
+    await new Deno.Command("pkill", { args: [`-${signal}`, "-s", String(process.child.pid)] })
+      .output();
+    if (await process.exitsWithin(5_000)) return;
+  }
+}
+
+/**
+ * Runs `campaign` against a tarpit of its protocol started with `pacing` flags, for
+ * `capSeconds`, the tool again each time it quits, up to `maxRuns` runs.
+ */
+export async function runCampaign(
+  campaign: Campaign,
+  pacing: readonly string[],
+  files: CampaignFiles,
+  capSeconds: number,
+  maxRuns: number,
+  starting: Gate = (start) => start(),
+): Promise<SideResult> {
+  const tarpit = await starting(async () => {
+    const tarpit = new RunningProcess(
+      tarpytArgv(["--protocol", campaign.protocol, "--listen", "127.0.0.1:0", ...pacing]),
+      programEnv,
+      "null",
+      { tail: 4_000_000 },
+    );
+    await tarpit.waitFor(/START /, { timeoutMs: 60_000 });
+    return tarpit;
+  });
+  await using _stopped = tarpit;
+  const [listen] = await tarpit.waitFor(/LISTEN from=--listen address=127\.0\.0\.1:\d+/);
+  const port = Number(listen.split(":").at(-1));
+  const cpuAtStart = await cpuOf(tarpit.child.pid);
+  const cpuFrom = performance.now();
+  const home = await Deno.makeTempDir({ prefix: "tarpyt-campaign-" });
+  const started = performance.now();
+  const deadline = started + capSeconds * 1000;
+  const runs: number[] = [];
+  let output = "";
+  let tool: RunningProcess | undefined;
+  try {
+    while (runs.length < maxRuns && performance.now() < deadline - 1000) {
+      const runStarted = performance.now();
+      // A session of its own: the tool's children (patator's processes, a loop's curl) are
+      // stopped with it.
+      tool = new RunningProcess(
+        ["setsid", "sh", "-c", 'cd "$HOME" && exec "$@"', "-", ...campaign.argv(port, files)],
+        { ...programEnv, HOME: home },
+        "piped",
+      );
+      const quit = await tool.exitsWithin(deadline - runStarted);
+      runs.push((performance.now() - runStarted) / 1000);
+      if (!quit) break;
+      output += tool.output;
+      tool = undefined;
+    }
+    // Every connection of a tool that quit has left; its last ones are seen within a
+    // probe (a second) of their FIN.
+    if (tool === undefined) {
+      await tarpit.until(
+        () => count(tarpit.output, "CLOSE ") >= count(tarpit.output, "ACCEPT "),
+        5_000,
+      );
+    }
+    // Measured and stopped before the tool is: its connections still held count as held.
+    const cpuSeconds = await cpuOf(tarpit.child.pid) - cpuAtStart;
+    const windowSeconds = (performance.now() - cpuFrom) / 1000;
+    output += tool?.output ?? "";
+    await tarpit.stop();
+    const connections = [...tarpit.output.matchAll(
+      /CLOSE host=\S+ port=\d+ fd=(\d+) time=([\d.]+) bytes=\d+ left=(\w+) family=(\S+)/g,
+    )].map(([, n, seconds, left, family]) => ({
+      n: Number(n),
+      seconds: Number(seconds),
+      left,
+      family,
+    })).sort((a, b) => a.n - b.n);
+    const lastWords = output.trim().split("\n").filter((line) => line.trim() !== "").slice(-2)
+      .join(" | ").replace(/\s+/g, " ").slice(0, 120);
+    return {
+      connections,
+      runs,
+      falseSuccess: campaign.success.test(output),
+      cpuSeconds,
+      windowSeconds,
+      lastWords,
+    };
+  } finally {
+    if (tool !== undefined) await stopSession(tool);
+    await Deno.remove(home, { recursive: true });
+  }
+}
