@@ -40,7 +40,7 @@ interface Run {
 const allRuns: Run[] = [
   ...Object.values(protocols).map((p) => ({
     label: p.name,
-    args: ["--protocol", p.name],
+    args: ["--protocol", p.name, "--pacing", "fixed"],
     firstDelayMs: p.pacing.firstDelayMs + p.pacing.jitterMs,
     delayMs: p.pacing.delayMs,
   })),

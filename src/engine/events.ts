@@ -51,6 +51,8 @@ export interface Departure {
   readonly bytes: number;
   /** Lines it was sent whole. */
   readonly lines: number;
+  /** Pieces it was sent. */
+  readonly pieces: number;
   /** Time since its last piece (or since it connected, before the first) at `heldMs`. */
   readonly silenceMs: number;
   /** The longest it waited for a piece before, its first included. */

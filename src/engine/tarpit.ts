@@ -186,6 +186,8 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
   profile = 0;
   /** Lines sent whole. */
   linesSent = 0;
+  /** Pieces the kernel took for it. */
+  piecesSent = 0;
   /** When its last piece was sent. */
   lastPieceAt: number;
   /** The longest wait between two of its pieces, or before its first. */
@@ -208,6 +210,8 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
   profileSince = 0;
   /** Whether the pacer was told its profile held it to the horizon. */
   credited = false;
+  /** When (ms after its connect) the pacer was last told it stayed: 0 until then. */
+  checkedAt = 0;
 
   /** A client just admitted. */
   constructor(
@@ -503,18 +507,22 @@ export class Tarpit<C, L> {
   }
 
   /**
-   * Once the client's profile has held it the pacer's horizon, tells the pacer, once, and
-   * goes on with the profile it answers: a cheaper one, when it expects that to hold the
-   * client as long. Returns whether the profile changed.
+   * Each time the client has been held the pacer's horizon more, since its profile began
+   * or since it was last told, tells the pacer, and goes on with the profile it answers: a
+   * cheaper one, when it expects that to hold the client as long. Returns whether the
+   * profile changed.
    */
   #creditIfStayed(client: TrappedClient<C>, now: number): boolean {
     const heldMs = now - client.connectedAt;
-    if (client.credited || heldMs - client.profileSince < this.#pacer.horizonMs) return false;
+    const since = Math.max(client.profileSince, client.checkedAt);
+    if (heldMs - since < this.#pacer.horizonMs) return false;
+    client.checkedAt = heldMs;
     const next = this.#pacer.stayed(client.source, client.profile, client.longestGapMs);
     if (next === client.profile) {
       client.credited = true;
       return false;
     }
+    client.credited = false;
     client.profile = next;
     client.profileSince = heldMs;
     if (this.#needsKeepAlive[next]) this.#transport.keepAlive(client.connection, keepAliveMs);
@@ -534,6 +542,7 @@ export class Tarpit<C, L> {
   #taken(client: TrappedClient<C>, bytes: number, now: number): void {
     // Counted once the kernel took them, as endlessh counts what write(2) returns.
     client.bytesSent += bytes;
+    client.piecesSent++;
     if (now - client.lastPieceAt > client.longestGapMs) {
       client.longestGapMs = now - client.lastPieceAt;
     }
@@ -642,6 +651,7 @@ function departureOf<C>(client: TrappedClient<C>, leftBy: LeftBy, now: number): 
     leftBy,
     bytes: client.bytesSent,
     lines: client.linesSent,
+    pieces: client.piecesSent,
     silenceMs: now - client.lastPieceAt,
     longestGapMs: client.longestGapMs,
     lineBytes: sent,

@@ -6,7 +6,7 @@
  * - `silence`: it waited too long for a byte (a read timeout, or a wait for the first
  *   line): it left during a longer silence than any it had sat through. A pacing whose
  *   first delay and longest gap are shorter holds it.
- * - `verdict`: it left as soon as it read its first bytes: it took them for an answer it
+ * - `verdict`: it left as soon as it read its first pieces: it took them for an answer it
  *   did not like (medusa matches a pattern within 0.3 s). The later the first byte, the
  *   longer it stays.
  * - `line`: it left mid-line while bytes were coming, having waited for that line over
@@ -39,8 +39,8 @@ export interface Evidence {
 /** A client that left within this of a piece left because of what it read. */
 const soonAfterMs = 1_000;
 
-/** A client that read this few lines at most took them for an answer. */
-const firstLines = 2;
+/** A client that left this soon after its first pieces, and lines, took them for an answer. */
+const firstLines = 2, firstPieces = 2;
 
 /** Many lines: a client leaving at a line's end after these many counts lines. */
 const manyLines = 20;
@@ -56,14 +56,15 @@ const slowLineMs = 3_000;
  * ```ts
  * import { evidenceOf } from "./evidence.ts";
  * const departure = {
- *   heldMs: 5_000, aliveMs: 5_000, leftBy: "closed" as const, bytes: 0, lines: 0,
+ *   heldMs: 5_000, aliveMs: 5_000, leftBy: "closed" as const, bytes: 0, lines: 0, pieces: 0,
  *   silenceMs: 5_000, longestGapMs: 0, lineBytes: 0, lineMs: 0, profile: 0, profileSinceMs: 0,
  * };
  * evidenceOf(departure); // { limit: "silence", value: 5 }
  * ```
  */
 export function evidenceOf(departure: Departure): Evidence | undefined {
-  const { leftBy, heldMs, bytes, lines, silenceMs, longestGapMs, lineBytes, lineMs } = departure;
+  const { leftBy, heldMs, bytes, lines, pieces, silenceMs, longestGapMs, lineBytes, lineMs } =
+    departure;
   if (leftBy !== "closed" && leftBy !== "reset") return undefined;
   if (bytes === 0) return { limit: "silence", value: heldMs / 1000 };
   if (silenceMs >= soonAfterMs && silenceMs > longestGapMs) {
@@ -72,7 +73,7 @@ export function evidenceOf(departure: Departure): Evidence | undefined {
   if (silenceMs < soonAfterMs && lines >= manyLines && lineBytes === 0) {
     return { limit: "lines", value: lines };
   }
-  if (silenceMs < soonAfterMs && lines < firstLines && lineMs < slowLineMs) {
+  if (silenceMs < soonAfterMs && lines < firstLines && pieces <= firstPieces) {
     return { limit: "verdict", value: silenceMs / 1000 };
   }
   if (lineBytes > 0 && lineMs >= slowLineMs) return { limit: "line", value: lineMs / 1000 };

@@ -116,6 +116,8 @@ export class Learner implements Pacer {
   readonly #costs: readonly number[];
   readonly #sources: SourceTable;
   readonly #names = new Map<string, Level>();
+  /** Per program named by first bytes, the profile one of its clients is trying. */
+  readonly #trials = new Map<string, number>();
   readonly #prior: Level;
   readonly #departures = new Map<string, number>();
   readonly #paced: number[];
@@ -167,10 +169,13 @@ export class Learner implements Pacer {
         }
       });
     }
+    const name = this.#nameOf(slot);
+    if (name !== undefined && this.#trials.get(name) === profile) this.#trials.delete(name);
     if (!this.#options.learn) return profile;
     // Held as well as any: go on with the cheapest expected to hold it as long.
-    const choice = cheapestOfBest(this.#estimates(slot, this.#nameOf(slot)).estimates, this.#costs);
-    return this.#costs[choice] < this.#costs[profile] ? choice : profile;
+    const choice = cheapestOfBest(this.#estimates(slot, name).estimates, this.#costs);
+    if (this.#costs[choice] < this.#costs[profile]) return choice;
+    return this.#trial(name, profile) ?? profile;
   }
 
   departed(source: string, departure: Departure): string {
@@ -182,6 +187,11 @@ export class Learner implements Pacer {
     const { leftBy, heldMs, aliveMs, profile, profileSinceMs } = departure;
     // One held to the horizon by its profile was counted when it got there.
     if (heldMs - profileSinceMs >= this.horizonMs) return family;
+    // A trial of its program's ends with it, whatever it shows.
+    const name = this.#nameOf(slot);
+    if (name !== undefined && profileSinceMs > 0 && this.#trials.get(name) === profile) {
+      this.#trials.delete(name);
+    }
     // A client whose profile was changed on the way, and that left at a time of its own
     // (or was closed), says nothing of how well its last profile holds.
     if (profileSinceMs > 0 && (evidence === undefined || evidence.limit === "time")) {
@@ -255,10 +265,10 @@ export class Learner implements Pacer {
 
   /**
    * How long each profile is expected to hold a client of the source in `slot`, named
-   * `name`, at the most specific level that knows something: what it held where it was
-   * tried there, else what it would have held the clients seen there, else nothing. For
-   * a first contact, what it would have held the protocol's clients; the default until
-   * one left. With the times each was tried at the level, if one knew something.
+   * `name`: what it held the source's clients, else its program's, else what it would
+   * have held them, else nothing. For a first contact, what it would have held the
+   * protocol's clients; the default until one left. With the times each was tried, if
+   * the source or its program knew something.
    */
   #estimates(
     slot: number,
@@ -266,21 +276,49 @@ export class Learner implements Pacer {
   ): { estimates: number[]; tried: Uint8Array | undefined } {
     const knows = (level: Level | undefined): level is Level =>
       level !== undefined && (level.tried.some((n) => n > 0) || level.seen.some((n) => n > 0));
+    const source = this.#sourceLevel(slot);
     const named = name === undefined ? undefined : this.#names.get(name);
-    const level = [this.#sourceLevel(slot), named].find(knows);
+    const levels = [source, named].filter(knows);
     const horizon = this.horizonMs / 1000;
-    if (level === undefined) {
+    if (levels.length === 0) {
       const prior = this.#prior;
       const estimates = this.#profiles.map((_, p) =>
         prior.seen[p] > 0 ? prior.wouldHold[p] : p === 0 ? horizon : 0
       );
       return { estimates, tried: undefined };
     }
-    // A profile neither tried nor judged by what a client showed is not chosen.
-    const estimates = this.#profiles.map((_, p) =>
-      level.tried[p] > 0 ? level.held[p] : level.seen[p] > 0 ? level.wouldHold[p] : 0
+    // What a profile held, on the source or else on its program; else what it would have
+    // held their clients. A profile neither tried nor judged by what a client showed is
+    // not chosen.
+    const estimates = this.#profiles.map((_, p) => {
+      const tried = levels.find((level) => level.tried[p] > 0);
+      if (tried !== undefined) return tried.held[p];
+      const seen = levels.find((level) => level.seen[p] > 0);
+      return seen === undefined ? 0 : seen.wouldHold[p];
+    });
+    const tried = new Uint8Array(this.#profiles.length).map((_, p) =>
+      Math.max(...levels.map((level) => level.tried[p]))
     );
-    return { estimates, tried: level.tried };
+    return { estimates, tried };
+  }
+
+  /**
+   * A cheaper profile for a client of the program `name` that its profile held to the
+   * horizon, to try, when no other client of the program is trying one: the cheapest its
+   * program's clients were never given. A program's clients are alike, so what one shows
+   * decides for all; one at a time risks one client.
+   */
+  #trial(name: string | undefined, profile: number): number | undefined {
+    if (name === undefined || this.#trials.has(name)) return undefined;
+    const named = this.#names.get(name);
+    if (named === undefined) return undefined;
+    let trial: number | undefined;
+    for (let p = 0; p < this.#profiles.length; p++) {
+      if (named.tried[p] > 0 || this.#costs[p] >= this.#costs[profile]) continue;
+      if (trial === undefined || this.#costs[p] < this.#costs[trial]) trial = p;
+    }
+    if (trial !== undefined) this.#trials.set(name, trial);
+    return trial;
   }
 
   /** Adds what each profile would have held a client that met the limit of `evidence`. */

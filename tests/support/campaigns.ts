@@ -311,14 +311,16 @@ const openssh: Campaign = {
 
 /**
  * Bots that connect and wait, as most of what a tarpit holds does: 1,000 clients from 200
- * sources (127.0.0.2-201) that read all they are sent and never leave.
+ * sources (127.0.0.2-201) that read all they are sent and never leave; on ssh, they send
+ * the version string of Go's SSH library first, as the scanners most often seen do.
  */
 function waitingBots(protocol: string): Campaign {
   return {
     protocol,
     tool: "1000 bots that wait",
     needs: ["python3"],
-    argv: (port) => loadArgv("read", "127.0.0.1", port, 1_000),
+    argv: (port) =>
+      loadArgv("read", "127.0.0.1", port, 1_000, ...(protocol === "ssh" ? ["SSH-2.0-Go"] : [])),
     success: /(?!)/, // they never say
   };
 }

@@ -4,9 +4,10 @@
       open COUNT connections from loopback sources 127.0.0.2-201 and hold them without
       reading; print "held N" once all are open (or "failed N: error" at the first
       failure). The tarpit's lines pile up in kernel buffers, as with a patient attacker.
-  read HOST PORT COUNT
-      as hold, but read everything the tarpit sends, as real clients do; on SIGUSR1
-      print "lines N", the lines (newlines) received so far.
+  read HOST PORT COUNT [HELLO]
+      as hold, but read everything the tarpit sends, as real clients do, having sent
+      HELLO and CRLF first if given (an SSH client's version string); on SIGUSR1 print
+      "lines N", the lines (newlines) received so far.
   flood HOST PORT COUNT KB
       as hold, but each connection first sends an SSH version line and then KB kilobytes
       of junk, as far as the kernel takes them; print "flooded N BYTES" once all are
@@ -63,13 +64,15 @@ def hold(host, port, count):
         time.sleep(3600)
 
 
-def read(host, port, count):
+def read(host, port, count, hello=""):
     selector = selectors.DefaultSelector()
     lines = 0
     signal.signal(signal.SIGUSR1, lambda *_: print("lines %d" % lines, flush=True))
     try:
         for i in range(int(count)):
             conn = connect(host, int(port), i)
+            if hello:
+                conn.sendall(hello.encode() + b"\r\n")
             conn.setblocking(False)
             selector.register(conn, selectors.EVENT_READ)
     except OSError as error:

@@ -169,6 +169,7 @@ export function departure(heldMs: number, changes: Partial<Departure> = {}): Dep
     leftBy: "closed",
     bytes: 0,
     lines: 0,
+    pieces: 0,
     silenceMs: 0,
     longestGapMs: 0,
     lineBytes: 0,

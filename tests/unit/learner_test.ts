@@ -42,7 +42,18 @@ Deno.test("each way of leaving names the limit it shows", () => {
     { limit: "line", value: 30 },
   );
   assertEquals(
-    evidenceOf(departure(22_300, { bytes: 4, lines: 0, silenceMs: 300, longestGapMs: 22_000 })),
+    // Gone 0.3 s after its first piece, which came after 22 s: it judged it (hydra's irc
+    // module). That it had waited 22 s for the line makes it no alarm on a line.
+    evidenceOf(
+      departure(22_300, {
+        bytes: 4,
+        pieces: 1,
+        silenceMs: 300,
+        longestGapMs: 22_000,
+        lineBytes: 4,
+        lineMs: 22_300,
+      }),
+    ),
     { limit: "verdict", value: 0.3 },
   );
   assertEquals(
@@ -121,15 +132,17 @@ Deno.test("a program named by its first bytes passes on what was learned to its 
   ];
   const learn = new Learner({ protocol: "ssh", profiles, learn: true });
   const hello = "SSH-2.0-AsyncSSH_2.10.1\r\n";
-  const lines = profiles.findIndex((profile) => profile.name === "lines");
+  const slow = profiles.findIndex((profile) => profile.name === "slow");
   learn.choose("192.0.2.1", hello);
-  // Held by the default, it waited at most 1.6 s: nothing cheaper is known to hold it.
-  assertEquals(learn.stayed("192.0.2.1", 0, 1_600), 0);
-  assertEquals(learn.choose("192.0.2.2", hello), 0);
-  // Once one of its clients was held by whole lines every 3 s ± 0.5, a new address
-  // running the same program gets them from its first connection.
-  learn.stayed("192.0.2.2", lines, 3_500);
-  assertEquals(profiles[learn.choose("192.0.2.3", hello)].name, "lines");
+  // Held by the default, it waited at most 1.6 s: nothing says a cheaper pacing holds it,
+  // so it tries the cheapest, for its whole program; one client at a time.
+  assertEquals(learn.stayed("192.0.2.1", 0, 1_600), slow);
+  learn.choose("192.0.2.2", hello);
+  assertEquals(learn.stayed("192.0.2.2", 0, 1_600), 0, "one client on trial at a time");
+  // It holds: the program's clients move at their next horizon, new ones start there.
+  assertEquals(learn.stayed("192.0.2.1", slow, 20_000), slow);
+  assertEquals(learn.stayed("192.0.2.2", 0, 1_600), slow);
+  assertEquals(learn.choose("192.0.2.3", hello), slow);
   assertEquals(
     profiles[learn.choose("192.0.2.4", undefined)].name,
     "default",
@@ -145,6 +158,7 @@ const silence = (seconds: number, profile: number) =>
 const verdict = (seconds: number, profile: number) =>
   departure(seconds * 1000 + 300, {
     bytes: 6,
+    pieces: 1,
     silenceMs: 300,
     longestGapMs: seconds * 1000,
     profile,
@@ -301,4 +315,32 @@ Deno.test("a first contact gets the default, unless the protocol's clients would
   const scanned = learner();
   for (let i = 0; i < 20; i++) scanned.departed(`198.51.100.${i}`, silence(5, 0));
   assertEquals(smtpProfiles[scanned.choose("203.0.113.1", undefined)].name, "lines");
+});
+
+Deno.test("a program whose trial of a cheaper pacing loses its client is not moved to it again", () => {
+  const profiles: Profile[] = [
+    { ...protocols.ssh.pacing, name: "default" },
+    ...protocols.ssh.alternatives,
+  ];
+  const [lines, slow] = ["lines", "slow"].map((n) => profiles.findIndex((p) => p.name === n));
+  const learn = new Learner({ protocol: "ssh", profiles, learn: true });
+  const hello = "SSH-2.0-paramiko_3.4.0\r\n";
+  learn.choose("192.0.2.1", hello);
+  assertEquals(learn.stayed("192.0.2.1", 0, 1_600), slow);
+  // paramiko reads each version line with a 2 s timeout: gone 2 s into slow's first gap.
+  const gone = { bytes: 900, pieces: 800, lines: 60, longestGapMs: 1_600 };
+  learn.departed(
+    "192.0.2.1",
+    departure(122_000, { ...gone, silenceMs: 2_000, profile: slow, profileSinceMs: 120_000 }),
+  );
+  learn.choose("192.0.2.2", hello);
+  assertEquals(learn.stayed("192.0.2.2", 0, 1_600), lines, "the next cheapest, once");
+  learn.departed(
+    "192.0.2.2",
+    departure(122_000, { ...gone, silenceMs: 2_000, profile: lines, profileSinceMs: 120_000 }),
+  );
+  for (const source of ["192.0.2.3", "192.0.2.4"]) {
+    assertEquals(learn.choose(source, hello), 0);
+    assertEquals(learn.stayed(source, 0, 1_600), 0, "nothing cheaper holds it");
+  }
 });

@@ -190,6 +190,7 @@ Deno.test("the events say who came, what they got and how long they stayed", asy
     leftBy: "reset",
     bytes: 6,
     lines: 0,
+    pieces: 3,
     silenceMs: 500,
     longestGapMs: 5_000,
     lineBytes: 6,
@@ -447,12 +448,14 @@ Deno.test("the pacer picks each client's profile a moment after it came, knowing
   assertEquals(close.family, "test-family");
 });
 
-Deno.test("a client held to the pacer's horizon is reported once, when it gets there, whatever it does after", async () => {
-  const stayed: [string, number][] = [];
+Deno.test("a client is reported to the pacer each horizon it stays, with the longest it waited", async () => {
+  const stayed: [string, number, number, number][] = [];
   const departed: Departure[] = [];
   const pacer: Pacer = {
     horizonMs: 10_000,
-    stayed: (source, profile) => (stayed.push([source, profile]), profile),
+    stayed: (source, profile, longestGapMs) => (
+      stayed.push([source, profile, longestGapMs, clock.now()]), profile
+    ),
     choose: () => 1,
     departed: (_, departure) => (departed.push(departure), "unknown"),
   };
@@ -463,13 +466,19 @@ Deno.test("a client held to the pacer's horizon is reported once, when it gets t
   brief.resetNow();
   await clock.advance(1_000 - 1);
   assertEquals(stayed, []);
-  // Due at its next piece, the first once past the horizon.
+  // Due at its next piece, the first once past the horizon; then each horizon after.
   await clock.advance(3_000);
-  assertEquals(stayed, [["192.0.2.1", 1]]);
-  await clock.advance(60_000);
+  assertEquals(stayed, [["192.0.2.1", 1, 5_000, 11_000]]);
+  await clock.advance(23_000);
+  // Pieces at 5, 8, 11, 14 ... s: told at 11 s, then 23 s, 35 s.
+  assertEquals(stayed, [
+    ["192.0.2.1", 1, 5_000, 11_000],
+    ["192.0.2.1", 1, 5_000, 23_000],
+    ["192.0.2.1", 1, 5_000, 35_000],
+  ]);
   patient.resetNow();
-  assertEquals(stayed.length, 1);
-  assertEquals(departed.map((d) => d.heldMs), [9_000, 73_000 - 1]);
+  assertEquals(stayed.length, 3, "a departure after it was told counts nothing more");
+  assertEquals(departed.map((d) => d.heldMs), [9_000, 36_000 - 1]);
   // The gaps it waited: the first delay, then 3 s ones.
   assertEquals(departed[1].longestGapMs, 5_000);
 });
