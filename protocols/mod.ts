@@ -23,11 +23,12 @@ import { pop3 } from "./pop3.ts";
 import { imap } from "./imap.ts";
 import { irc } from "./irc.ts";
 import { banner } from "./banner.ts";
+import { tls } from "./tls.ts";
 
 export type { LineOptions, Protocol } from "./protocol.ts";
 
 /** Every protocol, by its `--protocol` name. */
 export const protocols: Readonly<Record<string, Protocol>> = Object.fromEntries(
-  [ssh, sshIgnore, http, httpInterim, httpStatus, smtp, ftp, telnet, pop3, imap, irc, banner]
+  [ssh, sshIgnore, http, httpInterim, httpStatus, smtp, ftp, telnet, pop3, imap, irc, banner, tls]
     .map((protocol) => [protocol.name, protocol]),
 );

@@ -1,7 +1,8 @@
 /**
  * The real clients TarPyt is measured against, and the verdict on each run: the common
  * brute-forcers (hydra, medusa, ncrack, patator) for every protocol they speak, beside
- * OpenSSH, curl, paramiko and Python's client libraries. `deno task bench-clients`
+ * OpenSSH, curl, paramiko and Python's client libraries, and for tls openssl s_client,
+ * GnuTLS's gnutls-cli and Go's crypto/tls and net/http. `deno task bench-clients`
  * prints the scoreboard; tests/system/attack_tools_test.ts holds every hydra and medusa pair to
  * it in CI.
  *
@@ -210,6 +211,88 @@ function ncrack(protocol: string, service: string): Client {
   };
 }
 
+/** The TLS modes of the attack tools: hydra -S, medusa -s and ncrack, on HTTPS. */
+const tlsAttackTools: readonly Client[] = [
+  {
+    protocol: "tls",
+    name: "hydra -S",
+    needs: ["hydra"],
+    argv: (port) => [
+      "hydra",
+      "-I",
+      "-S",
+      "-l",
+      "root",
+      "-p",
+      "123456",
+      "-s",
+      String(port),
+      "127.0.0.1",
+      "http-get",
+      "/",
+    ],
+    success: /\b[1-9]\d* valid passwords? found/,
+  },
+  {
+    protocol: "tls",
+    name: "medusa -s",
+    needs: ["medusa"],
+    argv: (port) => [
+      "medusa",
+      "-s",
+      "-h",
+      "127.0.0.1",
+      "-n",
+      String(port),
+      "-u",
+      "root",
+      "-p",
+      "123456",
+      "-M",
+      "http",
+    ],
+    success: /ACCOUNT FOUND/,
+  },
+  {
+    protocol: "tls",
+    name: "ncrack",
+    needs: ["ncrack"],
+    argv: (port) => ["ncrack", "--user", "root", "--pass", "123456", `https://127.0.0.1:${port}`],
+    success: /Discovered credentials/,
+    limit: {
+      seconds: 7.5,
+      why: "DEFAULT_CONNECT_TIMEOUT, 5 s for a connection (ncrack.cc), which for https is " +
+        "nsock's SSL connect, handshake included; it gives up after 8 to 9 s",
+    },
+  },
+];
+
+/** A Go program (tests/support/tls_client.go) using crypto/tls, or net/http's default client. */
+function goTls(mode: "tls" | "http"): Client {
+  return {
+    protocol: "tls",
+    name: mode === "tls" ? "Go crypto/tls" : "Go net/http",
+    needs: ["go"],
+    argv: (port, cap) => [
+      "go",
+      "run",
+      new URL("tls_client.go", import.meta.url).pathname,
+      mode,
+      "127.0.0.1",
+      String(port),
+      String(cap + 5),
+    ],
+    success: /handshake done|ENDED status/,
+    limit: mode === "http"
+      ? {
+        seconds: 9.5,
+        why: "DefaultTransport's TLSHandshakeTimeout, 10 s for the whole handshake " +
+          "(net/http/transport.go)",
+      }
+      : undefined,
+  };
+}
+
 /** Every client of the scoreboard, the attack tools first. */
 export const allClients: readonly Client[] = [
   ...attackTools,
@@ -247,6 +330,25 @@ export const allClients: readonly Client[] = [
   python("telnet", "telnet", "RFC 854 client"),
   python("irc", "irc", "RFC 2812 parser"),
   python("banner", "rfb", "RFB handshake"),
+  ...tlsAttackTools,
+  {
+    protocol: "tls",
+    name: "openssl s_client",
+    needs: ["openssl"],
+    argv: (port) => ["openssl", "s_client", "-connect", `127.0.0.1:${port}`],
+    success: /^New, |Verify return code/m,
+  },
+  { ...curl("tls", "https"), success: /< HTTP\// },
+  python("tls", "tls", "Python ssl"),
+  {
+    protocol: "tls",
+    name: "gnutls-cli",
+    needs: ["gnutls-cli"],
+    argv: (port) => ["gnutls-cli", "--insecure", "-p", String(port), "127.0.0.1"],
+    success: /Handshake was completed/,
+  },
+  goTls("tls"),
+  goTls("http"),
 ];
 
 /** How one run ended. */

@@ -8,7 +8,7 @@ holding it until the test kills it.
                                 "STILL WAITING" or how it ended. CLIENT is one of smtp
                                 (smtplib), ftp (ftplib), pop3 (poplib), imap (imaplib),
                                 telnet (RFC 854, by hand: telnetlib left Python in 3.13),
-                                http (http.client), urllib, irc, rfb
+                                http (http.client), urllib, irc, rfb, tls (ssl)
   flood HOST PORT MB SECONDS    send up to MB megabytes for up to SECONDS; report bytes sent
   noread HOST PORT RCVBUF COUNT [SOURCE]
                                 open COUNT connections (from address SOURCE) with a
@@ -49,6 +49,7 @@ import poplib
 import re
 import smtplib
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -188,6 +189,14 @@ def rfb_client(host, port):
         say("%d bytes %r" % (len(version), version))
     conn.sendall(version)
     return "security types %r" % conn.recv(1)  # RFC 6143 7.1.2
+
+
+def tls_client(host, port):
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    conn = socket.create_connection((host, port), timeout=3600)
+    return "handshake done: %s" % context.wrap_socket(conn).version()
 
 
 def held(client, host, port, seconds):

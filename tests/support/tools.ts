@@ -28,6 +28,9 @@ export const debianPackages = {
   nmap: "nmap",
   patator: "patator",
   swaks: "swaks",
+  openssl: "openssl",
+  "gnutls-cli": "gnutls-bin",
+  go: "golang-go",
 } as const;
 
 /** A program a test needs. */

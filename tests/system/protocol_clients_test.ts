@@ -232,3 +232,28 @@ Deno.test(needing(["python3"], {
     assertEquals(reader.text, expected);
   },
 }));
+
+Deno.test(needing(["python3", "curl", "openssl"], {
+  name:
+    "tls at its defaults: openssl s_client, curl and Python's ssl wait 60 s in a record that never completes",
+  fn: async () => {
+    await using tarpyt = await socketActivated(["127.0.0.1"], ["--protocol", "tls"]);
+    const address = `127.0.0.1:${tarpyt.addresses[0].port}`;
+    await using openssl = new RunningProcess(
+      ["openssl", "s_client", "-connect", address, "-msg"],
+      programEnv,
+      "piped",
+    );
+    await using curl = new RunningProcess(["curl", "-skv", `https://${address}/`]);
+    await using python = peer("held", "tls", "127.0.0.1", String(tarpyt.addresses[0].port), "60");
+    // openssl shows what it read: the header of a handshake record of 2^14 bytes.
+    await openssl.waitFor(/<<< TLS 1\.\d, RecordHeader \[length 0005\]\n\s+16 03 03 40 00/);
+    await curl.waitFor(/Client hello/);
+    await python.waitFor(/STILL WAITING|ENDED/, { timeoutMs: 80_000 });
+    assertMatch(python.output, /STILL WAITING/);
+    for (const client of [openssl, curl]) {
+      assertEquals(client.status, undefined, `still waiting after 60 s:\n${client.output}`);
+      assertNotMatch(client.output, /alert|error|SSL_ERROR/i);
+    }
+  },
+}));

@@ -57,6 +57,7 @@ const shippedPacing: Readonly<Record<string, readonly number[]>> = {
   imap: [22_000, 2_000, 1_000, 1, 32],
   irc: [55_000, 2_000, 1_000, 1, 32],
   banner: [22_000, 2_000, 1_000, 1, 32],
+  tls: [1_000, 2_000, 1_000, 1, 4],
 };
 
 Deno.test("each protocol paces as the README says, and flags and variables override it", () => {

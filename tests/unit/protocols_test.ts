@@ -229,3 +229,13 @@ Deno.test("banner sends --banner but its last byte, then nothing more", () => {
   assertEquals(firstLines("banner", 32, 20, "RFB 003.008\n"), ["RFB 003.008"]);
   assertEquals(firstLines("banner", 32, 20, "x"), []);
 });
+
+Deno.test("tls sends a handshake record header of 2^14 bytes, then HelloRequests, all but the record's last byte (RFC 8446 5.1, RFC 5246 7.4.1.1)", () => {
+  const lines = firstLines("tls", 4, 10_000);
+  const stream = lines.join("");
+  assertEquals(stream.slice(0, 5), "\x16\x03\x03\x40\x00", "handshake, 0x0303, 16,384 bytes");
+  assertEquals(stream.length, 5 + 2 ** 14 - 1);
+  assertEquals(stream.slice(5), "\x00".repeat(2 ** 14 - 1), "HelloRequests: type 0, length 0");
+  for (const verdict of protocols.tls.verdicts) assert(!verdict.test(stream), `${verdict}`);
+  assert(protocols.tls.verdicts[0].test(stream + "\x00"), "one byte more would complete it");
+});
