@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { logLines, reportSvg, reportText, summarizeLog } from "../log/report.ts";
+import { logLines, reportText, summarizeLog } from "../log/report.ts";
+import { reportSvg } from "../log/report_svg.ts";
 import { writeStdout } from "./fail.ts";
 
 /** Reads stdin to its end and prints the report, as text or SVG. */

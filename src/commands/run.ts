@@ -45,6 +45,7 @@ export async function run(config: TarpitConfig): Promise<void> {
     format: config.logFormat,
     journal: Deno.env.has("JOURNAL_STREAM"),
     write: queuedLines(logQueue),
+    hostname: Deno.hostname(),
   });
   logQueue.onRecovered = (lost, cause) =>
     logEvent(log, "LOG_DROPPED", { lines: lost, cause }, "stderr could not keep up");

@@ -60,6 +60,11 @@ export interface LoggerOptions {
   write?: (line: string, level: LogLevel, event: string) => void;
   /** The clock for timestamps; `Date.now` by default. */
   now?: () => number;
+  /**
+   * The machine's name, which JSON lines carry as `hostname` (`host` is a client's), so
+   * a fleet's logs can be told apart.
+   */
+  hostname?: string;
 }
 
 /**
@@ -85,9 +90,10 @@ export function createLogger(options: LoggerOptions): Logger {
       // journald stamps the time itself: a text line under it needs none.
       const timestamp = options.journal && !json ? "" : new Date(now()).toISOString();
       const prefix = options.journal ? `<${syslogPriority[level]}>` : json ? "" : `${timestamp} `;
-      const body = json
-        ? jsonLine({ timestamp, level, event }, fields, message)
-        : textLine(event, fields, message);
+      const head: Record<string, string> = options.hostname === undefined
+        ? { timestamp, level, event }
+        : { timestamp, hostname: options.hostname, level, event };
+      const body = json ? jsonLine(head, fields, message) : textLine(event, fields, message);
       write(prefix + body, level, event);
     },
   };

@@ -29,6 +29,9 @@ export const sourcesKept = 50_000;
 /** Processes, protocol names and families kept; a log has few of each. */
 const processesKept = 10_000, protocolsKept = 100, familiesKept = 100;
 
+/** Machines kept: a fleet's. */
+const hostsKept = 10_000;
+
 /** Sources counted per family or cluster: past it, "more than". */
 const sourcesCounted = 10_000;
 
@@ -38,8 +41,14 @@ const clustersKept = 1_000;
 /** Chart points kept: past twice this, neighbours are merged, keeping the higher count. */
 export const chartPoints = 5_000;
 
-/** Past the latest time a log line may carry: `Date` can show it, not a millisecond after. */
-const latestTime = 8.64e15;
+/** Series (machine and protocol) drawn, and points kept of each, as {@link chartPoints}. */
+const seriesKept = 48, seriesPoints = 1_000;
+
+/** Bins of the histogram of time held: 0.1 s to 10^6 s, 4 a decade, the last open. */
+export const histogramBins = 28;
+
+/** The latest time a log line may carry: `Date` can show it, not a millisecond after. */
+export const latestTime = 8.64e15;
 
 /**
  * The longest a client can have been trapped, in seconds, when the log does not say when
@@ -81,6 +90,17 @@ export interface LogReport {
   skipped: number;
   /** Trapped clients over time: [epoch ms, clients held] after each ACCEPT or CLOSE. */
   readonly held: [number, number][];
+  /**
+   * The same per machine and protocol (keyed `machine protocol`, the machine empty where
+   * the log does not say): [epoch ms, clients held] after each change; past a cap, new
+   * pairs are drawn as `other` of their machine.
+   */
+  readonly series: Map<string, [number, number][]>;
+  /**
+   * Connections by time held, in {@link histogramBins} bins, 4 a decade from 0.1 s: in
+   * all, and per family.
+   */
+  readonly heldFor: { readonly all: Uint32Array; readonly families: Map<string, Uint32Array> };
   /** Whether sources were dropped to stay within {@link sourcesKept}. */
   sourcesCapped: boolean;
   /** Per family `CLOSE` named; past a cap, new families count as `other`. */
@@ -91,18 +111,27 @@ export interface LogReport {
    * in the family table shows as one cluster.
    */
   readonly unknownClusters: Map<string, GroupTotals>;
+  /**
+   * Per machine, where the log says (`hostname` in JSON, the host column of `journalctl -o
+   * short-iso`): a fleet's journals merged; past a cap, new machines count as `other`.
+   */
+  readonly hosts: Map<string, GroupTotals>;
 }
 
 interface Event {
   readonly name: string;
   readonly fields: Readonly<Record<string, string>>;
   readonly time: number | undefined;
-  /** The process that wrote it, where the line says (`tarpyt[123]`). */
+  /** The process that wrote it, where the line says (`tarpyt[123]`), and on which machine. */
   readonly process: string;
+  /** The machine it came from, where the line says; else empty. */
+  readonly machine: string;
 }
 
 const isoTime = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d))\s/;
 const processTag = /\s(\S+\[\d+\]):\s/;
+/** `journalctl -o short-iso`: the time, the machine, the process. */
+const journalHead = /^\S+\s+(\S+)\s+\S+\[\d+\]:\s/;
 /** The events a report reads. */
 const readEvents = [
   "ACCEPT",
@@ -118,13 +147,21 @@ const textEvent = new RegExp(`(?:^|\\s)(${readEvents.join("|")})((?: [a-z-]+=\\S
 /** Reads one line into an event, or undefined. */
 function parseLine(line: string): Event | undefined {
   const time = isoTime.exec(line)?.[1];
-  const process = processTag.exec(line)?.[1] ?? "";
+  const tag = processTag.exec(line)?.[1] ?? "";
+  const journalMachine = journalHead.exec(line)?.[1] ?? "";
   const brace = line.indexOf("{");
   if (brace !== -1 && line.includes('"event":')) {
     try {
       const object = JSON.parse(line.slice(brace)) as Record<string, unknown>;
       const fields = Object.fromEntries(Object.entries(object).map(([k, v]) => [k, String(v)]));
-      return { name: fields.event, fields, time: plausibleTime(fields.timestamp ?? time), process };
+      const machine = fields.hostname ?? journalMachine;
+      return {
+        name: fields.event,
+        fields,
+        time: plausibleTime(fields.timestamp ?? time),
+        process: `${machine} ${tag}`,
+        machine,
+      };
     } catch {
       return undefined;
     }
@@ -136,7 +173,13 @@ function parseLine(line: string): Event | undefined {
     const at = pair.indexOf("=");
     fields[pair.slice(0, at)] = pair.slice(at + 1);
   }
-  return { name: match[1], fields, time: plausibleTime(time), process };
+  return {
+    name: match[1],
+    fields,
+    time: plausibleTime(time),
+    process: `${journalMachine} ${tag}`,
+    machine: journalMachine,
+  };
 }
 
 /** A time `Date` can show, or undefined. */
@@ -176,27 +219,42 @@ export async function summarizeLog(
     bytes: 0,
     skipped: 0,
     held: [],
+    series: new Map(),
+    heldFor: { all: new Uint32Array(histogramBins), families: new Map() },
     sourcesCapped: false,
     families: new Map(),
     unknownClusters: new Map(),
+    hosts: new Map(),
   };
-  /** Per process: its protocol, when it started, how many it holds now. */
-  const processes = new Map<string, { protocol: string; startedAt?: number; held: number }>();
-  const processOf = (name: string) => {
+  /** Per process: its machine and protocol, when it started, how many it holds now. */
+  const processes = new Map<string, ProcessState>();
+  const processOf = (name: string, machine: string) => {
     let known = processes.get(name);
     if (known === undefined) {
       if (processes.size >= processesKept) processes.clear();
-      processes.set(name, known = { protocol: "unknown", held: 0 });
+      processes.set(name, known = { machine, protocol: "unknown", held: 0 });
     }
     return known;
   };
   /** Which process serves each socket: a new one there means the old one is gone. */
   const servedBy = new Map<string, string>();
+  /** Clients held now, in all and per series. */
   let held = 0;
-  const chart = (time: number | undefined): void => {
+  const seriesHeld = new Map<string, number>();
+  /** `process` holds `change` more clients (or fewer) from `time`. */
+  const hold = (process: ProcessState, change: number, time: number | undefined): void => {
+    process.held += change;
+    held += change;
+    const key = seriesKeyOf(report.series, process);
+    const now = (seriesHeld.get(key) ?? 0) + change;
+    seriesHeld.set(key, now);
     if (time === undefined) return;
     report.held.push([time, held]);
     if (report.held.length > 2 * chartPoints) mergeNeighbours(report.held);
+    let points = report.series.get(key);
+    if (points === undefined) report.series.set(key, points = []);
+    points.push([time, now]);
+    if (points.length > 2 * seriesPoints) mergeNeighbours(points);
   };
   for await (const line of lines) {
     if (line.trim() === "") continue;
@@ -205,27 +263,23 @@ export async function summarizeLog(
       report.skipped++;
       continue;
     }
-    const { name, fields, time, process } = event;
-    const writer = processOf(process);
+    const { name, fields, time, process, machine } = event;
+    const writer = processOf(process, machine);
     if (name === "LISTEN") {
       // A process serving a socket another one served: that one has stopped, killed or
       // not, and holds nobody any more.
       const socket = fields.name ?? fields.address ?? "";
       const before = servedBy.get(socket);
       if (before !== undefined && before !== process) {
-        const gone = processOf(before);
-        held -= gone.held;
-        gone.held = 0;
-        chart(time);
+        const gone = processOf(before, machine);
+        hold(gone, -gone.held, time);
       }
       if (servedBy.size >= processesKept) servedBy.clear();
       servedBy.set(socket, process);
     } else if (name === "START") {
-      held -= writer.held;
-      writer.held = 0;
+      hold(writer, -writer.held, time);
       writer.protocol = fields.protocol ?? "unknown";
       writer.startedAt = time;
-      chart(time);
     } else if (name === "ACCEPT") {
       sourceOf(report, plainAddress(fields.host ?? "unknown")).connections++;
       report.connections++;
@@ -234,9 +288,7 @@ export async function summarizeLog(
         protocol = "other";
       }
       report.protocols.set(protocol, (report.protocols.get(protocol) ?? 0) + 1);
-      writer.held++;
-      held++;
-      chart(time);
+      hold(writer, 1, time);
     } else if (name === "CLOSE") {
       const ranFor = writer.startedAt !== undefined && time !== undefined
         ? (time - writer.startedAt) / 1000 + 1
@@ -255,6 +307,17 @@ export async function summarizeLog(
         ? family
         : "other";
       addTo(groupOf(report.families, named), address, seconds);
+      const bin = histogramBin(seconds);
+      report.heldFor.all[bin]++;
+      let perFamily = report.heldFor.families.get(named);
+      if (perFamily === undefined) {
+        report.heldFor.families.set(named, perFamily = new Uint32Array(histogramBins));
+      }
+      perFamily[bin]++;
+      if (machine !== "") {
+        const host = report.hosts.has(machine) || report.hosts.size < hostsKept ? machine : "other";
+        addTo(groupOf(report.hosts, host), address, seconds);
+      }
       if (family === "unknown" && (fields.left === "closed" || fields.left === "reset")) {
         const cluster = `${writer.protocol} ${twoDigits(seconds)}`;
         if (!report.unknownClusters.has(cluster) && report.unknownClusters.size >= clustersKept) {
@@ -263,14 +326,30 @@ export async function summarizeLog(
         addTo(groupOf(report.unknownClusters, cluster), address, seconds);
       }
       report.bytes += bytes;
-      if (writer.held > 0) {
-        writer.held--;
-        held--;
-      }
-      chart(time);
+      if (writer.held > 0) hold(writer, -1, time);
     }
   }
   return report;
+}
+
+/** What the report knows of a process that writes the log. */
+interface ProcessState {
+  readonly machine: string;
+  protocol: string;
+  startedAt?: number;
+  held: number;
+}
+
+/** The series a process's clients are drawn in: its machine's protocol, or `other`. */
+function seriesKeyOf(series: Map<string, unknown>, process: ProcessState): string {
+  const key = `${process.machine} ${process.protocol}`;
+  return series.has(key) || series.size < seriesKept ? key : `${process.machine} other`;
+}
+
+/** The {@link LogReport.heldFor} bin of `seconds`: 4 a decade from 0.1 s, the last open. */
+export function histogramBin(seconds: number): number {
+  const bin = Math.floor((Math.log10(Math.max(seconds, 0.1)) + 1) * 4);
+  return Math.min(bin, histogramBins - 1);
 }
 
 function sourceOf(report: LogReport, address: string): SourceTotals {
@@ -421,6 +500,22 @@ export function reportText(report: LogReport, top = 10): string {
       }   ${humanDuration(g.seconds)}`
     ),
   );
+  if (report.hosts.size > 1) {
+    lines.push(
+      "",
+      "per host:",
+      `  ${"host".padEnd(32)} ${"sources".padStart(8)} ${
+        "connections".padStart(11)
+      }   time trapped`,
+      ...[...report.hosts].sort((a, b) => b[1].seconds - a[1].seconds).slice(0, top).map((
+        [host, g],
+      ) =>
+        `  ${escapeControl(host).padEnd(32)} ${sources(g).padStart(8)} ${
+          String(g.connections).padStart(11)
+        }   ${humanDuration(g.seconds)}`
+      ),
+    );
+  }
   const clusters = [...report.unknownClusters].filter(([, g]) => g.connections >= 3)
     .sort((a, b) => b[1].connections - a[1].connections).slice(0, top);
   if (clusters.length > 0) {
@@ -436,43 +531,4 @@ export function reportText(report: LogReport, top = 10): string {
   }
   if (report.skipped > 0) lines.push("", `${report.skipped} lines were not TarPyt's and skipped`);
   return lines.join("\n") + "\n";
-}
-
-/** An SVG line chart of clients held over time, with its axes labelled. */
-export function reportSvg(report: LogReport, width = 800, height = 300): string {
-  const margin = { left: 60, right: 20, top: 30, bottom: 40 };
-  // A log need not be in order (journals merged, files concatenated): draw it in order.
-  const points = [...report.held].sort((a, b) => a[0] - b[0]);
-  const t0 = points[0]?.[0] ?? 0;
-  const t1 = Math.max(points.at(-1)?.[0] ?? 0, t0 + 1);
-  const most = points.reduce((max, [, n]) => Math.max(max, n), 1);
-  const x = (t: number): number =>
-    margin.left + ((t - t0) / (t1 - t0)) * (width - margin.left - margin.right);
-  const y = (n: number): number =>
-    height - margin.bottom - (n / most) * (height - margin.top - margin.bottom);
-  let path = "";
-  let last = 0;
-  for (const [t, n] of points) {
-    path += `${x(t).toFixed(1)},${y(last).toFixed(1)} ${x(t).toFixed(1)},${y(n).toFixed(1)} `;
-    last = n;
-  }
-  const label = (t: number): string => new Date(t).toISOString().slice(0, 16).replace("T", " ");
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
-    `viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
-    `<title>TarPyt: trapped clients over time</title>`,
-    `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${margin.left}" y="18">clients trapped (most: ${most}); ` +
-    `${report.connections} connections, ${humanDuration(report.seconds)} wasted</text>`,
-    `<line x1="${margin.left}" y1="${y(0)}" x2="${width - margin.right}" y2="${
-      y(0)
-    }" stroke="black"/>`,
-    `<line x1="${margin.left}" y1="${y(0)}" x2="${margin.left}" y2="${y(most)}" stroke="black"/>`,
-    `<text x="${margin.left - 8}" y="${y(most) + 4}" text-anchor="end">${most}</text>`,
-    `<text x="${margin.left - 8}" y="${y(0) + 4}" text-anchor="end">0</text>`,
-    `<text x="${margin.left}" y="${height - 12}">${label(t0)}</text>`,
-    `<text x="${width - margin.right}" y="${height - 12}" text-anchor="end">${label(t1)}</text>`,
-    `<polyline fill="none" stroke="#c0392b" stroke-width="1.5" points="${path.trim()}"/>`,
-    `</svg>`,
-  ].join("\n") + "\n";
 }

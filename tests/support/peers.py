@@ -35,6 +35,8 @@ holding it until the test kills it.
                                 queue and read nothing for that long, as a stalled PID 1
                                 (STALL "forever": never read again), printing "stalled"
                                 and "resumed"
+  pngcolors FILE                 print, as JSON, how many pixels of a PNG (8-bit RGB or RGBA,
+                                as rsvg-convert writes) have each colour, "#rrggbb"
   occupy HOST PORT COUNT DRIP   hold COUNT connections that reconnect as soon as they are
                                 closed; each sends one byte every DRIP seconds (0: none);
                                 print "occupying COUNT", then every second "reconnects N"
@@ -197,6 +199,51 @@ def tls_client(host, port):
     context.verify_mode = ssl.CERT_NONE
     conn = socket.create_connection((host, port), timeout=3600)
     return "handshake done: %s" % context.wrap_socket(conn).version()
+
+
+def pngcolors(path):
+    import json
+    import struct
+    import zlib
+
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    at, idat, header = 8, b"", None
+    while at < len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        body = data[at + 8:at + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        at += 12 + length
+    width, height, depth, color_type, _, _, interlace = header
+    assert depth == 8 and color_type in (2, 6) and interlace == 0, header
+    channels = 4 if color_type == 6 else 3
+    raw, stride = zlib.decompress(idat), width * channels
+    counts, previous = {}, bytearray(stride)
+    for row in range(height):
+        kind = raw[row * (stride + 1)]
+        line = bytearray(raw[row * (stride + 1) + 1:(row + 1) * (stride + 1)])
+        for i in range(stride):  # PNG filters, RFC 2083 6
+            a = line[i - channels] if i >= channels else 0
+            b = previous[i]
+            c = previous[i - channels] if i >= channels else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 255
+            elif kind == 2:
+                line[i] = (line[i] + b) & 255
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        for i in range(0, stride, channels):
+            key = "#%02x%02x%02x" % (line[i], line[i + 1], line[i + 2])
+            counts[key] = counts.get(key, 0) + 1
+        previous = line
+    print(json.dumps(counts))
 
 
 def held(client, host, port, seconds):
@@ -432,6 +479,7 @@ def main(argv):
             "burst": burst,
             "notify": notify,
             "occupy": occupy,
+            "pngcolors": pngcolors,
         }[name](*args)
 
 

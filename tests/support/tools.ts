@@ -31,6 +31,7 @@ export const debianPackages = {
   openssl: "openssl",
   "gnutls-cli": "gnutls-bin",
   go: "golang-go",
+  "rsvg-convert": "librsvg2-bin",
 } as const;
 
 /** A program a test needs. */

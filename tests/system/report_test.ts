@@ -3,7 +3,8 @@
  */
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { programEnv, run } from "../support/process.ts";
-import { tarpytArgv, trappedLog } from "../support/tarpyt.ts";
+import { peerArgv, tarpytArgv, trappedLog } from "../support/tarpyt.ts";
+import { needing } from "../support/tools.ts";
 import { chartPoints, humanDuration, summarizeLog } from "../../src/log/report.ts";
 
 /**
@@ -57,11 +58,77 @@ Deno.test("report --svg draws trapped clients over time as well-formed SVG", asy
     "import sys, xml.etree.ElementTree as E; print(E.parse(sys.stdin).getroot().tag)",
   ], svg);
   assertEquals([code, stdout.trim()], [0, "{http://www.w3.org/2000/svg}svg"]);
-  const points = /<polyline [^>]*points="([^"]+)"/.exec(svg)?.[1].split(" ") ?? [];
-  assertEquals(points.length, 2 * 7, "a point at START, and a step for each ACCEPT and CLOSE");
-  assertMatch(svg, /clients trapped \(most: [1-3]\); 3 connections/);
+  const areas = [...svg.matchAll(/<polygon [^>]*points="([^"]+)"/g)];
+  assertEquals(areas.length, 1, "one protocol, one area");
+  const points = areas[0][1].split(" ");
   assert(points.every((p) => /^\d+\.\d,\d+\.\d$/.test(p)), svg);
+  assertMatch(svg, /clients trapped \(most: [1-3]\); 3 connections/);
+  assertMatch(svg, />ssh<\/text>/, "a legend");
+  assertMatch(svg, /connections by time held/, "the histogram");
 });
+
+Deno.test(needing(["rsvg-convert", "python3"], {
+  name:
+    "report --svg of a fleet renders: a panel per host, protocols stacked in their colours, a histogram",
+  fn: async () => {
+    const line = (host: string, pid: number, second: number, text: string) =>
+      `2026-11-24T12:${String(Math.floor(second / 60)).padStart(2, "0")}:${
+        String(second % 60).padStart(2, "0")
+      }+0000 ${host} tarpyt[${pid}]: ${text}`;
+    const log: string[] = [];
+    for (
+      const [host, pid, protocol, clients] of [
+        ["alpha", 1, "ssh", 30],
+        ["alpha", 2, "smtp", 10],
+        ["beta", 1, "http", 20],
+      ] as const
+    ) {
+      log.push(line(host, pid, 0, `START version=0.1.0 protocol=${protocol}`));
+      for (let i = 0; i < clients; i++) {
+        log.push(line(host, pid, 1 + i, `ACCEPT host=192.0.2.${i} port=1 fd=${i} n=1/9`));
+      }
+      for (let i = 0; i < clients; i++) {
+        log.push(line(
+          host,
+          pid,
+          600 + i,
+          `CLOSE host=192.0.2.${i} port=1 fd=${i} time=${
+            599 - i
+          }.000 bytes=9 left=closed family=medusa`,
+        ));
+      }
+    }
+    const svg = await report(log.join("\n"), ["--svg"]);
+    const dir = await Deno.makeTempDir({ prefix: "tarpyt-svg-" });
+    try {
+      await Deno.writeTextFile(`${dir}/report.svg`, svg);
+      const rendered = await run(["rsvg-convert", "-o", `${dir}/report.png`, `${dir}/report.svg`]);
+      assertEquals(rendered.code, 0, rendered.stderr);
+      const colors: Record<string, number> = JSON.parse(
+        (await run(peerArgv("pngcolors", `${dir}/report.png`))).stdout,
+      );
+      const rgb = (hex: string) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+      /** Pixels within 4 of `target` on each channel: renderers round differently. */
+      const pixels = (target: number[]) =>
+        Object.entries(colors).filter(([hex]) =>
+          rgb(hex).every((c, i) => Math.abs(c - target[i]) <= 4)
+        ).reduce((sum, [, n]) => sum + n, 0);
+      // Each protocol's area in its own colour, at 85% over white; and the bars.
+      const blend = (hex: string) => rgb(hex).map((c) => c * 0.85 + 255 * 0.15);
+      const areas = ["#c0392b", "#2980b9", "#27ae60"].map((hex) => pixels(blend(hex)));
+      assert(areas.every((n) => n > 1_000), `areas: ${JSON.stringify(areas)}`);
+      assert(pixels(rgb("#34495e")) > 500, "the histogram's bars");
+      assert(pixels(rgb("#000000")) > 1_000, "axes and text");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+    assertEquals([...svg.matchAll(/font-weight="bold">(\w+): clients trapped/g)].map((m) => m[1]), [
+      "alpha",
+      "beta",
+    ]);
+    assertMatch(svg, />medusa<\/text>/, "the cluster's family marks its bar");
+  },
+}));
 
 Deno.test("durations read at a glance", () => {
   assertEquals([0, 42, 125, 7_500, 200_000].map(humanDuration), [
@@ -120,6 +187,6 @@ Deno.test("report survives a hostile log: endless lines, impossible values, esca
   assertMatch(text, /4 lines were not TarPyt's and skipped/);
   const svg = await report(log, ["--svg"], heapMiB);
   const xs = [...svg.matchAll(/(\d+\.\d),\d+\.\d/g)].map((m) => Number(m[1]));
-  assert(xs.length > 0 && xs.every((x) => x >= 60 && x <= 780), "every point on the chart");
+  assert(xs.length > 0 && xs.every((x) => x >= 60 && x <= 660), "every point on the chart");
   assert(xs.length <= 4 * chartPoints + 4, `${xs.length} points: merged as they piled up`);
 });

@@ -292,7 +292,12 @@ Deno.test("the runtime may read the variables it uses and write only the notify 
   ].sort();
   assertEquals(allowed, needed);
   assert(runtimeFlags.includes("--no-prompt"));
-  assert(!runtimeFlags.some((flag) => /^--allow-(all|run|ffi|sys)|^-A$/.test(flag)));
+  assert(!runtimeFlags.some((flag) => /^--allow-(all|run|ffi)|^-A$/.test(flag)));
+  // Of the system, only the host's name, which JSON log lines carry.
+  assertEquals(
+    runtimeFlags.filter((flag) => flag.startsWith("--allow-sys")),
+    ["--allow-sys=hostname"],
+  );
   // The one file it may read is /dev/null, to notice it is out of file descriptors (see src/runtime/fd_limit.ts).
   assertEquals(
     runtimeFlags.filter((flag) => flag.startsWith("--allow-read")),

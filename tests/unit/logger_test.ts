@@ -42,6 +42,20 @@ Deno.test("json lines are one object each: timestamp, level, event, fields (numb
   ]);
 });
 
+Deno.test("json lines name the machine, as hostname: a fleet's logs stay apart", () => {
+  const [lines, log] = collect({
+    level: "info",
+    journal: false,
+    format: "json",
+    hostname: "sensor-7",
+  });
+  log.log("info", "ACCEPT", { host: "192.0.2.1" });
+  assertEquals(lines, [
+    '{"timestamp":"1970-01-01T00:00:00.000Z","hostname":"sensor-7","level":"info",' +
+    '"event":"ACCEPT","host":"192.0.2.1"}',
+  ]);
+});
+
 Deno.test("a level hides the levels below it", () => {
   const [lines, log] = collect({ level: "warning", journal: true });
   log.log("info", "HIDDEN");

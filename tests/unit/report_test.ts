@@ -136,3 +136,38 @@ Deno.test("families and clusters from a hostile log are capped and escaped", asy
   assert(report.unknownClusters.size <= 1_000, `${report.unknownClusters.size} clusters`);
   assert(!reportText(report).includes("\x1b"));
 });
+
+Deno.test("a fleet's merged journals: time and sources per host, from journalctl's host column or JSON's hostname", async () => {
+  const journal = (host: string, pid: number, text: string, second = 20) =>
+    `2026-11-24T12:00:${second}+0000 ${host} tarpyt[${pid}]: ${text}`;
+  const report = await summarizeLog([
+    journal("alpha", 10, "START version=0.1.0 protocol=ssh", 10),
+    journal("beta", 10, "START version=0.1.0 protocol=smtp", 15),
+    // 8 s: alpha's tarpit has run 10 s; beta's, of the same pid, 5 s.
+    journal(
+      "alpha",
+      10,
+      "CLOSE host=192.0.2.1 port=1 fd=1 time=8.000 bytes=1 left=closed family=unknown",
+    ),
+    journal(
+      "beta",
+      10,
+      "CLOSE host=192.0.2.2 port=1 fd=1 time=4.000 bytes=1 left=closed family=unknown",
+    ),
+    journal(
+      "beta",
+      10,
+      "CLOSE host=192.0.2.3 port=1 fd=2 time=1.000 bytes=1 left=closed family=unknown",
+    ),
+    '{"timestamp":"2026-11-24T12:00:06.000Z","hostname":"gamma","level":"info","event":"CLOSE",' +
+    '"host":"192.0.2.4","port":1,"fd":1,"time":2,"bytes":1}',
+  ]);
+  assertEquals(
+    [...report.hosts].map(([host, g]) => [host, g.connections, g.seconds, g.sources.size]),
+    [["alpha", 1, 8, 1], ["beta", 2, 5, 2], ["gamma", 1, 2, 1]],
+  );
+  assertMatch(
+    reportText(report),
+    /per host:\n.*\n {2}alpha\s+1\s+1\s+8s\n {2}beta\s+2\s+2\s+5s\n {2}gamma/,
+  );
+});
