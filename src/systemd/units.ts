@@ -32,6 +32,13 @@ export const unitSizing = {
   tasks: 32,
   /** Connections waiting in the kernel while all `maxClients` are held. */
   backlog: 1024,
+  /**
+   * `CPUQuota=`, in per cent of one core: a base for accepting, logging and the runtime,
+   * and per client what the dearest pacing costs (ssh's drip, `deno task bench-pacing`),
+   * rounded up generously.
+   */
+  cpuBasePercent: 25,
+  cpuPerClientPercent: 0.002,
 } as const;
 
 /** `WatchdogSec=`: systemd restarts a service that has not pinged for this long. */
@@ -88,6 +95,10 @@ SendBuffer=${bufferBytes}
 Backlog=${backlog}
 # With one long-lived service per socket, systemd counts the traffic here.
 IPAccounting=yes
+# Sources to leave alone (your own scanners and monitoring): the kernel drops their
+# packets before anything accepts them. With \`systemctl edit tarpyt-${name}@.socket\`, for
+# example: IPAddressDeny=192.0.2.10 198.51.100.0/24
+IPAddressDeny=
 
 [Install]
 WantedBy=sockets.target
@@ -95,8 +106,10 @@ WantedBy=sockets.target
 }
 
 function serviceUnit(name: string, execPath: string): string {
-  const { maxClients, baseMiB, perClientKiB, tasks } = unitSizing;
+  const { maxClients, baseMiB, perClientKiB, tasks, cpuBasePercent, cpuPerClientPercent } =
+    unitSizing;
   const memoryMiB = baseMiB + Math.ceil((maxClients * perClientKiB) / 1024);
+  const cpuPercent = cpuBasePercent + Math.ceil(maxClients * cpuPerClientPercent);
   return `${header(name, "service")}
 [Unit]
 Description=TarPyt ${name} tarpit on %I
@@ -130,6 +143,10 @@ Environment=TARPYT_MAX_CLIENTS=${maxClients}
 LimitNOFILE=${maxClients + spareFds}
 MemoryMax=${memoryMiB}M
 TasksMax=${tasks}
+# CPU: ${cpuBasePercent}% of a core plus ${cpuPerClientPercent}% per client at most, whatever storm
+# comes: past it, clients wait; and only CPU nothing else wants.
+CPUQuota=${cpuPercent}%
+CPUWeight=idle
 
 # The sandbox. The only network this service has is the socket systemd hands it:
 # it runs as a throw-away user, in a network namespace of its own, with no capability,
