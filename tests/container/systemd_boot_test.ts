@@ -9,7 +9,7 @@
  * source.
  */
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
-import { compiledBinary, peerArgv, sshArgv } from "../support/tarpyt.ts";
+import { compiledBinary, loadArgv, peerArgv, sshArgv } from "../support/tarpyt.ts";
 import { run, RunningProcess } from "../support/process.ts";
 import { SystemdContainer } from "../support/systemd_container.ts";
 import { needing } from "../support/tools.ts";
@@ -190,6 +190,102 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
     });
 
     await t.step(
+      "CPUQuota= caps a storm of clients where the kernel delegates cpu; CPUWeight=idle",
+      async () => {
+        const http = "tarpyt-http@8080.service";
+        assertEquals(
+          await property(c, http, "CPUQuotaPerSecUSec"),
+          "340ms",
+          "as sized: 25% + 4096 x 0.002%",
+        );
+        assertEquals(await property(c, http, "CPUWeight"), "idle");
+        // A tighter quota than shipped, so that one core's worth of storm shows it bite.
+        const dir = `${c.root}/etc/systemd/system/${http}.d`;
+        await Deno.mkdir(dir, { recursive: true });
+        await Deno.writeTextFile(`${dir}/quota.conf`, "[Service]\nCPUQuota=10%\n");
+        await c.mustExec(["systemctl", "daemon-reload"]);
+        assertEquals(await property(c, http, "CPUQuotaPerSecUSec"), "100ms");
+        const before = Number(await property(c, http, "CPUUsageNSec"));
+        const started = performance.now();
+        const storm = await run(
+          c.onNetwork(loadArgv("storm", "127.0.0.1", protocolPorts.http, 4_000, 10, 0.1, 200)),
+        );
+        const seconds = (performance.now() - started) / 1000;
+        const used = (Number(await property(c, http, "CPUUsageNSec")) - before) / 1e9;
+        const { connections } = JSON.parse(storm.stdout);
+        console.log(
+          `storm: ${connections} connections in ${seconds.toFixed(1)} s; the service used ` +
+            `${used.toFixed(2)} s of CPU, ${
+              (100 * used / seconds).toFixed(1)
+            }% of a core, quota 10%`,
+        );
+        assert(connections > 1_000, storm.stdout + storm.stderr);
+        // systemd can enforce a quota only where the kernel lets it have the cpu controller.
+        // A host that keeps that controller on a cgroup v1 hierarchy (these machines do)
+        // leaves the container's unified hierarchy without it: the unit is right, the
+        // kernel cannot apply it, and the test says so rather than pretend.
+        const controllers = await c.mustExec(["cat", "/sys/fs/cgroup/cgroup.controllers"]);
+        if (!/\bcpu\b/.test(controllers)) {
+          console.log(
+            `the quota is not enforceable here: the container's cgroup has no cpu ` +
+              `controller (it has: ${controllers.trim() || "none"})`,
+          );
+        } else {
+          // The quota is enforced per 100 ms period: a period's overrun at most rounds it up.
+          assert(used <= seconds * 0.1 + 0.1, `${used} s of CPU in ${seconds} s`);
+        }
+        await Deno.remove(`${dir}/quota.conf`);
+        await c.mustExec(["systemctl", "daemon-reload"]);
+      },
+    );
+
+    await t.step(
+      "IPAddressDeny= on the socket leaves a source alone: no ACCEPT, no wait",
+      async () => {
+        for (const address of ["10.99.1.3/24", "10.99.1.4/24"]) {
+          await run(c.onNetwork(["ip", "address", "add", address, "dev", "lo"]));
+        }
+        const socket = "tarpyt-smtp@2525.socket";
+        const dir = `${c.root}/etc/systemd/system/${socket}.d`;
+        await Deno.mkdir(dir, { recursive: true });
+        await Deno.writeTextFile(`${dir}/allow.conf`, "[Socket]\nIPAddressDeny=10.99.1.3\n");
+        await c.mustExec(["systemctl", "daemon-reload"]);
+        await c.mustExec(["systemctl", "restart", socket]);
+        const connect = (source: string) =>
+          run(c.onNetwork([
+            "python3",
+            "-c",
+            "import socket,sys; s=socket.socket(); s.bind((sys.argv[1], 0)); s.settimeout(3); " +
+            "s.connect(('10.99.1.4', 2525)); print('connected')",
+            source,
+          ]));
+        const denied = await connect("10.99.1.3");
+        assert(!/connected/.test(denied.stdout), "a denied source's SYN goes unanswered");
+        assertMatch((await connect("10.99.1.4")).stdout, /connected/);
+        await waitUntil("the allowed source's ACCEPT", async () => {
+          const journal = await c.mustExec([
+            "journalctl",
+            "--no-pager",
+            "-o",
+            "cat",
+            "-u",
+            "tarpyt-smtp@2525.service",
+          ]);
+          return /ACCEPT host=10\.99\.1\.4 /.test(journal);
+        });
+        const journal = await c.mustExec([
+          "journalctl",
+          "--no-pager",
+          "-o",
+          "cat",
+          "-u",
+          "tarpyt-smtp@2525.service",
+        ]);
+        assert(!/10\.99\.1\.3/.test(journal), journal);
+      },
+    );
+
+    await t.step(
       "SIGUSR1 opens no inspector anyone can reach, and the tarpit serves on",
       async () => {
         await c.mustExec(["systemctl", "kill", "--kill-whom=main", "-s", "SIGUSR1", service]);
@@ -285,10 +381,170 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
         const report = await c.mustExec([
           "sh",
           "-c",
-          "journalctl -o short-iso _SYSTEMD_SLICE=tarpyt.slice | tarpyt report",
+          // Only this unit's lines: the storm's many sources would crowd the top 10.
+          "journalctl -o short-iso _SYSTEMD_SLICE=tarpyt.slice " +
+          "_SYSTEMD_UNIT=tarpyt-ssh@2222.service | tarpyt report",
         ]);
         assertMatch(report, /10\.99\.0\.2/);
         assert(!/10\.99\.0\.9/.test(report), report);
+      },
+    );
+
+    await t.step(
+      "CrowdSec reads the slice's journal through contrib/crowdsec: a trapped client becomes " +
+        "a decision at its own time; a forged line makes none",
+      async () => {
+        for (const file of ["acquis.d/tarpyt.yaml", "parsers/s01-parse/tarpyt-logs.yaml"]) {
+          await c.copyIn(`${root}contrib/crowdsec/${file}`, `/etc/crowdsec/${file}`);
+        }
+        await c.copyIn(`${root}contrib/crowdsec/scenarios/tarpyt.yaml`, "/etc/crowdsec/scenarios/");
+        // The local API's default port, 8080, is tarpyt-http@8080's here.
+        await Deno.writeTextFile(
+          `${c.root}/etc/crowdsec/config.yaml.local`,
+          "api:\n  server:\n    listen_uri: 127.0.0.1:8081\n",
+          { append: true },
+        );
+        await c.mustExec([
+          "sed",
+          "-i",
+          "s#127.0.0.1:8080#127.0.0.1:8081#",
+          "/etc/crowdsec/local_api_credentials.yaml",
+        ]);
+        await c.mustExec(["systemctl", "start", "crowdsec"]);
+        await waitUntil(
+          "CrowdSec following the slice's journal",
+          async () =>
+            /journalctl --follow -n 0 _SYSTEMD_SLICE=tarpyt\.slice/.test(
+              (await c.exec(["cat", "/var/log/crowdsec.log"])).stdout,
+            ),
+        );
+        // Documentation addresses: CrowdSec's default whitelist spares private ones.
+        for (const address of ["203.0.113.1/24", "203.0.113.7/24"]) {
+          await run(c.onNetwork(["ip", "address", "add", address, "dev", "lo"]));
+        }
+        // Six connections within the leak of tarpyt-bf's five, from one source.
+        await using _client = new RunningProcess(
+          c.onNetwork(
+            peerArgv(
+              "noread",
+              "203.0.113.1",
+              String(protocolPorts.ssh),
+              "4096",
+              "6",
+              "203.0.113.7",
+            ),
+          ),
+        );
+        // tarpyt-held reads a CLOSE line of a client held a minute. A stand-in process in
+        // the slice writes the line as the service does, so that the test need not wait
+        // the minute; it lives on a moment, since journald reads a process's slice only
+        // while it lives.
+        await c.mustExec([
+          "systemd-run",
+          "--slice=tarpyt.slice",
+          "-p",
+          "SyslogIdentifier=tarpyt",
+          "sh",
+          "-c",
+          "echo 'CLOSE host=203.0.113.8 port=40000 fd=9 time=61.250 bytes=4113 left=write " +
+          "family=t61' && sleep 5",
+        ]);
+        // Any local user can write lines as "tarpyt": they must make no decision.
+        for (
+          const line of [1, 2, 3, 4, 5, 6, 7].map((n) =>
+            `ACCEPT host=198.51.100.9 port=${n} fd=1 n=1/4096`
+          )
+            .concat("CLOSE host=198.51.100.9 port=1 fd=1 time=600.000 bytes=1 left=write family=x")
+        ) {
+          await c.mustExec(["runuser", "-u", "nobody", "--", "logger", "-t", "tarpyt", line]);
+        }
+        type Alert = {
+          scenario: string;
+          source: { ip: string };
+          events: { timestamp: string }[];
+          decisions: { value: string; type: string; duration: string }[];
+        };
+        const alerts = async (): Promise<Alert[]> =>
+          JSON.parse((await c.mustExec(["cscli", "alerts", "list", "-o", "json"])) || "[]") ?? [];
+        await waitUntil("both decisions", async () => (await alerts()).length >= 2)
+          .catch(async (error) => {
+            const logs = await c.exec(["sh", "-c", "tail -20 /var/log/crowdsec.log"]);
+            throw new Error(`${error.message}\n${logs.stdout}`);
+          });
+        const decisions = await c.mustExec(["cscli", "decisions", "list", "-o", "raw"]);
+        console.log(decisions.trim());
+        assertMatch(decisions, /,Ip:203\.0\.113\.7,tarpyt\/tarpyt-bf,ban,/);
+        assertMatch(decisions, /,Ip:203\.0\.113\.8,tarpyt\/tarpyt-held,ban,/);
+        assert(!/198\.51\.100\.9/.test(decisions), decisions);
+        // Each event carries the time of its journal line, to the second the line gives.
+        const journal = await c.mustExec([
+          "journalctl",
+          "-o",
+          "short-unix",
+          "--no-pager",
+          "_SYSTEMD_SLICE=tarpyt.slice",
+        ]);
+        const accepted = [
+          ...journal.matchAll(/^(\d+)\.\d+ \S+ tarpyt\[\d+\]: ACCEPT host=203\.0\.113\.7 /gm),
+        ]
+          .map((m) => Number(m[1]));
+        const bf = (await alerts()).find((a) => a.scenario === "tarpyt/tarpyt-bf");
+        const stamped = bf?.events.map((e) =>
+          Date.parse(e.timestamp.replace(" ", "T").replace(" +0000 UTC", "Z")) / 1000
+        )
+          .sort();
+        assertEquals(stamped, accepted.slice(0, 6).sort(), JSON.stringify(bf));
+      },
+    );
+
+    await t.step(
+      "systemd-journal-upload carries the lines to journal-remote, and tarpyt report reads them " +
+        "per host",
+      async () => {
+        const remote = "/var/log/journal/remote";
+        await c.mustExec(["mkdir", "-p", remote]);
+        await c.mustExec([
+          "systemd-run",
+          "--unit=journal-remote-test",
+          "/lib/systemd/systemd-journal-remote",
+          "--listen-http=19532",
+          `--output=${remote}/`,
+        ]);
+        await waitUntil(
+          "journal-remote listening",
+          async () =>
+            (await c.exec(["curl", "-s", "-o", "/dev/null", "http://127.0.0.1:19532/"])).code === 0,
+        );
+        await c.mustExec([
+          "systemd-run",
+          "--unit=journal-upload-test",
+          "/lib/systemd/systemd-journal-upload",
+          "--url=http://127.0.0.1:19532",
+        ]);
+        // A second sensor, as its upload would arrive: the same lines under another name.
+        await c.mustExec([
+          "sh",
+          "-c",
+          "journalctl -o export _SYSTEMD_SLICE=tarpyt.slice | " +
+          "sed 's/^_HOSTNAME=.*/_HOSTNAME=sensor-2/' | " +
+          `/lib/systemd/systemd-journal-remote --output=${remote}/sensor-2.journal -`,
+        ]);
+        const report = () =>
+          c.mustExec([
+            "sh",
+            "-c",
+            `journalctl -D ${remote} -o short-iso _SYSTEMD_SLICE=tarpyt.slice | tarpyt report`,
+          ]);
+        await waitUntil(
+          "both hosts in the report",
+          async () => /per host:[\s\S]*sensor-2[\s\S]*\n {2}\S/.test(await report()),
+        );
+        const text = await report();
+        console.log(text.slice(text.indexOf("per host:")).split("\n").slice(0, 4).join("\n"));
+        const hostname = (await c.mustExec(["hostname"])).trim();
+        assertMatch(text, new RegExp(`^  ${hostname} `, "m"));
+        assertMatch(text, /^ {2}sensor-2 /m);
+        await c.mustExec(["systemctl", "stop", "journal-upload-test", "journal-remote-test"]);
       },
     );
 
@@ -333,5 +589,140 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
         /^METRICS fd=\d name=metrics address=unix$/m,
       );
     });
+
+    await t.step(
+      "Prometheus scrapes it with contrib's config and rules; every dashboard query returns data",
+      async () => {
+        // Prometheus reads no unix socket: the metrics socket moves to loopback, as an
+        // operator's drop-in would.
+        const dropIn = `${c.root}/etc/systemd/system/tarpyt-ssh-metrics@.socket.d`;
+        await Deno.mkdir(dropIn, { recursive: true });
+        await Deno.writeTextFile(
+          `${dropIn}/tcp.conf`,
+          "[Socket]\nListenStream=\nListenStream=127.0.0.1:9101\n",
+        );
+        await c.mustExec(["systemctl", "stop", service, "tarpyt-ssh-metrics@2222.socket"]);
+        await c.mustExec(["systemctl", "daemon-reload"]);
+        await c.mustExec(["systemctl", "start", "tarpyt-ssh-metrics@2222.socket"]);
+        await c.mustExec(["systemctl", "start", service]);
+        await using held = sshClient(c, "127.0.0.1", protocolPorts.ssh);
+        await held.waitFor(/banner line 1: /);
+        const metrics = await c.exec([
+          "sh",
+          "-c",
+          "curl -sf http://127.0.0.1:9101/metrics | promtool check metrics",
+        ]);
+        assertEquals([metrics.code, metrics.stdout + metrics.stderr], [0, ""]);
+
+        // contrib's scrape config and rules, scraped every second.
+        const scrape = (await Deno.readTextFile(`${root}contrib/prometheus/tarpyt.yml`))
+          .replace("scrape_interval: 30s", "scrape_interval: 1s");
+        await c.copyIn(`${root}contrib/prometheus/tarpyt-rules.yml`, "/etc/prometheus/");
+        await Deno.writeTextFile(
+          `${c.root}/etc/prometheus/tarpyt.yml`,
+          `rule_files: [tarpyt-rules.yml]\n${scrape}`,
+        );
+        const config = await c.exec(["promtool", "check", "config", "/etc/prometheus/tarpyt.yml"]);
+        const rules = await c.exec([
+          "promtool",
+          "check",
+          "rules",
+          "/etc/prometheus/tarpyt-rules.yml",
+        ]);
+        console.log(`${config.stdout}${rules.stdout}`.trim());
+        assertEquals(config.code, 0, config.stdout + config.stderr);
+        assertMatch(config.stdout, /SUCCESS: 1 rule files found/);
+        assertMatch(rules.stdout, /SUCCESS: 3 rules found/);
+        await c.mustExec([
+          "systemd-run",
+          "--unit=prometheus-test",
+          "prometheus",
+          "--config.file=/etc/prometheus/tarpyt.yml",
+          "--storage.tsdb.path=/var/tmp/prometheus-test",
+          "--web.listen-address=127.0.0.1:9090",
+          "--web.enable-remote-write-receiver",
+        ]);
+        // docs/fleet.md's way for many hosts: an agent on each scrapes its tarpits, names
+        // the host as the instance, and writes to the central Prometheus.
+        await Deno.writeTextFile(
+          `${c.root}/etc/prometheus/agent.yml`,
+          [
+            "global: {scrape_interval: 1s}",
+            "scrape_configs:",
+            "  - job_name: tarpyt",
+            "    static_configs: [{targets: ['127.0.0.1:9101']}]",
+            "    relabel_configs: [{target_label: instance, replacement: sensor-1}]",
+            "remote_write: [{url: 'http://127.0.0.1:9090/api/v1/write'}]",
+            "",
+          ].join("\n"),
+        );
+        await c.mustExec([
+          "systemd-run",
+          "--unit=prometheus-agent-test",
+          "prometheus",
+          "--enable-feature=agent",
+          "--config.file=/etc/prometheus/agent.yml",
+          "--storage.agent.path=/var/tmp/prometheus-agent-test",
+          "--web.listen-address=127.0.0.1:9091",
+        ]);
+        const query = async (expr: string): Promise<{ status: string; result: unknown[] }> => {
+          const answer = await c.exec([
+            "curl",
+            "-s",
+            "--get",
+            "--data-urlencode",
+            `query=${expr}`,
+            "http://127.0.0.1:9090/api/v1/query",
+          ]);
+          const { status, data } = JSON.parse(answer.stdout || "{}");
+          return { status, result: data?.result ?? [] };
+        };
+        const scraped = (times: number) =>
+          waitUntil(
+            `${times} scrapes`,
+            async () =>
+              (await query(`count_over_time(up{job="tarpyt"}[1h]) >= ${times}`)).result.length >
+                0,
+          );
+        await scraped(3);
+        // A client leaves: its time goes into the histogram and the counters move.
+        const gone = sshClient(c, "127.0.0.1", protocolPorts.ssh);
+        await gone.waitFor(/banner line 1: /);
+        await gone[Symbol.asyncDispose]();
+        await waitUntil(
+          "the departure",
+          async () =>
+            /^CLOSE /m.test(
+              await c.mustExec(["journalctl", "--no-pager", "-o", "cat", "-u", service]),
+            ),
+        );
+        await scraped(8);
+        const dashboard = JSON.parse(
+          await Deno.readTextFile(`${root}contrib/grafana/tarpyt-dashboard.json`),
+        ) as { panels: { title: string; targets: { expr: string }[] }[] };
+        const expressions = dashboard.panels.flatMap((panel) =>
+          panel.targets.map((target) => [panel.title, target.expr])
+        );
+        assert(expressions.length > 5, "the dashboard's expressions were found");
+        await waitUntil(
+          "the agent's samples",
+          async () => (await query('up{job="tarpyt", instance="sensor-1"} == 1')).result.length > 0,
+        );
+        // What Grafana sends with "All" chosen for both variables, then with the agent's host.
+        for (const instance of [".+", "sensor-1"]) {
+          for (const [title, expr] of expressions) {
+            const chosen = expr.replaceAll("$job", "tarpyt").replaceAll("$instance", instance);
+            const { status, result } = await query(chosen);
+            assertEquals(status, "success", `${title}: ${chosen}`);
+            assert(result.length > 0, `${title} returns no data: ${chosen}`);
+          }
+        }
+        console.log(
+          `${expressions.length} dashboard expressions returned data, for every instance and ` +
+            "for the agent's",
+        );
+        await c.mustExec(["systemctl", "stop", "prometheus-agent-test", "prometheus-test"]);
+      },
+    );
   },
 }));

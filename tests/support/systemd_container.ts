@@ -25,6 +25,12 @@ const cacheDir = `${
 const suite = "bookworm";
 /** systemd itself; fail2ban with its journal reader, for the jail in contrib/; curl for the metrics socket. */
 const packages = "systemd,systemd-sysv,dbus,fail2ban,python3-systemd,curl";
+/**
+ * Installed after debootstrap, as an operator would: CrowdSec's postinst registers with
+ * its Central API unless a credentials file already holds something (its README.Debian),
+ * and these machines cannot reach that API.
+ */
+const operatorPackages = ["crowdsec", "prometheus", "systemd-journal-remote"];
 
 /**
  * The Debian mirror apt already uses, so debootstrap needs no other host; on a host that is
@@ -45,7 +51,10 @@ async function debianMirror(): Promise<string> {
 /** The cached base root file system, built on first use. */
 async function baseRootfs(): Promise<string> {
   // Named by what it holds: a change of packages builds a new one.
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(packages));
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode([packages, ...operatorPackages].join(",")),
+  );
   const tag = [...new Uint8Array(digest).slice(0, 4)].map((b) => b.toString(16).padStart(2, "0"))
     .join("");
   const base = `${cacheDir}/rootfs-${suite}-${tag}`;
@@ -63,6 +72,21 @@ async function baseRootfs(): Promise<string> {
     building,
     await debianMirror(),
   ]);
+  await Deno.mkdir(`${building}/etc/crowdsec`, { recursive: true });
+  await Deno.writeTextFile(
+    `${building}/etc/crowdsec/online_api_credentials.yaml`,
+    "# no Central API: unreachable from here\n",
+  );
+  await Deno.copyFile("/etc/resolv.conf", `${building}/etc/resolv.conf`);
+  await mustRun([
+    "chroot",
+    building,
+    "sh",
+    "-c",
+    "mount -t proc proc /proc && apt-get update -q && DEBIAN_FRONTEND=noninteractive " +
+    `apt-get install -y -q --no-install-recommends ${operatorPackages.join(" ")}; ` +
+    "status=$?; umount /proc; apt-get clean; exit $status",
+  ]);
   await Deno.writeTextFile(`${building}/etc/machine-id`, ""); // nspawn supplies one
   // Timers and gettys only add noise and time to a boot.
   for (
@@ -78,9 +102,16 @@ async function baseRootfs(): Promise<string> {
   ) {
     await Deno.symlink("/dev/null", `${building}/etc/systemd/system/${unit}`).catch(() => {});
   }
-  // fail2ban starts when a test has given it a jail: Debian's own has no log to read here.
-  await Deno.remove(`${building}/etc/systemd/system/multi-user.target.wants/fail2ban.service`)
-    .catch(() => {});
+  // fail2ban and the operators' packages start when a test has configured them.
+  for (const wants of ["multi-user.target.wants", "sockets.target.wants"]) {
+    const dir = `${building}/etc/systemd/system/${wants}`;
+    const names = await Array.fromAsync(Deno.readDir(dir)).catch(() => []);
+    for (const { name } of names) {
+      if (/^(fail2ban|crowdsec|prometheus|systemd-journal-)/.test(name)) {
+        await Deno.remove(`${dir}/${name}`);
+      }
+    }
+  }
   await Deno.writeTextFile(`${building}/.complete`, "");
   await Deno.rename(building, base).catch(async () => {
     // Another run finished first: use its copy.
