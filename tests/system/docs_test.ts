@@ -162,3 +162,11 @@ Deno.test("docs/design.md's layout names every module in src/", () => {
   }
   assertEquals(missing, []);
 });
+
+Deno.test("the README stays an operator's page: at most 250 lines, the rest under docs/", () => {
+  const lines = readme.trimEnd().split("\n").length;
+  assert(lines <= 250, `README.md has ${lines} lines`);
+  for (const [, page] of readme.matchAll(/`(docs\/[\w-]+\.md)`/g)) {
+    assert(Deno.statSync(`${root}${page}`).isFile, `README names ${page}, which is missing`);
+  }
+});
