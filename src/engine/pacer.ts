@@ -7,23 +7,38 @@
  */
 import type { Departure } from "./events.ts";
 
+/**
+ * The pacer's choice for a client: its profile, and a tag the engine keeps with the client
+ * and gives back whenever it tells of it, so that the pacer can tell apart clients of one
+ * source (a scanner and a brute-forcer on one address) without keeping any of its own.
+ */
+export interface PacerChoice {
+  /** An index into the tarpit's profiles. */
+  readonly profile: number;
+  /** The pacer's own, opaque to the engine; 0 when it has nothing to say. */
+  readonly tag: number;
+}
+
 /** Picks each client's pacing profile, and hears how each client did. */
 export interface Pacer {
   /** A client held this long counts as held as well as any: it is reported then, once. */
   readonly horizonMs: number;
   /**
-   * The profile (an index into the tarpit's profiles) for a new client from `source`,
-   * given the first bytes it sent, if any came before it was asked.
+   * The profile for a new client from `source`, given the first bytes it sent, if any
+   * came before it was asked, and its tag.
    */
-  choose(source: string, firstBytes: string | undefined): number;
+  choose(source: string, firstBytes: string | undefined): PacerChoice;
   /**
-   * A client from `source` has been held {@link Pacer.horizonMs} by `profile`, having
-   * waited at most `longestGapMs` for a piece; returns the profile it goes on with, which
-   * may be a cheaper one.
+   * A client from `source`, tagged `tag`, has been held {@link Pacer.horizonMs} by
+   * `profile`, having waited at most `longestGapMs` for a piece; returns the profile it
+   * goes on with, which may be a cheaper one.
    */
-  stayed(source: string, profile: number, longestGapMs: number): number;
-  /** A client from `source` left; returns the name of the family it was seen to be. */
-  departed(source: string, departure: Departure): string;
+  stayed(source: string, tag: number, profile: number, longestGapMs: number): number;
+  /**
+   * A client from `source`, tagged `tag`, left; returns the name of the family it was
+   * seen to be.
+   */
+  departed(source: string, tag: number, departure: Departure): string;
 }
 
 /**
@@ -32,12 +47,12 @@ export interface Pacer {
  * @example
  * ```ts
  * import { fixedPacer } from "./pacer.ts";
- * fixedPacer.choose("192.0.2.1", undefined); // 0
+ * fixedPacer.choose("192.0.2.1", undefined); // { profile: 0, tag: 0 }
  * ```
  */
 export const fixedPacer: Pacer = {
   horizonMs: Infinity,
-  choose: () => 0,
-  stayed: (_, profile) => profile,
+  choose: () => ({ profile: 0, tag: 0 }),
+  stayed: (_source, _tag, profile) => profile,
   departed: () => "unknown",
 };

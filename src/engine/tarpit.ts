@@ -184,6 +184,8 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
   offset = 0;
   /** Its pacing profile: an index into the tarpit's profiles. */
   profile = 0;
+  /** What the pacer tagged it with, given back to the pacer with it. */
+  tag = 0;
   /** Lines sent whole. */
   linesSent = 0;
   /** Pieces the kernel took for it. */
@@ -517,7 +519,12 @@ export class Tarpit<C, L> {
     const since = Math.max(client.profileSince, client.checkedAt);
     if (heldMs - since < this.#pacer.horizonMs) return false;
     client.checkedAt = heldMs;
-    const next = this.#pacer.stayed(client.source, client.profile, client.longestGapMs);
+    const next = this.#pacer.stayed(
+      client.source,
+      client.tag,
+      client.profile,
+      client.longestGapMs,
+    );
     if (next === client.profile) {
       client.credited = true;
       return false;
@@ -531,9 +538,10 @@ export class Tarpit<C, L> {
 
   /** Picks the client's profile and makes its lines. */
   #decide(client: TrappedClient<C>): void {
-    const profile = this.#pacer.choose(client.source, client.firstBytes);
+    const { profile, tag } = this.#pacer.choose(client.source, client.firstBytes);
     client.firstBytes = undefined;
     client.profile = profile;
+    client.tag = tag;
     client.lines = this.#options.protocol.lines(this.#lineOptions[profile]);
     if (this.#needsKeepAlive[profile]) this.#transport.keepAlive(client.connection, keepAliveMs);
   }
@@ -583,9 +591,9 @@ export class Tarpit<C, L> {
     const departure = (closed ? client.closedEnd : undefined) ??
       departureOf(client, leftBy, this.#time.now());
     if (!client.credited && departure.heldMs - client.profileSince >= this.#pacer.horizonMs) {
-      this.#pacer.stayed(client.source, client.profile, client.longestGapMs);
+      this.#pacer.stayed(client.source, client.tag, client.profile, client.longestGapMs);
     }
-    const family = this.#pacer.departed(client.source, departure);
+    const family = this.#pacer.departed(client.source, client.tag, departure);
     this.#emit({ type: "close", client, departure, family, error });
     if (this.#stopping || !this.#acceptPaused) return;
     this.#acceptPaused = false;

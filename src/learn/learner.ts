@@ -24,7 +24,7 @@
  * @module
  */
 import type { Departure } from "../engine/events.ts";
-import type { Pacer } from "../engine/pacer.ts";
+import type { Pacer, PacerChoice } from "../engine/pacer.ts";
 import type { Family } from "../metrics/exposition.ts";
 import type { Profile } from "../../protocols/protocol.ts";
 import { type Evidence, evidenceOf, firstSilence, holdFor, longestGap } from "./evidence.ts";
@@ -105,7 +105,7 @@ export interface LearnerOptions {
  * const learner = new Learner({
  *   protocol: "smtp", profiles: [{ ...pacing, name: "default" }, ...alternatives], learn: true,
  * });
- * learner.choose("203.0.113.7", undefined); // 0, the default, for a first contact
+ * learner.choose("203.0.113.7", undefined); // { profile: 0, tag: 0 }: the default, for a first contact
  * ```
  */
 export class Learner implements Pacer {
@@ -128,8 +128,8 @@ export class Learner implements Pacer {
     this.#profiles = options.profiles;
     this.#costs = options.profiles.map((profile) => 1_000 / profile.delayMs);
     const count = options.profiles.length;
-    // Per source and profile: two means and their counts; and the source's name.
-    this.#sources = new SourceTable(options.capacity ?? sourcesKept, 2 * count, 2 * count + 1);
+    // Per source and profile: two means and their counts.
+    this.#sources = new SourceTable(options.capacity ?? sourcesKept, 2 * count, 2 * count);
     this.#prior = newLevel(count);
     this.#paced = new Array(count).fill(0);
   }
@@ -144,22 +144,21 @@ export class Learner implements Pacer {
     return this.#sources.bytesPerSource;
   }
 
-  choose(source: string, firstBytes: string | undefined): number {
+  choose(source: string, firstBytes: string | undefined): PacerChoice {
     const slot = this.#sources.slot(source);
     const name = nameByFirstBytes(this.#options.protocol, firstBytes);
-    if (name !== undefined) {
-      this.#sources.counts[slot * this.#sources.countsPerSource + 2 * this.#profiles.length] =
-        familyNames.indexOf(name) + 1;
-    }
     const profile = this.#options.learn ? this.#pick(slot, name) : 0;
     this.#paced[profile]++;
-    return profile;
+    // The tag names the client's program, so that what it shows is learned for that
+    // program even when its source runs others beside it.
+    return { profile, tag: name === undefined ? 0 : familyNames.indexOf(name) + 1 };
   }
 
-  stayed(source: string, profile: number, longestGapMs: number): number {
+  stayed(source: string, tag: number, profile: number, longestGapMs: number): number {
     const slot = this.#sources.slot(source);
+    const name = nameOf(tag);
     const horizon = this.horizonMs / 1000;
-    for (const level of this.#levelsOf(slot)) {
+    for (const level of this.#levelsOf(slot, name)) {
       if (level !== this.#prior) addTo(level.held, level.tried, profile, horizon);
       // It would have been held as well by a profile whose silences it has sat through;
       // of the others nothing is known.
@@ -169,7 +168,6 @@ export class Learner implements Pacer {
         }
       });
     }
-    const name = this.#nameOf(slot);
     if (name !== undefined && this.#trials.get(name) === profile) this.#trials.delete(name);
     if (!this.#options.learn) return profile;
     // Held as well as any: go on with the cheapest expected to hold it as long.
@@ -178,17 +176,17 @@ export class Learner implements Pacer {
     return this.#trial(name, profile) ?? profile;
   }
 
-  departed(source: string, departure: Departure): string {
+  departed(source: string, tag: number, departure: Departure): string {
     const slot = this.#sources.slot(source);
+    const name = nameOf(tag);
     const evidence = evidenceOf(departure);
-    const family = this.#nameOf(slot) ??
+    const family = name ??
       familyByLeaving(this.#options.protocol, evidence, departure.heldMs / 1000);
     this.#departures.set(family, (this.#departures.get(family) ?? 0) + 1);
     const { leftBy, heldMs, aliveMs, profile, profileSinceMs } = departure;
     // One held to the horizon by its profile was counted when it got there.
     if (heldMs - profileSinceMs >= this.horizonMs) return family;
     // A trial of its program's ends with it, whatever it shows.
-    const name = this.#nameOf(slot);
     if (name !== undefined && profileSinceMs > 0 && this.#trials.get(name) === profile) {
       this.#trials.delete(name);
     }
@@ -199,7 +197,7 @@ export class Learner implements Pacer {
     }
     const untilMs = leftBy === "write" || leftBy === "ended" ? aliveMs : heldMs;
     const held = (untilMs - profileSinceMs) / 1000;
-    for (const level of this.#levelsOf(slot)) {
+    for (const level of this.#levelsOf(slot, name)) {
       // The protocol's level judges by what each profile would have held: which profile
       // its clients were given depended on their sources.
       if (level !== this.#prior) addTo(level.held, level.tried, profile, held);
@@ -330,10 +328,12 @@ export class Learner implements Pacer {
     });
   }
 
-  /** The levels a client of the source in `slot` belongs to: its source, its program, the protocol. */
-  #levelsOf(slot: number): Level[] {
+  /**
+   * The levels a client of the source in `slot`, running the program `name`, belongs to:
+   * its source, its program, the protocol.
+   */
+  #levelsOf(slot: number, name: string | undefined): Level[] {
     const levels = [this.#sourceLevel(slot), this.#prior];
-    const name = this.#nameOf(slot);
     if (name !== undefined) {
       let named = this.#names.get(name);
       if (named === undefined) this.#names.set(name, named = newLevel(this.#profiles.length));
@@ -353,13 +353,11 @@ export class Learner implements Pacer {
       seen: table.counts.subarray(counts + count, counts + 2 * count),
     };
   }
+}
 
-  /** The program the source in `slot` was last named, if any. */
-  #nameOf(slot: number): string | undefined {
-    const table = this.#sources;
-    const id = table.counts[slot * table.countsPerSource + 2 * this.#profiles.length];
-    return id === 0 ? undefined : familyNames[id - 1];
-  }
+/** The program a tag of {@link Learner.choose} names, if any. */
+function nameOf(tag: number): string | undefined {
+  return tag === 0 ? undefined : familyNames[tag - 1];
 }
 
 /** Holds within this share of the longest count as as long. */

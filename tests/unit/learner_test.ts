@@ -87,23 +87,27 @@ Deno.test("a pacing holds a client until the first of its limits it runs into", 
 Deno.test("a source whose clients wait 5 s for a byte gets the cheapest profile with no gap as long, and keeps it", () => {
   const learn = learner();
   const source = "203.0.113.7";
-  assertEquals(learn.choose(source, undefined), 0, "a first contact gets the default");
-  learn.departed(source, departure(5_000, { silenceMs: 5_000, profile: 0 }));
-  const next = learn.choose(source, undefined);
+  assertEquals(learn.choose(source, undefined).profile, 0, "a first contact gets the default");
+  learn.departed(source, 0, departure(5_000, { silenceMs: 5_000, profile: 0 }));
+  const next = learn.choose(source, undefined).profile;
   // Both "early" and "lines" keep every gap under 5 s; whole lines write a third as often.
   assertEquals(smtpProfiles[next].name, "lines");
-  learn.stayed(source, next, 3_500);
-  assertEquals(learn.choose(source, undefined), next);
+  learn.stayed(source, 0, next, 3_500);
+  assertEquals(learn.choose(source, undefined).profile, next);
 });
 
 Deno.test("a source whose clients wait for ever gets the cheapest profile that holds them", () => {
   const learn = learner();
   const source = "198.51.100.2";
   learn.choose(source, undefined);
-  assertEquals(smtpProfiles[learn.stayed(source, 0, 22_000)].name, "slow", "from the horizon on");
-  assertEquals(smtpProfiles[learn.choose(source, undefined)].name, "slow");
-  learn.stayed(source, byName("slow"), 20_000);
-  assertEquals(smtpProfiles[learn.choose(source, undefined)].name, "slow");
+  assertEquals(
+    smtpProfiles[learn.stayed(source, 0, 0, 22_000)].name,
+    "slow",
+    "from the horizon on",
+  );
+  assertEquals(smtpProfiles[learn.choose(source, undefined).profile].name, "slow");
+  learn.stayed(source, 0, byName("slow"), 20_000);
+  assertEquals(smtpProfiles[learn.choose(source, undefined).profile].name, "slow");
 });
 
 Deno.test("an alarm on a whole line: dripped lines lose it, whole lines keep it", () => {
@@ -112,6 +116,7 @@ Deno.test("an alarm on a whole line: dripped lines lose it, whole lines keep it"
   learn.choose(source, undefined);
   learn.departed(
     source,
+    0,
     departure(52_000, {
       bytes: 15,
       silenceMs: 1_500,
@@ -122,7 +127,7 @@ Deno.test("an alarm on a whole line: dripped lines lose it, whole lines keep it"
     }),
   );
   // Whole lines hold it; of them, the slow ones, every 16 s ± 4, are the cheaper.
-  assertEquals(smtpProfiles[learn.choose(source, undefined)].name, "slow");
+  assertEquals(smtpProfiles[learn.choose(source, undefined).profile].name, "slow");
 });
 
 Deno.test("a program named by its first bytes passes on what was learned to its other sources", () => {
@@ -133,21 +138,50 @@ Deno.test("a program named by its first bytes passes on what was learned to its 
   const learn = new Learner({ protocol: "ssh", profiles, learn: true });
   const hello = "SSH-2.0-AsyncSSH_2.10.1\r\n";
   const slow = profiles.findIndex((profile) => profile.name === "slow");
-  learn.choose("192.0.2.1", hello);
+  const { tag } = learn.choose("192.0.2.1", hello);
   // Held by the default, it waited at most 1.6 s: nothing says a cheaper pacing holds it,
   // so it tries the cheapest, for its whole program; one client at a time.
-  assertEquals(learn.stayed("192.0.2.1", 0, 1_600), slow);
+  assertEquals(learn.stayed("192.0.2.1", tag, 0, 1_600), slow);
   learn.choose("192.0.2.2", hello);
-  assertEquals(learn.stayed("192.0.2.2", 0, 1_600), 0, "one client on trial at a time");
+  assertEquals(learn.stayed("192.0.2.2", tag, 0, 1_600), 0, "one client on trial at a time");
   // It holds: the program's clients move at their next horizon, new ones start there.
-  assertEquals(learn.stayed("192.0.2.1", slow, 20_000), slow);
-  assertEquals(learn.stayed("192.0.2.2", 0, 1_600), slow);
-  assertEquals(learn.choose("192.0.2.3", hello), slow);
+  assertEquals(learn.stayed("192.0.2.1", tag, slow, 20_000), slow);
+  assertEquals(learn.stayed("192.0.2.2", tag, 0, 1_600), slow);
+  assertEquals(learn.choose("192.0.2.3", hello).profile, slow);
   assertEquals(
-    profiles[learn.choose("192.0.2.4", undefined)].name,
+    profiles[learn.choose("192.0.2.4", undefined).profile].name,
     "default",
     "unnamed: the prior",
   );
+});
+
+Deno.test("one source running two programs: each client's leaving is learned for its own program", () => {
+  const profiles: Profile[] = [
+    { ...protocols.ssh.pacing, name: "default" },
+    ...protocols.ssh.alternatives,
+  ];
+  const [slow, lines] = ["slow", "lines"].map((n) => profiles.findIndex((p) => p.name === n));
+  const learn = new Learner({ protocol: "ssh", profiles, learn: true });
+  const source = "127.0.0.1";
+  const paramiko = learn.choose(source, "SSH-2.0-paramiko_3.4.0\r\n");
+  assertEquals(learn.stayed(source, paramiko.tag, 0, 1_600), slow, "on trial");
+  // Another program connects from the same address while the trial runs.
+  const libssh = learn.choose(source, "SSH-2.0-libssh_0.10.6\r\n");
+  // paramiko waits 2 s a read once the first line is in: it leaves in slow's first gap.
+  const left = departure(122_000, {
+    bytes: 900,
+    pieces: 800,
+    lines: 60,
+    silenceMs: 2_000,
+    longestGapMs: 1_600,
+    profile: slow,
+    profileSinceMs: 120_000,
+  });
+  assertEquals(learn.departed(source, paramiko.tag, left), "paramiko");
+  // paramiko's next client, anywhere, tries what is left to try; libssh has lost nothing.
+  const next = learn.choose("192.0.2.80", "SSH-2.0-paramiko_3.4.0\r\n");
+  assertEquals(learn.stayed("192.0.2.80", next.tag, 0, 1_600), lines);
+  assertEquals(learn.stayed(source, libssh.tag, 0, 1_600), slow);
 });
 
 /** A departure that shows a silence of `seconds`. */
@@ -169,12 +203,13 @@ Deno.test("medusa, connection after connection: the default wins, the others are
   const source = "192.0.2.60";
   const chosen: number[] = [];
   for (let i = 0; i < 400; i++) {
-    const profile = learn.choose(source, undefined);
+    const profile = learn.choose(source, undefined).profile;
     chosen.push(profile);
     const { firstDelayMs } = smtpProfiles[profile];
     // Gone at 20 s of silence, or 0.3 s after its first bytes.
     learn.departed(
       source,
+      0,
       firstDelayMs >= 20_000 ? silence(20, profile) : verdict(firstDelayMs / 1000, profile),
     );
   }
@@ -182,7 +217,7 @@ Deno.test("medusa, connection after connection: the default wins, the others are
   assert(others(0, 400) < 40, `${others(0, 400)} of 400 not the default`);
   assert(others(200, 400) < others(0, 200), "tried less often as they keep failing");
   assert(others(200, 400) > 0, "but still tried: no profile is ruled out for good");
-  assertEquals(learner().choose("192.0.2.61", undefined), 0, "deterministic: no draw");
+  assertEquals(learner().choose("192.0.2.61", undefined).profile, 0, "deterministic: no draw");
 });
 
 Deno.test("a banner grab, then brute-force connections that wait 5 s a read: one grab does not rule out what holds the rest", () => {
@@ -190,20 +225,20 @@ Deno.test("a banner grab, then brute-force connections that wait 5 s a read: one
   const source = "192.0.2.70";
   const holds: number[] = [];
   for (let i = 0; i < 12; i++) {
-    const profile = learn.choose(source, undefined);
+    const profile = learn.choose(source, undefined).profile;
     const { firstDelayMs } = smtpProfiles[profile];
     if (i === 1) {
       // The grab: it closes once it has read anything, or at 5 s of silence.
       const departed = firstDelayMs < 5_000
         ? verdict(firstDelayMs / 1000, profile)
         : silence(5, profile);
-      learn.departed(source, departed);
+      learn.departed(source, 0, departed);
       holds.push(departed.heldMs / 1000);
     } else if (firstDelayMs < 5_000) {
       holds.push(horizonMs / 1000); // held: every gap of these profiles is under 5 s
-      learn.stayed(source, profile, 3_500);
+      learn.stayed(source, 0, profile, 3_500);
     } else {
-      learn.departed(source, silence(5, profile));
+      learn.departed(source, 0, silence(5, profile));
       holds.push(5);
     }
   }
@@ -215,9 +250,9 @@ Deno.test("a banner grab, then brute-force connections that wait 5 s a read: one
 Deno.test("learning off gives every client the default, and still names families", () => {
   const learn = new Learner({ protocol: "smtp", profiles: smtpProfiles, learn: false });
   learn.choose("192.0.2.9", undefined);
-  learn.stayed("192.0.2.9", 0, 22_000);
-  assertEquals(learn.choose("192.0.2.9", undefined), 0);
-  assertEquals(learn.departed("192.0.2.9", departure(20_100, { silenceMs: 20_100 })), "medusa");
+  learn.stayed("192.0.2.9", 0, 0, 22_000);
+  assertEquals(learn.choose("192.0.2.9", undefined).profile, 0);
+  assertEquals(learn.departed("192.0.2.9", 0, departure(20_100, { silenceMs: 20_100 })), "medusa");
 });
 
 Deno.test("families: by first bytes where a client speaks first, else by how it left", () => {
@@ -250,7 +285,7 @@ Deno.test("a million distinct IPv6 /64 sources cost the table's fixed size, unde
   for (let i = 0; i < 1_000_000; i++) {
     const source = `2001:db8:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}::/64`;
     learn.choose(source, undefined);
-    if (i % 3 === 0) learn.departed(source, departure(5_000, { silenceMs: 5_000 }));
+    if (i % 3 === 0) learn.departed(source, 0, departure(5_000, { silenceMs: 5_000 }));
   }
   (globalThis as { gc?: () => void }).gc?.();
   const after = Deno.memoryUsage();
@@ -265,9 +300,9 @@ Deno.test("a million distinct IPv6 /64 sources cost the table's fixed size, unde
 
 Deno.test("a client held to the horizon counts once, when it gets there", () => {
   const learn = learner();
-  learn.stayed("192.0.2.40", 0, 22_000);
-  learn.departed("192.0.2.40", departure(horizonMs + 60_000, { silenceMs: 30_000 }));
-  assertEquals(smtpProfiles[learn.choose("192.0.2.40", undefined)].name, "slow");
+  learn.stayed("192.0.2.40", 0, 0, 22_000);
+  learn.departed("192.0.2.40", 0, departure(horizonMs + 60_000, { silenceMs: 30_000 }));
+  assertEquals(smtpProfiles[learn.choose("192.0.2.40", undefined).profile].name, "slow");
 });
 
 Deno.test("moved to a cheaper profile at the horizon: what it held after counts, unless it left at a time of its own", () => {
@@ -275,10 +310,11 @@ Deno.test("moved to a cheaper profile at the horizon: what it held after counts,
   const learn = learner();
   const source = "192.0.2.50";
   learn.choose(source, undefined);
-  assertEquals(learn.stayed(source, 0, 22_000), slow);
+  assertEquals(learn.stayed(source, 0, 0, 22_000), slow);
   // curl's 120 s reply timeout, just after the move: no fault of the slow profile.
   learn.departed(
     source,
+    0,
     departure(121_000, {
       bytes: 60,
       lines: 4,
@@ -287,10 +323,11 @@ Deno.test("moved to a cheaper profile at the horizon: what it held after counts,
       profileSinceMs: 120_000,
     }),
   );
-  assertEquals(learn.choose(source, undefined), slow);
+  assertEquals(learn.choose(source, undefined).profile, slow);
   // A silence the slow profile could not keep it through: back to what held it.
   learn.departed(
     source,
+    0,
     departure(150_000, {
       bytes: 60,
       lines: 4,
@@ -300,9 +337,9 @@ Deno.test("moved to a cheaper profile at the horizon: what it held after counts,
       profileSinceMs: 120_000,
     }),
   );
-  assert(learn.choose(source, undefined) !== slow);
+  assert(learn.choose(source, undefined).profile !== slow);
   assertEquals(
-    learn.stayed(source, 0, 22_000),
+    learn.stayed(source, 0, 0, 22_000),
     byName("lines"),
     "whole lines every 3 s keep a 24 s silence",
   );
@@ -310,11 +347,15 @@ Deno.test("moved to a cheaper profile at the horizon: what it held after counts,
 
 Deno.test("a first contact gets the default, unless the protocol's clients would clearly have been held longer by another", () => {
   const patient = learner();
-  for (let i = 0; i < 20; i++) patient.stayed(`198.51.100.${i}`, 0, 22_000);
-  assertEquals(patient.choose("203.0.113.1", undefined), 0, "all held as well: the default");
+  for (let i = 0; i < 20; i++) patient.stayed(`198.51.100.${i}`, 0, 0, 22_000);
+  assertEquals(
+    patient.choose("203.0.113.1", undefined).profile,
+    0,
+    "all held as well: the default",
+  );
   const scanned = learner();
-  for (let i = 0; i < 20; i++) scanned.departed(`198.51.100.${i}`, silence(5, 0));
-  assertEquals(smtpProfiles[scanned.choose("203.0.113.1", undefined)].name, "lines");
+  for (let i = 0; i < 20; i++) scanned.departed(`198.51.100.${i}`, 0, silence(5, 0));
+  assertEquals(smtpProfiles[scanned.choose("203.0.113.1", undefined).profile].name, "lines");
 });
 
 Deno.test("a program whose trial of a cheaper pacing loses its client is not moved to it again", () => {
@@ -325,22 +366,24 @@ Deno.test("a program whose trial of a cheaper pacing loses its client is not mov
   const [lines, slow] = ["lines", "slow"].map((n) => profiles.findIndex((p) => p.name === n));
   const learn = new Learner({ protocol: "ssh", profiles, learn: true });
   const hello = "SSH-2.0-paramiko_3.4.0\r\n";
-  learn.choose("192.0.2.1", hello);
-  assertEquals(learn.stayed("192.0.2.1", 0, 1_600), slow);
+  const { tag } = learn.choose("192.0.2.1", hello);
+  assertEquals(learn.stayed("192.0.2.1", tag, 0, 1_600), slow);
   // paramiko reads each version line with a 2 s timeout: gone 2 s into slow's first gap.
   const gone = { bytes: 900, pieces: 800, lines: 60, longestGapMs: 1_600 };
   learn.departed(
     "192.0.2.1",
+    tag,
     departure(122_000, { ...gone, silenceMs: 2_000, profile: slow, profileSinceMs: 120_000 }),
   );
   learn.choose("192.0.2.2", hello);
-  assertEquals(learn.stayed("192.0.2.2", 0, 1_600), lines, "the next cheapest, once");
+  assertEquals(learn.stayed("192.0.2.2", tag, 0, 1_600), lines, "the next cheapest, once");
   learn.departed(
     "192.0.2.2",
+    tag,
     departure(122_000, { ...gone, silenceMs: 2_000, profile: lines, profileSinceMs: 120_000 }),
   );
   for (const source of ["192.0.2.3", "192.0.2.4"]) {
-    assertEquals(learn.choose(source, hello), 0);
-    assertEquals(learn.stayed(source, 0, 1_600), 0, "nothing cheaper holds it");
+    assertEquals(learn.choose(source, hello).profile, 0);
+    assertEquals(learn.stayed(source, tag, 0, 1_600), 0, "nothing cheaper holds it");
   }
 });

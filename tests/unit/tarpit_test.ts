@@ -413,18 +413,18 @@ Deno.test("other accept failures are reported at most once an interval, with the
   ]);
 });
 
-Deno.test("the pacer picks each client's profile a moment after it came, knowing what it sent first", async () => {
+Deno.test("the pacer picks each client's profile a moment after it came, knowing what it sent first, and gets its tag back", async () => {
   const asked: [string, string | undefined][] = [];
-  const departed: [string, Departure][] = [];
+  const departed: [string, number, Departure][] = [];
   const pacer: Pacer = {
     horizonMs: Infinity,
-    stayed: (_, profile) => profile,
+    stayed: (_source, _tag, profile) => profile,
     choose: (source, firstBytes) => {
       asked.push([source, firstBytes]);
-      return firstBytes === undefined ? 0 : 1;
+      return firstBytes === undefined ? { profile: 0, tag: 0 } : { profile: 1, tag: 7 };
     },
-    departed: (source, departure) => {
-      departed.push([source, departure]);
+    departed: (source, tag, departure) => {
+      departed.push([source, tag, departure]);
       return "test-family";
     },
   };
@@ -442,7 +442,9 @@ Deno.test("the pacer picks each client's profile a moment after it came, knowing
   await clock.advance(1_000);
   assertEquals([silent.received, talker.received], ["", "220-ab\r\n"]);
   talker.resetNow();
-  assertEquals(departed.map(([source, d]) => [source, d.profile, d.lines]), [["192.0.2.2", 1, 1]]);
+  assertEquals(departed.map(([source, tag, d]) => [source, tag, d.profile, d.lines]), [
+    ["192.0.2.2", 7, 1, 1],
+  ]);
   const close = events.at(-1)!;
   assert(close.type === "close");
   assertEquals(close.family, "test-family");
@@ -453,11 +455,11 @@ Deno.test("a client is reported to the pacer each horizon it stays, with the lon
   const departed: Departure[] = [];
   const pacer: Pacer = {
     horizonMs: 10_000,
-    stayed: (source, profile, longestGapMs) => (
-      stayed.push([source, profile, longestGapMs, clock.now()]), profile
+    stayed: (source, tag, profile, longestGapMs) => (
+      stayed.push([source, profile, longestGapMs, clock.now()]), assertEquals(tag, 3), profile
     ),
-    choose: () => 1,
-    departed: (_, departure) => (departed.push(departure), "unknown"),
+    choose: () => ({ profile: 1, tag: 3 }),
+    departed: (_, _tag, departure) => (departed.push(departure), "unknown"),
   };
   const { clock, connect } = setUp({ profiles: [pacing(), pacing({ delayMs: 3_000 })], pacer });
   const patient = connect("192.0.2.1");
@@ -489,9 +491,9 @@ Deno.test("at the horizon the pacer may move a client to a cheaper profile, from
   const pacer: Pacer = {
     horizonMs: 10_000,
     // Moves a client from the drip to whole lines every 20 s, which then hold it too.
-    stayed: (_, profile) => (told.push([profile, clock.now()]), 1),
-    choose: () => 0,
-    departed: (_, departure) => (departed.push(departure), "unknown"),
+    stayed: (_source, _tag, profile) => (told.push([profile, clock.now()]), 1),
+    choose: () => ({ profile: 0, tag: 0 }),
+    departed: (_, _tag, departure) => (departed.push(departure), "unknown"),
   };
   const { clock, connect } = setUp({
     profiles: [pacing(), pacing({ delayMs: 20_000, pieceSize: 0 })],
@@ -516,8 +518,8 @@ Deno.test("a client that closed its end is reported gone before the next client 
   const calls: string[] = [];
   const pacer: Pacer = {
     horizonMs: Infinity,
-    stayed: (_, profile) => profile,
-    choose: (source) => (calls.push(`choose ${source}`), 0),
+    stayed: (_source, _tag, profile) => profile,
+    choose: (source) => (calls.push(`choose ${source}`), { profile: 0, tag: 0 }),
     departed: (source) => (calls.push(`departed ${source}`), "unknown"),
   };
   const { clock, connect } = setUp({ pacer });
