@@ -261,8 +261,8 @@ const tlsAttackTools: readonly Client[] = [
     success: /Discovered credentials/,
     limit: {
       seconds: 7.5,
-      why: "DEFAULT_CONNECT_TIMEOUT, 5 s for a connection (ncrack.cc), which for https is " +
-        "nsock's SSL connect, handshake included; it gives up after 8 to 9 s",
+      why: "DEFAULT_CONNECT_SSL_TIMEOUT, 8 s for connect() and the TLS handshake together " +
+        "(ncrack.cc:167, used at :2562)",
     },
   },
 ];
@@ -287,7 +287,7 @@ function goTls(mode: "tls" | "http"): Client {
       ? {
         seconds: 9.5,
         why: "DefaultTransport's TLSHandshakeTimeout, 10 s for the whole handshake " +
-          "(net/http/transport.go)",
+          "(net/http/transport.go:52 in Go 1.19)",
       }
       : undefined,
   };
