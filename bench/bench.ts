@@ -356,9 +356,11 @@ if (only.has("flood")) {
   const rows: Row[] = [];
   for (const mode of ["hold", "flood"] as const) {
     const metricsPort = freePort();
+    const port = freePort();
+    // At warning, no line says it listens: the port answering does.
     await using tarpyt = new RunningProcess(tarpytArgv([
       "--listen",
-      "127.0.0.1:0",
+      `127.0.0.1:${port}`,
       "--metrics-listen",
       `127.0.0.1:${metricsPort}`,
       "--max-clients",
@@ -366,8 +368,7 @@ if (only.has("flood")) {
       "--log-level",
       "warning",
     ]));
-    const [listen] = await tarpyt.waitFor(/LISTEN from=--listen address=127\.0\.0\.1:\d+/);
-    const port = Number(listen.split(":").at(-1));
+    await untilListening(port, 10_000);
     const pid = tarpyt.child.pid;
     await sleep(1_000);
     const idleRss = await rssBytes(pid);
