@@ -12,7 +12,8 @@
  *   10,000 x 1 s and 19,000 x 10 s. Idle RSS and private dirty memory
  *   (/proc/PID/smaps_rollup), memory per client above idle, CPU per line received, lines
  *   received over lines due in the window, time to connect everyone, startup (spawn to
- *   listening); beside the runtime's floor (bench/floor_server.ts: the same accepts and
+ *   listening); beside TarPyt with V8's JIT (what `MemoryDenyWriteExecute=` and
+ *   `--jitless` cost) and the runtime's floor (bench/floor_server.ts: the same accepts and
  *   writes with no engine, same V8 flags).
  * - **accepts**: connections arriving at 20,000 a second for 10 s, each reset after
  *   100 ms (tests/support/load.py storm): CPU per accepted client, from before the load until every
@@ -99,6 +100,20 @@ const tarpyt: Server = {
     ]),
   // As under systemd: journald stamps the time.
   env: { JOURNAL_STREAM: "0:0" },
+};
+
+/**
+ * TarPyt as the units cannot run it: with V8's JIT, which `MemoryDenyWriteExecute=` forbids.
+ * Measured to show what the sandbox costs; from source only, since a compiled binary's V8
+ * flags are fixed when it is built.
+ */
+const tarpytJit: Server | undefined = Deno.env.get("TARPYT_BIN") ? undefined : {
+  ...tarpyt,
+  name: "TarPyt, JIT",
+  argv: (port, delayMs, maxClients) =>
+    tarpyt.argv(port, delayMs, maxClients).map((arg) =>
+      arg.startsWith("--v8-flags=") ? arg.replace("--jitless,", "") : arg
+    ),
 };
 
 const floor: Server = {
@@ -284,17 +299,19 @@ console.log(
 if (only.has("lines")) {
   for (const [clients, delayMs] of [[10_000, 1_000], [19_000, 10_000]]) {
     const rows: Row[] = [];
-    for (const server of [...compared, floor]) rows.push(await linesRun(server, clients, delayMs));
+    const servers = [...compared, ...(tarpytJit ? [tarpytJit] : []), floor];
+    for (const server of servers) rows.push(await linesRun(server, clients, delayMs));
     printTable(
       `lines: ${clients} clients that read, a whole line every ${delayMs / 1000} s, ` +
         `CPU over ${windowSeconds} s`,
       rows,
     );
     const [ours, theirs, base] = [rows[0], rows.find((r) => r.server === "endlessh"), rows.at(-1)];
+    const jit = rows.find((r) => r.server === tarpytJit?.name);
     console.log(
       `\nCPU per line, TarPyt / endlessh: ${
         ratio(ours["CPU us/line"], theirs?.["CPU us/line"])
-      }, ` +
+      }, with the JIT: ${ratio(jit?.["CPU us/line"], theirs?.["CPU us/line"])}, ` +
         `floor / endlessh: ${ratio(base?.["CPU us/line"], theirs?.["CPU us/line"])}; ` +
         `memory per client, TarPyt / floor: ${ratio(ours["B/client"], base?.["B/client"])}`,
     );
