@@ -169,6 +169,7 @@ Deno.test({
     const close = events[3];
     assertEquals(Object.keys(close), [
       "timestamp",
+      "hostname",
       "level",
       "event",
       "host",

@@ -179,7 +179,9 @@ Deno.test("report survives a hostile log: endless lines, impossible values, esca
   const started = performance.now();
   const text = await report(log, [], heapMiB);
   const seconds = (performance.now() - started) / 1000;
-  assert(seconds < 60, `${seconds} s`);
+  // About 20 s alone and 70 s beside the rest of the suite on two cores; a pass quadratic in
+  // the lines or the addresses would take hours, so a wide bound still catches one.
+  assert(seconds < 300, `${seconds} s`);
   assertMatch(text, /^connections: 1000002 from more than 50000 addresses\n/);
   assertMatch(text, /attackers' time wasted: 2s \(2 s\)/);
   assertMatch(text, /203\.0\.113\.7\\x1b\[2J/);
