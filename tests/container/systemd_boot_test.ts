@@ -411,13 +411,27 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
           "/etc/crowdsec/local_api_credentials.yaml",
         ]);
         await c.mustExec(["systemctl", "start", "crowdsec"]);
+        // It follows the journal from its end (`journalctl --follow -n 0`): lines written
+        // before it reads are never read. A line from the slice that it has counted says it
+        // reads; a line that is no event makes no decision.
+        await c.mustExec([
+          "systemd-run",
+          "--unit=crowdsec-canary",
+          "--slice=tarpyt.slice",
+          "-p",
+          "SyslogIdentifier=tarpyt",
+          "sh",
+          "-c",
+          "while sleep 0.5; do echo 'a line for CrowdSec to count'; done",
+        ]);
         await waitUntil(
-          "CrowdSec following the slice's journal",
+          "CrowdSec reading the slice's journal",
           async () =>
-            /journalctl --follow -n 0 _SYSTEMD_SLICE=tarpyt\.slice/.test(
-              (await c.exec(["cat", "/var/log/crowdsec.log"])).stdout,
+            /^cs_journalctlsource_hits_total\{[^}]*tarpyt\.slice[^}]*\} [1-9]/m.test(
+              (await c.exec(["curl", "-s", "http://127.0.0.1:6060/metrics"])).stdout,
             ),
         );
+        await c.mustExec(["systemctl", "stop", "crowdsec-canary"]);
         // Documentation addresses: CrowdSec's default whitelist spares private ones.
         for (const address of ["203.0.113.1/24", "203.0.113.7/24"]) {
           await run(c.onNetwork(["ip", "address", "add", address, "dev", "lo"]));
@@ -666,9 +680,10 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
           "--web.listen-address=127.0.0.1:9091",
         ]);
         const query = async (expr: string): Promise<{ status: string; result: unknown[] }> => {
+          // -f: while Prometheus starts it answers 503, which is no answer yet.
           const answer = await c.exec([
             "curl",
-            "-s",
+            "-sf",
             "--get",
             "--data-urlencode",
             `query=${expr}`,
