@@ -7,7 +7,9 @@
  * own and tells JavaScript when it is done). A burst, such as every client's CLOSE at a
  * stop, is queued whole up to a generous bound; only once a write has been under way for
  * {@link stalledAfterMs} does the reader count as behind, and then lines past a small
- * bound are dropped and counted, but for the few that must never be lost. Once writing
+ * bound are dropped and counted, but for the few that must never be lost. That is timed
+ * by a timer, which runs only when the event loop is free: a long turn of the program's
+ * own (every CLOSE at a stop, on a starved machine) is not the reader being behind. Once writing
  * has caught up, {@link LogQueue.onRecovered} says how many were lost, and why. A stderr
  * left non-blocking (`EAGAIN`) is a reader that is behind, not one that is gone.
  *
@@ -17,8 +19,20 @@
 /** While the reader is behind, the most bytes of log lines that wait; past it, lines are dropped. */
 export const stalledBytesLimit = 64 * 1024;
 
-/** A write under way this long means the reader is behind. */
+/** A write under way this long, while the program was free to see it end, means the reader is behind. */
 export const stalledAfterMs = 1_000;
+
+/**
+ * Calls `fire` once {@link stalledAfterMs} have passed and the event loop is free; returns
+ * what cancels it. A timer that keeps no process alive.
+ */
+export type StallTimer = (fire: () => void) => () => void;
+
+const stallTimer: StallTimer = (fire) => {
+  const id = setTimeout(fire, stalledAfterMs);
+  Deno.unrefTimer(id);
+  return () => clearTimeout(id);
+};
 
 /** How long to wait before writing again when stderr said `EAGAIN`. */
 const retryMs = 20;
@@ -52,7 +66,8 @@ export class LogQueue {
   #queued: Queued[] = [];
   #bytes = 0;
   #writing: Promise<void> | undefined;
-  #writingSince: number | undefined;
+  /** Whether the write under way has outlasted the stall timer. */
+  #stalled = false;
   /** When a write last completed. */
   #progressAt = 0;
   #droppedSinceWrite = 0;
@@ -71,16 +86,18 @@ export class LogQueue {
    * @param burstBytes the most bytes queued while the reader keeps up: enough for a
    * CLOSE line of every client the tarpit can hold
    * @param now the time, in ms
+   * @param afterStall times a write under way; setTimeout by default
    */
   constructor(
     readonly sink: (bytes: Uint8Array) => Promise<number> = (bytes) => Deno.stderr.write(bytes),
     readonly burstBytes: number = 1024 * 1024,
     readonly now: () => number = () => performance.now(),
+    readonly afterStall: StallTimer = stallTimer,
   ) {}
 
   /** Whether a write has been under way long enough that the reader counts as behind. */
   get stalled(): boolean {
-    return this.#writingSince !== undefined && this.now() - this.#writingSince >= stalledAfterMs;
+    return this.#stalled;
   }
 
   /**
@@ -154,12 +171,16 @@ export class LogQueue {
         batch = this.#queued.length;
         this.#queued = [];
         this.#bytes = 0;
-        this.#writingSince = this.now();
-        while (data.length > 0) {
-          data = data.subarray(await this.#write(data));
-          this.#progressAt = this.now();
+        const cancel = this.afterStall(() => this.#stalled = true);
+        try {
+          while (data.length > 0) {
+            data = data.subarray(await this.#write(data));
+            this.#progressAt = this.now();
+          }
+        } finally {
+          cancel();
+          this.#stalled = false;
         }
-        this.#writingSince = undefined;
         if (this.#droppedSinceWrite > 0 && this.#queued.length === 0) {
           const lost = this.#droppedSinceWrite;
           const cause = this.#dropCause;
@@ -176,7 +197,6 @@ export class LogQueue {
       this.#bytes = 0;
     } finally {
       this.#writing = undefined;
-      this.#writingSince = undefined;
     }
   }
 
