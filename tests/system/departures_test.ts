@@ -150,6 +150,7 @@ with os.fdopen(r, "rb") as log:
       ]),
     ]);
     await untilListening(port);
+    await untilListening(metricsPort);
     const metric = async (name: string, labels = {}) =>
       sampleValue(
         parseExposition(await fetchText(`http://127.0.0.1:${metricsPort}/metrics`)),

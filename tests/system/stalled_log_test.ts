@@ -33,6 +33,7 @@ Deno.test(needing(["python3"], {
     }).spawn();
     try {
       await untilListening(port);
+      await untilListening(metricsPort);
       // Thousands of ACCEPT lines: far more than the pipe and the queue hold.
       await using crowd = new RunningProcess(loadArgv("read", "127.0.0.1", port, "3000"));
       await crowd.waitFor(/held 3000/);
