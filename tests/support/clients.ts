@@ -103,16 +103,20 @@ const medusaModule: Readonly<Record<string, string>> = {
   telnet: "telnet",
 };
 
-/** hydra against `protocol`: one login, one password, no restore file. */
-function hydra(protocol: string): Client {
-  const service = hydraProtocol[protocol];
+/**
+ * hydra against `protocol`: one login, one password, no restore file; with `overTls`, its
+ * HTTPS mode (`-S`).
+ */
+function hydra(protocol: string, overTls = false): Client {
+  const service = overTls ? "http-get" : hydraProtocol[protocol];
   return {
     protocol,
-    name: "hydra",
+    name: overTls ? "hydra -S" : "hydra",
     needs: ["hydra"],
     argv: (port) => [
       "hydra",
       "-I",
+      ...(overTls ? ["-S"] : []),
       "-l",
       "root",
       "-p",
@@ -127,15 +131,16 @@ function hydra(protocol: string): Client {
   };
 }
 
-/** medusa against `protocol`. */
-function medusa(protocol: string): Client {
-  const module = medusaModule[protocol];
+/** medusa against `protocol`; with `overTls`, its HTTP module over TLS (`-s`). */
+function medusa(protocol: string, overTls = false): Client {
+  const module = overTls ? "http" : medusaModule[protocol];
   return {
     protocol,
-    name: "medusa",
+    name: overTls ? "medusa -s" : "medusa",
     needs: ["medusa"],
     argv: (port) => [
       "medusa",
+      ...(overTls ? ["-s"] : []),
       "-h",
       "127.0.0.1",
       "-n",
@@ -148,14 +153,14 @@ function medusa(protocol: string): Client {
       module,
     ],
     success: /ACCOUNT FOUND/,
-    limit: module === "ssh" ? undefined : medusaLimit,
+    limit: overTls || module === "ssh" ? undefined : medusaLimit,
   };
 }
 
 /** The pairs the issue names: hydra and medusa against every protocol they speak. */
 export const attackTools: readonly Client[] = [
-  ...Object.keys(hydraProtocol).map(hydra),
-  ...Object.keys(medusaModule).map(medusa),
+  ...Object.keys(hydraProtocol).map((protocol) => hydra(protocol)),
+  ...Object.keys(medusaModule).map((protocol) => medusa(protocol)),
 ];
 
 /** curl against `protocol` with a URL of `scheme`. */
@@ -213,52 +218,10 @@ function ncrack(protocol: string, service: string): Client {
 
 /** The TLS modes of the attack tools: hydra -S, medusa -s and ncrack, on HTTPS. */
 const tlsAttackTools: readonly Client[] = [
+  hydra("tls", true),
+  medusa("tls", true),
   {
-    protocol: "tls",
-    name: "hydra -S",
-    needs: ["hydra"],
-    argv: (port) => [
-      "hydra",
-      "-I",
-      "-S",
-      "-l",
-      "root",
-      "-p",
-      "123456",
-      "-s",
-      String(port),
-      "127.0.0.1",
-      "http-get",
-      "/",
-    ],
-    success: /\b[1-9]\d* valid passwords? found/,
-  },
-  {
-    protocol: "tls",
-    name: "medusa -s",
-    needs: ["medusa"],
-    argv: (port) => [
-      "medusa",
-      "-s",
-      "-h",
-      "127.0.0.1",
-      "-n",
-      String(port),
-      "-u",
-      "root",
-      "-p",
-      "123456",
-      "-M",
-      "http",
-    ],
-    success: /ACCOUNT FOUND/,
-  },
-  {
-    protocol: "tls",
-    name: "ncrack",
-    needs: ["ncrack"],
-    argv: (port) => ["ncrack", "--user", "root", "--pass", "123456", `https://127.0.0.1:${port}`],
-    success: /Discovered credentials/,
+    ...ncrack("tls", "https"),
     limit: {
       seconds: 7.5,
       why: "DEFAULT_CONNECT_SSL_TIMEOUT, 8 s for connect() and the TLS handshake together " +
