@@ -10,7 +10,13 @@
  *
  * @module
  */
-import type { HardLimit } from "./clients.ts";
+import {
+  type HardLimit,
+  hydraProtocol,
+  hydraSshLimit,
+  medusaLimit,
+  medusaModule,
+} from "./clients.ts";
 import { programEnv, RunningProcess } from "./process.ts";
 import { loadArgv, tarpytArgv } from "./tarpyt.ts";
 import type { Need } from "./tools.ts";
@@ -70,19 +76,8 @@ export async function writeCampaignFiles(dir: string): Promise<CampaignFiles> {
   return files;
 }
 
-const hydraServices: Readonly<Record<string, string>> = {
-  ssh: "ssh",
-  http: "http-get",
-  smtp: "smtp",
-  ftp: "ftp",
-  pop3: "pop3",
-  imap: "imap",
-  telnet: "telnet",
-  irc: "irc",
-};
-
 function hydra(protocol: string): Campaign {
-  const service = hydraServices[protocol];
+  const service = hydraProtocol[protocol];
   return {
     protocol,
     tool: "hydra",
@@ -105,9 +100,7 @@ function hydra(protocol: string): Campaign {
       : protocol === "http" || protocol === "irc"
       ? "hydra"
       : undefined,
-    limit: protocol === "ssh"
-      ? { seconds: 31.5, why: "-w 32 s (hydra.c WAITTIME), libssh's SSH_OPTIONS_TIMEOUT" }
-      : undefined,
+    limit: protocol === "ssh" ? hydraSshLimit : undefined,
   };
 }
 
@@ -127,14 +120,11 @@ function medusa(protocol: string): Campaign {
       "-P",
       passwords,
       "-M",
-      protocol === "pop3" ? "pop3" : protocol,
+      medusaModule[protocol],
     ],
     success: /ACCOUNT FOUND/,
     family: protocol === "ssh" ? "libssh2" : protocol === "http" ? undefined : "medusa",
-    limit: protocol === "ssh" ? undefined : {
-      seconds: 19.5,
-      why: "READ_WAIT_TIME 20 s to begin a reply (src/medusa-net.h), 0.3 s to match it",
-    },
+    limit: protocol === "ssh" ? undefined : medusaLimit,
   };
 }
 
@@ -257,7 +247,7 @@ function curl(protocol: string): Campaign {
       "sh",
       "-c",
       'while read -r p; do curl -s -u "root:$p" "$0://127.0.0.1:$1/"; echo "curl exit $?"; done < "$2"',
-      protocol === "pop3" ? "pop3" : protocol,
+      medusaModule[protocol],
       String(port),
       passwords,
     ],

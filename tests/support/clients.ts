@@ -42,13 +42,15 @@ export interface Client {
   readonly limit?: HardLimit;
 }
 
-const medusaLimit: HardLimit = {
+/** medusa's wait for a reply, where it gives up on a tarpit that has not begun one. */
+export const medusaLimit: HardLimit = {
   seconds: 19.5,
   why: "READ_WAIT_TIME: medusa waits 20 s for a reply to begin (src/medusa-net.h) and gives a " +
     "begun one 0.3 s to match its pattern (medusaReceiveRegex, src/medusa-net.c)",
 };
 
-const hydraSshLimit: HardLimit = {
+/** hydra's `-w` on ssh, the longest it waits for the key exchange. */
+export const hydraSshLimit: HardLimit = {
   seconds: 31.5,
   why: "-w, 32 s by default (hydra.c WAITTIME): hydra-ssh.c hands it to libssh as its connect " +
     "timeout (SSH_OPTIONS_TIMEOUT)",
@@ -76,7 +78,8 @@ const paramikoHandshake: HardLimit = {
     "the version string has arrived (paramiko/transport.py)",
 };
 
-const hydraProtocol: Readonly<Record<string, string>> = {
+/** hydra's service name for each protocol it speaks. */
+export const hydraProtocol: Readonly<Record<string, string>> = {
   ssh: "ssh",
   "ssh-ignore": "ssh",
   http: "http-get",
@@ -90,7 +93,8 @@ const hydraProtocol: Readonly<Record<string, string>> = {
   irc: "irc",
 };
 
-const medusaModule: Readonly<Record<string, string>> = {
+/** medusa's module for each protocol it speaks. */
+export const medusaModule: Readonly<Record<string, string>> = {
   ssh: "ssh",
   "ssh-ignore": "ssh",
   http: "http",
