@@ -53,6 +53,11 @@ async function property(c: SystemdContainer, unit: string, name: string): Promis
   return (await c.mustExec(["systemctl", "show", "-p", name, "--value", unit])).trim();
 }
 
+/** What a unit has logged, its messages only. */
+function unitLog(c: SystemdContainer, unit: string): Promise<string> {
+  return c.mustExec(["journalctl", "--no-pager", "-o", "cat", "-u", unit]);
+}
+
 async function mainPid(c: SystemdContainer, unit: string): Promise<number> {
   const pid = Number(await property(c, unit, "MainPID"));
   assert(pid > 0, `${unit} has no main process`);
@@ -263,24 +268,10 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
         assert(!/connected/.test(denied.stdout), "a denied source's SYN goes unanswered");
         assertMatch((await connect("10.99.1.4")).stdout, /connected/);
         await waitUntil("the allowed source's ACCEPT", async () => {
-          const journal = await c.mustExec([
-            "journalctl",
-            "--no-pager",
-            "-o",
-            "cat",
-            "-u",
-            "tarpyt-smtp@2525.service",
-          ]);
+          const journal = await unitLog(c, "tarpyt-smtp@2525.service");
           return /ACCEPT host=10\.99\.1\.4 /.test(journal);
         });
-        const journal = await c.mustExec([
-          "journalctl",
-          "--no-pager",
-          "-o",
-          "cat",
-          "-u",
-          "tarpyt-smtp@2525.service",
-        ]);
+        const journal = await unitLog(c, "tarpyt-smtp@2525.service");
         assert(!/10\.99\.1\.3/.test(journal), journal);
       },
     );
@@ -291,14 +282,7 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
         await c.mustExec(["systemctl", "kill", "--kill-whom=main", "-s", "SIGUSR1", service]);
         // V8 tried: RestrictAddressFamilies=AF_UNIX refused it an internet socket.
         await waitUntil("the inspector's failure in the journal", async () => {
-          const journal = await c.mustExec([
-            "journalctl",
-            "--no-pager",
-            "-o",
-            "cat",
-            "-u",
-            service,
-          ]);
+          const journal = await unitLog(c, service);
           return /Failed to start inspector server/.test(journal);
         });
         assertEquals(await property(c, service, "ActiveState"), "active");
@@ -566,7 +550,7 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
       await c.mustExec(["systemctl", "stop", "tarpyt-ssh@2222.socket", service]);
       assertEquals(await property(c, service, "Result"), "success");
       assertEquals(await property(c, service, "ExecMainStatus"), "0");
-      const journal = await c.mustExec(["journalctl", "--no-pager", "-o", "cat", "-u", service]);
+      const journal = await unitLog(c, service);
       assertMatch(
         journal,
         /^CLOSE host=127\.0\.0\.1 port=\d+ fd=1 time=\d+\.\d+ bytes=\d+ left=shutdown family=\S+$/m,
@@ -597,7 +581,7 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
         sampleValue(exposition, "endlessh_client_open_count_total", { local_port: "2222" }),
         1,
       );
-      const journal = await c.mustExec(["journalctl", "--no-pager", "-o", "cat", "-u", service]);
+      const journal = await unitLog(c, service);
       assertMatch(
         journal,
         /^METRICS fd=\d name=metrics address=unix$/m,
@@ -708,7 +692,7 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
           "the departure",
           async () =>
             /^CLOSE /m.test(
-              await c.mustExec(["journalctl", "--no-pager", "-o", "cat", "-u", service]),
+              await unitLog(c, service),
             ),
         );
         await scraped(8);

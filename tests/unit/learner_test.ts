@@ -15,10 +15,12 @@ import { SourceTable } from "../../src/learn/source_table.ts";
 import { protocols } from "../../protocols/mod.ts";
 import type { Profile } from "../../protocols/protocol.ts";
 
-const smtpProfiles: Profile[] = [
-  { ...protocols.smtp.pacing, name: "default" },
-  ...protocols.smtp.alternatives,
+/** A protocol's profiles as the program gives them to its learner: the default first. */
+const profilesOf = (name: string): Profile[] => [
+  { ...protocols[name].pacing, name: "default" },
+  ...protocols[name].alternatives,
 ];
+const smtpProfiles = profilesOf("smtp");
 const byName = (name: string) => smtpProfiles.findIndex((profile) => profile.name === name);
 
 /** A learner for smtp that never explores: its choices are its estimates' alone. */
@@ -131,10 +133,7 @@ Deno.test("an alarm on a whole line: dripped lines lose it, whole lines keep it"
 });
 
 Deno.test("a program named by its first bytes passes on what was learned to its other sources", () => {
-  const profiles: Profile[] = [
-    { ...protocols.ssh.pacing, name: "default" },
-    ...protocols.ssh.alternatives,
-  ];
+  const profiles = profilesOf("ssh");
   const learn = new Learner({ protocol: "ssh", profiles, learn: true });
   const hello = "SSH-2.0-AsyncSSH_2.10.1\r\n";
   const slow = profiles.findIndex((profile) => profile.name === "slow");
@@ -156,10 +155,7 @@ Deno.test("a program named by its first bytes passes on what was learned to its 
 });
 
 Deno.test("one source running two programs: each client's leaving is learned for its own program", () => {
-  const profiles: Profile[] = [
-    { ...protocols.ssh.pacing, name: "default" },
-    ...protocols.ssh.alternatives,
-  ];
+  const profiles = profilesOf("ssh");
   const [slow, lines] = ["slow", "lines"].map((n) => profiles.findIndex((p) => p.name === n));
   const learn = new Learner({ protocol: "ssh", profiles, learn: true });
   const source = "127.0.0.1";
@@ -359,10 +355,7 @@ Deno.test("a first contact gets the default, unless the protocol's clients would
 });
 
 Deno.test("a program whose trial of a cheaper pacing loses its client is not moved to it again", () => {
-  const profiles: Profile[] = [
-    { ...protocols.ssh.pacing, name: "default" },
-    ...protocols.ssh.alternatives,
-  ];
+  const profiles = profilesOf("ssh");
   const [lines, slow] = ["lines", "slow"].map((n) => profiles.findIndex((p) => p.name === n));
   const learn = new Learner({ protocol: "ssh", profiles, learn: true });
   const hello = "SSH-2.0-paramiko_3.4.0\r\n";
