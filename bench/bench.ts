@@ -40,7 +40,7 @@ import {
   RunningProcess,
 } from "../tests/support/process.ts";
 import { floorServerArgv, readingClients, sleep } from "./support.ts";
-import { fetchText, freePort, untilListening } from "../tests/support/net.ts";
+import { freePort, heapUsedBytes, untilListening } from "../tests/support/net.ts";
 import { loadArgv, tarpytArgv } from "../tests/support/tarpyt.ts";
 import { runtimeFlags } from "../src/runtime/flags.ts";
 
@@ -362,12 +362,6 @@ if (only.has("storm")) {
   printTable("storm: 10,000 connections a second for 30 s, each held 1 s, then reset", rows);
 }
 
-/** The tarpit's heap, from its metrics. */
-async function heapBytes(metricsPort: number): Promise<number> {
-  const text = await fetchText(`http://127.0.0.1:${metricsPort}/metrics`);
-  return Number(/^tarpyt_heap_used_bytes (\S+)$/m.exec(text)?.[1]);
-}
-
 if (only.has("flood")) {
   const clients = 4_096;
   const rows: Row[] = [];
@@ -389,13 +383,13 @@ if (only.has("flood")) {
     const pid = tarpyt.child.pid;
     await sleep(1_000);
     const idleRss = await rssBytes(pid);
-    const idleHeap = await heapBytes(metricsPort);
+    const idleHeap = await heapUsedBytes(metricsPort);
     const args = mode === "hold" ? [clients] : [clients, 64];
     await using load = new RunningProcess(loadArgv(mode, "127.0.0.1", port, ...args));
     const [done] = await load.waitFor(/(held|flooded|failed) \d+/, { timeoutMs: 120_000 });
-    const heapWhileKept = await heapBytes(metricsPort);
+    const heapWhileKept = await heapUsedBytes(metricsPort);
     await sleep(3_000);
-    const heapAfter = await heapBytes(metricsPort);
+    const heapAfter = await heapUsedBytes(metricsPort);
     const peak = await rssBytes(pid, "VmHWM");
     rows.push({
       clients: `${clients} ${mode === "hold" ? "silent" : "flooding 64 KiB"}`,
