@@ -120,8 +120,12 @@ export async function receive(
 export const lines = (n: number) => (reader: ConnReader): boolean =>
   (reader.text.match(/\r\n/g) ?? []).length >= n;
 
-/** Waits until something accepts connections on 127.0.0.1:`port`; throws after `timeoutMs`. */
-export async function untilListening(port: number, timeoutMs = 5_000): Promise<void> {
+/**
+ * Waits until something accepts connections on 127.0.0.1:`port`; throws after `timeoutMs`,
+ * a bound against hangs: a runtime starting beside the whole suite on two cores has taken
+ * over 5 s.
+ */
+export async function untilListening(port: number, timeoutMs = 30_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     try {
