@@ -6,11 +6,12 @@
  * strings, answers once and closes. Expose it to Prometheus only.
  *
  * At most 8 connections are kept. A newcomer is always taken, and has {@link graceMs} to
- * say something; past 8, connections older than that are closed, those that have said
- * nothing first, the oldest first. So a scraper, which sends its request as soon as it is
- * connected, is read and answered before it could be closed: idle or slow connections
- * that reconnect as soon as they are closed cannot keep it out. Past {@link hardLimit}
- * open at once, room is made at once, the same way, the young included.
+ * send its request; past 8, connections older than that are closed, the oldest first. A
+ * connection's life depends only on how many came after it, never on what it sends: so a
+ * scraper, which sends its request as soon as it is connected, is read and answered
+ * before it could be closed, and connections that sit idle, drip bytes, or reconnect as
+ * soon as they are closed cannot keep it out. Past {@link hardLimit} open at once, the
+ * oldest is closed at once, young or not.
  *
  * @module
  */
@@ -22,11 +23,15 @@ const requestHeadLimit = 2048;
 /** A connection is closed this long after it was accepted, whatever it sends. */
 const requestDeadlineMs = 5_000;
 
-/** Metrics connections kept: past it, the silent ones are closed {@link graceMs} later. */
+/** Metrics connections kept: past it, the oldest are closed {@link graceMs} later. */
 const maxMetricsConnections = 8;
 
-/** How long a newcomer has to say something before it may be closed to make room. */
-const graceMs = 20;
+/**
+ * How long a newcomer has to send its request before it may be closed to make room: far
+ * longer than a scraper takes, even from a loaded machine, and short enough that
+ * connections that reconnect at once meet {@link hardLimit} only in a flood.
+ */
+const graceMs = 250;
 
 /**
  * The most metrics connections open at once, newcomers in their grace included. They use
@@ -39,8 +44,6 @@ interface Open {
   readonly socket: Socket;
   /** When it was accepted. */
   readonly since: number;
-  /** Whether it has sent a byte. */
-  heard: boolean;
 }
 
 /**
@@ -69,7 +72,7 @@ export function serveMetrics(server: Server, body: () => string): void {
   };
   server.on("connection", (socket: Socket) => {
     if (open.size >= hardLimit) evictOne(open, Infinity);
-    const connection: Open = { socket, since: performance.now(), heard: false };
+    const connection: Open = { socket, since: performance.now() };
     open.add(connection);
     if (open.size > maxMetricsConnections) trimLater();
     let head = "";
@@ -80,7 +83,6 @@ export function serveMetrics(server: Server, body: () => string): void {
     });
     socket.on("error", () => socket.destroy());
     socket.on("data", (chunk: Uint8Array) => {
-      connection.heard = true;
       head += new TextDecoder().decode(chunk);
       const end = head.indexOf("\r\n\r\n");
       if (end === -1 && head.length < requestHeadLimit) return;
@@ -95,21 +97,10 @@ export function serveMetrics(server: Server, body: () => string): void {
   });
 }
 
-/**
- * Closes, of the connections accepted before `before`, the one that waited longest in
- * silence, or else the oldest; whether there was one.
- */
+/** Closes the oldest connection if it was accepted before `before`; whether it did. */
 function evictOne(open: Set<Open>, before: number): boolean {
-  let victim: Open | undefined;
-  for (const connection of open) {
-    if (connection.since > before) break; // the rest are younger still
-    victim ??= connection;
-    if (!connection.heard) {
-      victim = connection;
-      break;
-    }
-  }
-  if (victim === undefined) return false;
+  const victim = open.values().next().value;
+  if (victim === undefined || victim.since > before) return false;
   open.delete(victim);
   victim.socket.destroy();
   return true;
