@@ -256,7 +256,8 @@ async function stormRun(
   await using load = new RunningProcess(
     loadArgv("storm", "127.0.0.1", port, rate, seconds, holdSeconds, 5000),
   );
-  await load.exited();
+  // Connects the server was too slow to take wait out a SYN retransmit each: a hang guard.
+  await load.exited(300_000);
   const output = load.output;
   const figures = JSON.parse(output.trim().split("\n").at(-1)!) as StormFigures;
   const cpuDuringLoad = (await cpuSeconds(pid)) - cpu0;
