@@ -68,6 +68,11 @@ export interface Departure {
   readonly profile: number;
   /** When, after its connect, that profile began: 0, or when the pacer changed it. */
   readonly profileSinceMs: number;
+  /**
+   * When, after its connect, it answered: spoke after a piece, having spoken after an
+   * earlier one, so took something it was sent for a reply. Infinity if it never did.
+   */
+  readonly answeredMs: number;
 }
 
 /** One event of the engine. */

@@ -210,6 +210,15 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
   closedEnd: Departure | undefined = undefined;
   /** When (ms after its connect) its profile began: 0, or when the pacer changed it. */
   profileSince = 0;
+  /** Pieces it had been sent when it last spoke; 0 until it spoke after one. */
+  spokeAfterPiece = 0;
+  /**
+   * When (ms after its connect) it answered: spoke after a piece, having spoken after
+   * an earlier one. It then took something it was sent for a reply to what it had said,
+   * as a brute-forcer that reads any 3 bytes for its answer does: that is progress for
+   * it, and the pacer counts it held until then. Infinity until it does.
+   */
+  answeredMs: number = Infinity;
   /** Whether the pacer was told its profile held it to the horizon. */
   credited = false;
   /** When (ms after its connect) the pacer was last told it stayed: 0 until then. */
@@ -319,6 +328,7 @@ export class Tarpit<C, L> {
       sent: (client, firstBytes) => {
         if (client.lines === noLines) client.firstBytes = firstBytes;
       },
+      spoke: (client) => this.#spoke(client),
       left: (client, code) =>
         code === "EOF" ? this.#closedEnd(client) : this.#drop(client, "reset", code),
       stopped: (client) => client.unwatchedAfter = this.#time.now() - client.connectedAt,
@@ -515,7 +525,7 @@ export class Tarpit<C, L> {
    * profile changed.
    */
   #creditIfStayed(client: TrappedClient<C>, now: number): boolean {
-    const heldMs = now - client.connectedAt;
+    const heldMs = Math.min(now - client.connectedAt, client.answeredMs);
     const since = Math.max(client.profileSince, client.checkedAt);
     if (heldMs - since < this.#pacer.horizonMs) return false;
     client.checkedAt = heldMs;
@@ -534,6 +544,19 @@ export class Tarpit<C, L> {
     client.profileSince = heldMs;
     if (this.#needsKeepAlive[next]) this.#transport.keepAlive(client.connection, keepAliveMs);
     return true;
+  }
+
+  /**
+   * The client sent something. What it says is never looked at; when it says it is. Its
+   * options' replies to one piece (telnet's) are one answer however many reads they take.
+   */
+  #spoke(client: TrappedClient<C>): void {
+    const pieces = client.piecesSent;
+    if (pieces === client.spokeAfterPiece || client.answeredMs !== Infinity) return;
+    if (client.spokeAfterPiece > 0) {
+      client.answeredMs = this.#time.now() - client.connectedAt;
+    }
+    client.spokeAfterPiece = pieces;
   }
 
   /** Picks the client's profile and makes its lines. */
@@ -590,7 +613,8 @@ export class Tarpit<C, L> {
     const closed = leftBy === "closed" || leftBy === "reset" || leftBy === "write";
     const departure = (closed ? client.closedEnd : undefined) ??
       departureOf(client, leftBy, this.#time.now());
-    if (!client.credited && departure.heldMs - client.profileSince >= this.#pacer.horizonMs) {
+    const heldMs = Math.min(departure.heldMs, departure.answeredMs);
+    if (!client.credited && heldMs - client.profileSince >= this.#pacer.horizonMs) {
       this.#pacer.stayed(client.source, client.tag, client.profile, client.longestGapMs);
     }
     const family = this.#pacer.departed(client.source, client.tag, departure);
@@ -666,5 +690,6 @@ function departureOf<C>(client: TrappedClient<C>, leftBy: LeftBy, now: number): 
     lineMs: sent > 0 ? now - client.lineWaitFrom : 0,
     profile: client.profile,
     profileSinceMs: client.profileSince,
+    answeredMs: client.answeredMs,
   };
 }

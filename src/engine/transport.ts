@@ -61,6 +61,8 @@ export interface Gate {
 export interface PeerWatch<O> {
   /** The first bytes the peer sent (one character a byte, at most {@link firstBytesLimit}). */
   sent(owner: O, firstBytes: string): void;
+  /** The peer sent something: called for every read, the first included, after `sent`. */
+  spoke(owner: O): void;
   /**
    * The peer left while watched: `EOF` when it closed its end, else the error's name
    * (`ECONNRESET`, or `ETIMEDOUT` when keepalive found it vanished).

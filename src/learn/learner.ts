@@ -183,7 +183,9 @@ export class Learner implements Pacer {
     const family = name ??
       familyByLeaving(this.#options.protocol, evidence, departure.heldMs / 1000);
     this.#departures.set(family, (this.#departures.get(family) ?? 0) + 1);
-    const { leftBy, heldMs, aliveMs, profile, profileSinceMs } = departure;
+    const { leftBy, aliveMs, profile, profileSinceMs, answeredMs } = departure;
+    // One that answered was held, as far as its program is concerned, until then.
+    const heldMs = Math.min(departure.heldMs, answeredMs);
     // One held to the horizon by its profile was counted when it got there.
     if (heldMs - profileSinceMs >= this.horizonMs) return family;
     // A trial of its program's ends with it, whatever it shows.
@@ -195,13 +197,17 @@ export class Learner implements Pacer {
     if (profileSinceMs > 0 && (evidence === undefined || evidence.limit === "time")) {
       return family;
     }
-    const untilMs = leftBy === "write" || leftBy === "ended" ? aliveMs : heldMs;
-    const held = (untilMs - profileSinceMs) / 1000;
+    const leftMs = leftBy === "write" || leftBy === "ended" ? aliveMs : departure.heldMs;
+    const untilMs = Math.min(leftMs, answeredMs);
+    const held = Math.max(0, untilMs - profileSinceMs) / 1000;
+    // How it left says what would have held it; one that answered first was not held by
+    // the silences it sat through, and says nothing of what other profiles would hold.
+    const shows = answeredMs === Infinity ? evidence : undefined;
     for (const level of this.#levelsOf(slot, name)) {
       // The protocol's level judges by what each profile would have held: which profile
       // its clients were given depended on their sources.
       if (level !== this.#prior) addTo(level.held, level.tried, profile, held);
-      if (evidence !== undefined) this.#wouldHave(level, evidence);
+      if (shows !== undefined) this.#wouldHave(level, shows);
     }
     return family;
   }

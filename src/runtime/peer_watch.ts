@@ -36,6 +36,7 @@ const latin1 = new TextDecoder("latin1");
  * const watcher = new PeerWatcher();
  * watcher.watch(handle, client, {
  *   sent: (client, firstBytes) => console.log(firstBytes),
+ *   spoke: (client) => {},
  *   left: (client, code) => drop(client),
  *   stopped: () => {},
  * });
@@ -77,6 +78,7 @@ export class PeerWatcher<O> {
     if (before === 0 && result > 0) {
       watch.sent(owner, latin1.decode(sharedBuffer.subarray(0, Math.min(result, firstBytesLimit))));
     }
+    if (result > 0) watch.spoke(owner);
     if (before + result >= peerReadLimit) {
       handle.readStop();
       watch.stopped(owner);

@@ -43,6 +43,7 @@ export class Connection {
     const before = this.read;
     this.read += bytes.length;
     if (before === 0) watched.watch.sent(watched.owner, bytes.slice(0, 255));
+    if (bytes.length > 0) watched.watch.spoke(watched.owner);
     if (this.read >= peerReadLimit) {
       this.watch = undefined;
       watched.watch.stopped(watched.owner);
@@ -176,6 +177,7 @@ export function departure(heldMs: number, changes: Partial<Departure> = {}): Dep
     lineMs: 0,
     profile: 0,
     profileSinceMs: 0,
+    answeredMs: Infinity,
     ...changes,
   };
 }

@@ -243,6 +243,35 @@ Deno.test("a banner grab, then brute-force connections that wait 5 s a read: one
   assert(held >= 9, holds.join(" "));
 });
 
+Deno.test("a client that answers what it is sent is held only until it answers: ncrack on pop3", () => {
+  // ncrack reads 20 s at most for a greeting, then takes any 3 bytes after "+OK " for the
+  // reply to each of its commands. Sent "+OK " early, it answers, and tries a password
+  // every few bytes; left waiting for it, it tries none and leaves at 20 s.
+  const profiles = profilesOf("pop3");
+  const learn = new Learner({ protocol: "pop3", profiles, learn: true });
+  const source = "192.0.2.110";
+  const given: string[] = [];
+  for (let i = 0; i < 12; i++) {
+    const profile = learn.choose(source, undefined).profile;
+    const { firstDelayMs, delayMs } = profiles[profile];
+    given.push(profiles[profile].name);
+    if (firstDelayMs >= 20_000) {
+      learn.departed(source, 0, silence(20, profile));
+    } else {
+      // USER after "+OK ", PASS after 3 bytes more; it leaves after 5 passwords.
+      const answeredMs = firstDelayMs + 3 * delayMs;
+      const heldMs = firstDelayMs + 30 * delayMs;
+      learn.departed(
+        source,
+        0,
+        departure(heldMs, { bytes: 34, pieces: 31, silenceMs: 100, profile, answeredMs }),
+      );
+    }
+  }
+  const early = given.slice(2).filter((name) => name === "early").length;
+  assert(early <= 2, given.join(" "));
+});
+
 Deno.test("learning off gives every client the default, and still names families", () => {
   const learn = new Learner({ protocol: "smtp", profiles: smtpProfiles, learn: false });
   learn.choose("192.0.2.9", undefined);

@@ -197,6 +197,7 @@ Deno.test("the events say who came, what they got and how long they stayed", asy
     lineMs: 7_500,
     profile: 0,
     profileSinceMs: 0,
+    answeredMs: Infinity,
   });
   assertEquals(rest, []);
   assertEquals(tarpit.held(), new Map());
@@ -529,6 +530,30 @@ Deno.test("a client that closed its end is reported gone before the next client 
   connect("192.0.2.1");
   await clock.advance(probeMs);
   assertEquals(calls, ["choose 192.0.2.1", "departed 192.0.2.1", "choose 192.0.2.1"]);
+});
+
+Deno.test("a client answers when it speaks after a piece, having spoken after an earlier one", async () => {
+  const { clock, connect, lastDeparture } = setUp();
+  // It speaks before any piece, then twice after the first (as telnet answers two
+  // options), and never after another: no answer.
+  const quiet = connect();
+  quiet.send("SSH-2.0-x\r\n");
+  await clock.advance(5_000);
+  quiet.send("\xff\xfd\x01");
+  quiet.send("\xff\xfd\x03");
+  await clock.advance(2_500);
+  quiet.resetNow();
+  assertEquals(lastDeparture().answeredMs, Infinity);
+  // USER after "220-", PASS after three pieces more: it took them for USER's reply.
+  const talker = connect();
+  await clock.advance(5_000);
+  talker.send("USER root\r\n");
+  await clock.advance(3_000);
+  talker.send("PASS x\r\n");
+  await clock.advance(2_500);
+  talker.resetNow();
+  assertEquals(lastDeparture().answeredMs, 8_000);
+  assertEquals(lastDeparture().heldMs, 10_500);
 });
 
 Deno.test("held() adds up the clients held now, per listening port", async () => {
