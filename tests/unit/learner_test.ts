@@ -243,10 +243,11 @@ Deno.test("a banner grab, then brute-force connections that wait 5 s a read: one
   assert(held >= 9, holds.join(" "));
 });
 
-Deno.test("a client that answers what it is sent is held only until it answers: ncrack on pop3", () => {
-  // ncrack reads 20 s at most for a greeting, then takes any 3 bytes after "+OK " for the
-  // reply to each of its commands. Sent "+OK " early, it answers, and tries a password
-  // every few bytes; left waiting for it, it tries none and leaves at 20 s.
+Deno.test("a client that answers what it is sent is held only until it answers, however long it stays", () => {
+  // A brute-forcer that waits 20 s for a greeting and takes any 3 bytes after "+OK " for a
+  // reply, as ncrack's pop3 module does, trying passwords on one connection. Sent "+OK "
+  // early it tries one every few bytes, and stays longer than it would in silence; left
+  // waiting for the greeting, it tries none and leaves at 20 s.
   const profiles = profilesOf("pop3");
   const learn = new Learner({ protocol: "pop3", profiles, learn: true });
   const source = "192.0.2.110";
