@@ -121,7 +121,8 @@ Deno.test(needing(["python3"], {
   fn: async () => {
     const [port, metricsPort] = [freePort(), freePort()];
     // Its parent gives it a non-blocking pipe for stderr, and reads nothing of it until
-    // told to (SIGUSR1).
+    // told to (SIGUSR1). A SIGTERM, waiting or reading, ends both: a handler would not run
+    // while the parent waits in sigwait(), so it waits for either signal.
     await using tarpyt = new RunningProcess([
       "python3",
       "-c",
@@ -129,11 +130,17 @@ Deno.test(needing(["python3"], {
 import fcntl, os, signal, subprocess, sys
 r, w = os.pipe()
 fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
-signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
-child = subprocess.Popen(sys.argv[1:], stderr=w, stdout=subprocess.DEVNULL)
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1, signal.SIGTERM])
+child = subprocess.Popen(sys.argv[1:], stderr=w, stdout=subprocess.DEVNULL,
+                         preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, []))
 os.close(w)
-signal.signal(signal.SIGTERM, lambda *_: (child.kill(), os._exit(0)))
-signal.sigwait([signal.SIGUSR1])
+def stop(*_):
+    child.kill()
+    os._exit(0)
+if signal.sigwait([signal.SIGUSR1, signal.SIGTERM]) == signal.SIGTERM:
+    stop()
+signal.signal(signal.SIGTERM, stop)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
 print("reading", flush=True)
 with os.fdopen(r, "rb") as log:
     for line in log:
