@@ -21,7 +21,9 @@ const profilesOf = (name: string): Profile[] => [
   ...protocols[name].alternatives,
 ];
 const smtpProfiles = profilesOf("smtp");
-const byName = (name: string) => smtpProfiles.findIndex((profile) => profile.name === name);
+/** The index of the profile named `name` among `profiles` (smtp's unless given). */
+const byName = (name: string, profiles = smtpProfiles) =>
+  profiles.findIndex((profile) => profile.name === name);
 
 /** A learner for smtp that never explores: its choices are its estimates' alone. */
 function learner(): Learner {
@@ -136,7 +138,7 @@ Deno.test("a program named by its first bytes passes on what was learned to its 
   const profiles = profilesOf("ssh");
   const learn = new Learner({ protocol: "ssh", profiles, learn: true });
   const hello = "SSH-2.0-AsyncSSH_2.10.1\r\n";
-  const slow = profiles.findIndex((profile) => profile.name === "slow");
+  const slow = byName("slow", profiles);
   const { tag } = learn.choose("192.0.2.1", hello);
   // Held by the default, it waited at most 1.6 s: nothing says a cheaper pacing holds it,
   // so it tries the cheapest, for its whole program; one client at a time.
@@ -156,7 +158,7 @@ Deno.test("a program named by its first bytes passes on what was learned to its 
 
 Deno.test("one source running two programs: each client's leaving is learned for its own program", () => {
   const profiles = profilesOf("ssh");
-  const [slow, lines] = ["slow", "lines"].map((n) => profiles.findIndex((p) => p.name === n));
+  const [slow, lines] = [byName("slow", profiles), byName("lines", profiles)];
   const learn = new Learner({ protocol: "ssh", profiles, learn: true });
   const source = "127.0.0.1";
   const paramiko = learn.choose(source, "SSH-2.0-paramiko_3.4.0\r\n");
@@ -386,7 +388,7 @@ Deno.test("a first contact gets the default, unless the protocol's clients would
 
 Deno.test("a program whose trial of a cheaper pacing loses its client is not moved to it again", () => {
   const profiles = profilesOf("ssh");
-  const [lines, slow] = ["lines", "slow"].map((n) => profiles.findIndex((p) => p.name === n));
+  const [lines, slow] = [byName("lines", profiles), byName("slow", profiles)];
   const learn = new Learner({ protocol: "ssh", profiles, learn: true });
   const hello = "SSH-2.0-paramiko_3.4.0\r\n";
   const { tag } = learn.choose("192.0.2.1", hello);
