@@ -58,6 +58,13 @@ function unitLog(c: SystemdContainer, unit: string): Promise<string> {
   return c.mustExec(["journalctl", "--no-pager", "-o", "cat", "-u", unit]);
 }
 
+/** Gives the container's network these addresses on its loopback, for clients to come from. */
+async function addAddresses(c: SystemdContainer, ...addresses: string[]): Promise<void> {
+  for (const address of addresses) {
+    await run(c.onNetwork(["ip", "address", "add", address, "dev", "lo"]));
+  }
+}
+
 async function mainPid(c: SystemdContainer, unit: string): Promise<number> {
   const pid = Number(await property(c, unit, "MainPID"));
   assert(pid > 0, `${unit} has no main process`);
@@ -208,9 +215,7 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
         );
         await c.mustExec(["systemctl", "restart", "fail2ban"]);
         // Addresses fail2ban does not ignore, as loopback is.
-        for (const address of ["10.99.0.1/24", "10.99.0.2/24"]) {
-          await run(c.onNetwork(["ip", "address", "add", address, "dev", "lo"]));
-        }
+        await addAddresses(c, "10.99.0.1/24", "10.99.0.2/24");
         await using _client = new RunningProcess(
           c.onNetwork(
             peerArgv("noread", "10.99.0.1", String(protocolPorts.ssh), "4096", "1", "10.99.0.2"),
@@ -310,9 +315,7 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
     await t.step(
       "IPAddressDeny= on the socket leaves a source alone: no ACCEPT, no wait",
       async () => {
-        for (const address of ["10.99.1.3/24", "10.99.1.4/24"]) {
-          await run(c.onNetwork(["ip", "address", "add", address, "dev", "lo"]));
-        }
+        await addAddresses(c, "10.99.1.3/24", "10.99.1.4/24");
         const socket = "tarpyt-smtp@2525.socket";
         const dir = `${c.root}/etc/systemd/system/${socket}.d`;
         await Deno.mkdir(dir, { recursive: true });
@@ -422,9 +425,7 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
         );
         await c.mustExec(["systemctl", "stop", "crowdsec-canary"]);
         // Documentation addresses: CrowdSec's default whitelist spares private ones.
-        for (const address of ["203.0.113.1/24", "203.0.113.7/24"]) {
-          await run(c.onNetwork(["ip", "address", "add", address, "dev", "lo"]));
-        }
+        await addAddresses(c, "203.0.113.1/24", "203.0.113.7/24");
         // Six connections within the leak of tarpyt-bf's five, from one source.
         await using _client = new RunningProcess(
           c.onNetwork(
