@@ -27,7 +27,9 @@ Deno.test(needing(["python3"], {
       "--log-level",
       "warning",
     ]));
+    // The tarpit's socket is bound before the metrics socket: wait for both.
     await untilListening(port);
+    await untilListening(metricsPort);
     await using ghosts = new RunningProcess(loadArgv("ghosts", "127.0.0.1", port, 200, 10));
     const seen: number[] = [];
     while (ghosts.status === undefined) {
