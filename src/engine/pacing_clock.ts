@@ -73,8 +73,41 @@ export function realTime(): Clock {
 
 interface Lane {
   readonly delayMs: number;
+  /** Its group's shortest and longest delay: the bounds an item's turn stays within. */
+  readonly shortestMs: number;
+  readonly longestMs: number;
+  /** The grid its items' turns fall on ({@link gridFor}); 0 for none. */
+  readonly gridMs: number;
   head: Paced | null;
   tail: Paced | null;
+}
+
+/** The coarsest grid: a second, so that clients paced a few seconds apart wake together. */
+const coarsestGridMs = 1_000;
+
+/** The finest grid worth keeping: below it, turns are served where they fall. */
+const finestGridMs = 10;
+
+/**
+ * The grid the turns of a group whose delays span `spanMs` fall on: the coarsest of a
+ * second, half a second, a quarter... that the span holds twice, so that a turn has two
+ * or three grid points within its group's bounds to fall on, and delays still vary; 0
+ * when the span is too narrow. Every grid divides the coarser ones, so turns on
+ * different grids still share a wakeup.
+ *
+ * @example
+ * ```ts
+ * import { gridFor } from "./pacing_clock.ts";
+ * gridFor(2_000); // 1000
+ * gridFor(800); // 250
+ * gridFor(0); // 0
+ * ```
+ */
+export function gridFor(spanMs: number): number {
+  for (let grid = coarsestGridMs; grid >= finestGridMs; grid /= 2) {
+    if (2 * grid <= spanMs) return grid;
+  }
+  return 0;
 }
 
 /** How many lanes jitter is spread over: enough to look random, few enough to scan. */
@@ -104,10 +137,15 @@ export function laneDelays(delayMs: number, jitterMs: number): number[] {
  * `group`; the item is then no longer scheduled, and `onDue` schedules it again, in any
  * group, or leaves it be.
  *
- * Items due within a small slack of each other (a twentieth of the shortest tick, at
- * most 500 ms) are served together, so the timer fires at most
- * a few dozen times a second however many clients there are, and each firing's system
- * calls and wakeups serve many clients (`deno task bench` measures CPU per line).
+ * A wakeup costs the runtime far more than serving one item in it, so items share them.
+ * A group's lanes bound when an item is due, not the very moment: each turn falls on the
+ * grid point ({@link gridFor}) nearest its lane's delay, within the group's shortest and
+ * longest, so turns of items paced seconds apart fall on the same whole seconds while
+ * their delays keep their bounds and, near enough, their mean. Items due within a small
+ * slack of each other (a twentieth of the shortest tick, at most 500 ms) are served
+ * together too, so the timer fires at most a few dozen times a second however many
+ * clients there are (`deno task bench` measures CPU per line, `deno task bench-pacing`
+ * per held client).
  *
  * An item rescheduled while it is being served counts its next turn from when it was
  * due, not from when it was served: an item served late, as when the turn before took
@@ -160,8 +198,10 @@ export class PacingClock<T extends Paced> {
   ) {
     for (const [group, delays] of groups.entries()) {
       this.#groupStarts.push(this.#lanes.length);
+      const shortestMs = Math.min(...delays), longestMs = Math.max(...delays);
+      const gridMs = gridFor(longestMs - shortestMs);
       for (const delayMs of delays) {
-        this.#lanes.push({ delayMs, head: null, tail: null });
+        this.#lanes.push({ delayMs, shortestMs, longestMs, gridMs, head: null, tail: null });
         this.#groupOf.push(group);
       }
     }
@@ -247,7 +287,7 @@ export class PacingClock<T extends Paced> {
   #append(item: Paced, from: number, laneIndex: number): void {
     const lane = this.#lanes[laneIndex];
     item.lane = laneIndex;
-    item.dueAt = from + lane.delayMs;
+    item.dueAt = onGrid(lane, from);
     item.next = null;
     item.prev = lane.tail;
     if (lane.tail) lane.tail.next = item;
@@ -264,4 +304,18 @@ export class PacingClock<T extends Paced> {
     item.prev = item.next = null;
     item.lane = -1;
   }
+}
+
+/**
+ * When an item scheduled in `lane` at `from` is due: the grid point nearest to its lane's
+ * delay, within its group's bounds (the group's span holds grid points, see
+ * {@link gridFor}). Later `from`, never earlier due, so a lane stays in order.
+ */
+function onGrid(lane: Lane, from: number): number {
+  const dueAt = from + lane.delayMs, grid = lane.gridMs;
+  if (grid === 0) return dueAt;
+  const point = Math.round(dueAt / grid) * grid;
+  if (point < from + lane.shortestMs) return point + grid;
+  if (point > from + lane.longestMs) return point - grid;
+  return point;
 }

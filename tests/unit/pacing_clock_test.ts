@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "../support/assert.ts";
 import { FakeClock } from "../support/fake_clock.ts";
 import {
+  gridFor,
   jitterLanes,
   laneDelays,
   type Paced,
@@ -127,25 +128,42 @@ Deno.test("a removed item is never served again, nor one not scheduled after its
   assertEquals(clock.size, 1);
 });
 
-Deno.test("with jitter, delays vary between the shortest and longest lane", async () => {
+Deno.test("with jitter, turns fall on a grid between the shortest and longest lane", async () => {
   const time = new FakeClock();
   const gaps: number[] = [];
   const lanes = laneDelays(60, 40);
+  const grid = gridFor(lanes.at(-1)! - lanes[0]);
+  const offGrid: number[] = [];
   const clock = ticking([60], lanes, time, (it, now) => {
     if (it.served.length) gaps.push(now - it.served.at(-1)!);
+    if (it.served.length && now % grid !== 0) offGrid.push(now);
     it.served.push(now);
   });
   for (let i = 0; i < 20; i++) clock.schedule(item(String(i)), 0);
   await time.advance(10_000);
   assert(gaps.length > 1_000, `${gaps.length} gaps`);
+  assert(offGrid.length === 0, `${offGrid.length} turns off the ${grid} ms grid: ${offGrid[0]}`);
   // A turn is served up to the slack (1 ms here) early, or, when a turn counted from
-  // when it was due lands behind a later one in its lane, a few ms late: two turns are a
-  // lane's delay apart within 4 ms, and lanes are 11 ms apart.
+  // when it was due lands behind a later one in its lane, a few ms late.
   assert(gaps.every((gap) => gap >= lanes[0] - 4 && gap <= lanes.at(-1)! + 4), `${gaps}`);
-  const lanesUsed = new Set(
-    gaps.map((gap) => lanes.findIndex((lane) => Math.abs(gap - lane) <= 4)),
-  );
-  assertEquals(lanesUsed.size, jitterLanes, "every lane is used");
+  const delays = new Set(gaps.map((gap) => Math.round(gap / grid)));
+  assert(delays.size >= 3, `only the delays ${[...delays]} grid steps`);
+  const mean = gaps.reduce((sum, gap) => sum + gap, 0) / gaps.length;
+  assert(Math.abs(mean - 60) < 6, `mean delay ${mean}, not near 60`);
+});
+
+Deno.test("items paced seconds apart share wakeups: at most one a second", async () => {
+  const time = new FakeClock();
+  const wakeups = new Set<number>();
+  const clock = ticking([1_000], laneDelays(2_000, 1_000), time, (_, now) => wakeups.add(now));
+  for (let i = 0; i < 16; i++) {
+    clock.schedule(item(String(i)), 0);
+    await time.advance(37); // they come at different times
+  }
+  const start = time.now();
+  await time.advance(60_000);
+  const later = [...wakeups].filter((at) => at > start + 2_000);
+  assert(later.length <= 60, `${later.length} wakeups in a minute for 16 items`);
 });
 
 Deno.test("the timer is armed once per firing, however many items it serves", async () => {

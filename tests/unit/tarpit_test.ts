@@ -148,7 +148,8 @@ Deno.test("jitter spreads each client's pieces between delay - jitter and delay 
     Math.min(...gaps) >= 480 && Math.max(...gaps) <= 1_520,
     `gaps ${Math.min(...gaps)}..${Math.max(...gaps)}`,
   );
-  assert(distinct.size >= 6, `only ${distinct.size} distinct gaps: jitter is not applied`);
+  // Turns fall on the clock's grid, so that clients share wakeups: a few distinct gaps.
+  assert(distinct.size >= 3, `only ${distinct.size} distinct gaps: jitter is not applied`);
 });
 
 Deno.test("TCP keepalive is set only where a client may go as long without a piece", async () => {
