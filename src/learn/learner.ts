@@ -51,6 +51,13 @@ export const optimism = 0.1;
 /** Sources kept, by default: a few megabytes in all. */
 export const sourcesKept = 65_536;
 
+/**
+ * A program with this many clients held at once is a crowd: one of them tries a cheaper
+ * profile from its first piece, not from the first horizon, since what the trial shows
+ * moves the rest a horizon sooner and it risks one client of that many.
+ */
+export const crowd = 16;
+
 /** Observations a mean weighs as equals before it starts to follow the newest. */
 const memory = 8;
 
@@ -118,6 +125,8 @@ export class Learner implements Pacer {
   readonly #names = new Map<string, Level>();
   /** Per program named by first bytes, the profile one of its clients is trying. */
   readonly #trials = new Map<string, number>();
+  /** Per program named by first bytes, its clients held now. */
+  readonly #held = new Map<string, number>();
   readonly #prior: Level;
   readonly #departures = new Map<string, number>();
   readonly #paced: number[];
@@ -147,7 +156,12 @@ export class Learner implements Pacer {
   choose(source: string, firstBytes: string | undefined): PacerChoice {
     const slot = this.#sources.slot(source);
     const name = nameByFirstBytes(this.#options.protocol, firstBytes);
-    const profile = this.#options.learn ? this.#pick(slot, name) : 0;
+    let profile = this.#options.learn ? this.#pick(slot, name) : 0;
+    if (name !== undefined) {
+      const held = (this.#held.get(name) ?? 0) + 1;
+      this.#held.set(name, held);
+      if (this.#options.learn && held >= crowd) profile = this.#trial(name, profile) ?? profile;
+    }
     this.#paced[profile]++;
     // The tag names the client's program, so that what it shows is learned for that
     // program even when its source runs others beside it.
@@ -179,6 +193,7 @@ export class Learner implements Pacer {
   departed(source: string, tag: number, departure: Departure): string {
     const slot = this.#sources.slot(source);
     const name = nameOf(tag);
+    if (name !== undefined) this.#held.set(name, (this.#held.get(name) ?? 1) - 1);
     const evidence = evidenceOf(departure);
     const family = name ??
       familyByLeaving(this.#options.protocol, evidence, departure.heldMs / 1000);
@@ -189,7 +204,7 @@ export class Learner implements Pacer {
     // One held to the horizon by its profile was counted when it got there.
     if (heldMs - profileSinceMs >= this.horizonMs) return family;
     // A trial of its program's ends with it, whatever it shows.
-    if (name !== undefined && profileSinceMs > 0 && this.#trials.get(name) === profile) {
+    if (name !== undefined && this.#trials.get(name) === profile) {
       this.#trials.delete(name);
     }
     // A client whose profile was changed on the way, and that left at a time of its own
@@ -307,18 +322,20 @@ export class Learner implements Pacer {
   }
 
   /**
-   * A cheaper profile for a client of the program `name` that its profile held to the
-   * horizon, to try, when no other client of the program is trying one: the cheapest its
-   * program's clients were never given. A program's clients are alike, so what one shows
-   * decides for all; one at a time risks one client.
+   * A cheaper profile than `profile` for a client of the program `name`, to try, when no
+   * other client of the program is trying one: the cheapest its program's clients were
+   * never given. A program's clients are alike, so what one shows decides for all; one
+   * at a time risks one client. Tried on a client its profile held to the horizon, or
+   * on a newcomer of a {@link crowd}.
    */
   #trial(name: string | undefined, profile: number): number | undefined {
     if (name === undefined || this.#trials.has(name)) return undefined;
-    const named = this.#names.get(name);
-    if (named === undefined) return undefined;
+    const tried = this.#names.get(name)?.tried;
     let trial: number | undefined;
     for (let p = 0; p < this.#profiles.length; p++) {
-      if (named.tried[p] > 0 || this.#costs[p] >= this.#costs[profile]) continue;
+      if ((tried !== undefined && tried[p] > 0) || this.#costs[p] >= this.#costs[profile]) {
+        continue;
+      }
       if (trial === undefined || this.#costs[p] < this.#costs[trial]) trial = p;
     }
     if (trial !== undefined) this.#trials.set(name, trial);

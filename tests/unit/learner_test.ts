@@ -10,7 +10,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { departure } from "../support/memory_transport.ts";
 import { evidenceOf, holdFor } from "../../src/learn/evidence.ts";
 import { familyByLeaving, nameByFirstBytes } from "../../src/learn/families.ts";
-import { horizonMs, Learner } from "../../src/learn/learner.ts";
+import { crowd, horizonMs, Learner } from "../../src/learn/learner.ts";
 import { SourceTable } from "../../src/learn/source_table.ts";
 import { protocols } from "../../protocols/mod.ts";
 import type { Profile } from "../../protocols/protocol.ts";
@@ -410,5 +410,59 @@ Deno.test("a program whose trial of a cheaper pacing loses its client is not mov
   for (const source of ["192.0.2.3", "192.0.2.4"]) {
     assertEquals(learn.choose(source, hello).profile, 0);
     assertEquals(learn.stayed(source, tag, 0, 1_600), 0, "nothing cheaper holds it");
+  }
+});
+
+Deno.test("a crowd of one program's clients tries a cheaper profile on one newcomer, so the rest move at their first horizon", () => {
+  const profiles = profilesOf("ssh");
+  const slow = byName("slow", profiles);
+  const learn = new Learner({ protocol: "ssh", profiles, learn: true });
+  const hello = "SSH-2.0-Go\r\n";
+  const sources = Array.from({ length: 40 }, (_, i) => `192.0.2.${i + 1}`);
+  const given = sources.map((source) => learn.choose(source, hello));
+  // One newcomer, once the program is a crowd, tries the cheapest; the rest get the default.
+  assertEquals(given.filter((choice) => choice.profile === slow).length, 1);
+  assertEquals(given.findIndex((choice) => choice.profile === slow), crowd - 1);
+  const { tag } = given[0];
+  // The first ones reach the horizon before the trial does, and stay where they are.
+  for (const source of sources.slice(0, crowd - 1)) {
+    assertEquals(learn.stayed(source, tag, 0, 1_600), 0);
+  }
+  assertEquals(learn.stayed(sources[crowd - 1], tag, slow, 20_000), slow);
+  // It held: every later one moves at its first horizon, and newcomers start there.
+  for (const source of sources.slice(crowd)) {
+    assertEquals(learn.stayed(source, tag, 0, 1_600), slow);
+  }
+  assertEquals(learn.choose("192.0.2.200", hello).profile, slow);
+});
+
+Deno.test("a crowd's trial that loses its client ends with it, and the next cheapest is tried", () => {
+  const profiles = profilesOf("ssh");
+  const [lines, slow] = [byName("lines", profiles), byName("slow", profiles)];
+  const learn = new Learner({ protocol: "ssh", profiles, learn: true });
+  const hello = "SSH-2.0-paramiko_3.4.0\r\n";
+  const given = Array.from({ length: crowd }, (_, i) => learn.choose(`192.0.2.${i + 1}`, hello));
+  assertEquals(given.at(-1)!.profile, slow);
+  // paramiko waits 15 s for its first line: slow's comes after 10 s, the next not within 2 s.
+  learn.departed(
+    `192.0.2.${crowd}`,
+    given[0].tag,
+    departure(12_000, { bytes: 20, pieces: 1, lines: 1, silenceMs: 2_000, profile: slow }),
+  );
+  assertEquals(learn.choose("192.0.2.100", hello).profile, lines);
+  assertEquals(learn.choose("192.0.2.101", hello).profile, 0, "one trial at a time");
+});
+
+Deno.test("a crowd is of clients held now: as many that came and went are none", () => {
+  const profiles = profilesOf("ssh");
+  const learn = new Learner({ protocol: "ssh", profiles, learn: true });
+  const hello = "SSH-2.0-Go\r\n";
+  for (let round = 0; round < 3; round++) {
+    const sources = Array.from({ length: crowd - 1 }, (_, i) => `192.0.2.${i + 1}`);
+    const given = sources.map((source) => learn.choose(source, hello));
+    assert(given.every((choice) => choice.profile === 0), `round ${round}`);
+    for (const source of sources) {
+      learn.departed(source, given[0].tag, departure(30_000, { leftBy: "lifetime" }));
+    }
   }
 });
