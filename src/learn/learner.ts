@@ -299,21 +299,20 @@ export class Learner implements Pacer {
     const named = name === undefined ? undefined : this.#names.get(name);
     const levels = [source, named].filter(knows);
     const horizon = this.horizonMs / 1000;
+    const prior = this.#prior;
+    const fromPrior = (p: number) => prior.seen[p] > 0 ? prior.wouldHold[p] : p === 0 ? horizon : 0;
     if (levels.length === 0) {
-      const prior = this.#prior;
-      const estimates = this.#profiles.map((_, p) =>
-        prior.seen[p] > 0 ? prior.wouldHold[p] : p === 0 ? horizon : 0
-      );
-      return { estimates, tried: undefined };
+      return { estimates: this.#profiles.map((_, p) => fromPrior(p)), tried: undefined };
     }
     // What a profile held, on the source or else on its program; else what it would have
-    // held their clients. A profile neither tried nor judged by what a client showed is
-    // not chosen.
+    // held their clients; else what the protocol's prior says, as for a first contact (a
+    // crowd's trial can end before any other client of the program is heard of). A
+    // profile none of these judged is not chosen.
     const estimates = this.#profiles.map((_, p) => {
       const tried = levels.find((level) => level.tried[p] > 0);
       if (tried !== undefined) return tried.held[p];
       const seen = levels.find((level) => level.seen[p] > 0);
-      return seen === undefined ? 0 : seen.wouldHold[p];
+      return seen === undefined ? fromPrior(p) : seen.wouldHold[p];
     });
     const tried = new Uint8Array(this.#profiles.length).map((_, p) =>
       Math.max(...levels.map((level) => level.tried[p]))
@@ -324,18 +323,23 @@ export class Learner implements Pacer {
   /**
    * A cheaper profile than `profile` for a client of the program `name`, to try, when no
    * other client of the program is trying one: the cheapest its program's clients were
-   * never given. A program's clients are alike, so what one shows decides for all; one
-   * at a time risks one client. Tried on a client its profile held to the horizon, or
-   * on a newcomer of a {@link crowd}.
+   * never given, unless how its clients left says it would lose them. A program's
+   * clients are alike, so what one shows decides for all; one at a time risks one
+   * client. Tried on a client its profile held to the horizon, or on a newcomer of a
+   * {@link crowd}.
    */
   #trial(name: string | undefined, profile: number): number | undefined {
     if (name === undefined || this.#trials.has(name)) return undefined;
-    const tried = this.#names.get(name)?.tried;
+    const named = this.#names.get(name);
+    // What a profile would have held the program's clients that showed a limit, next to
+    // what the client's own profile would have: one that lost them already is no trial.
+    const expected = (p: number) =>
+      named !== undefined && named.seen[p] > 0 ? named.wouldHold[p] : this.horizonMs / 1000;
     let trial: number | undefined;
     for (let p = 0; p < this.#profiles.length; p++) {
-      if ((tried !== undefined && tried[p] > 0) || this.#costs[p] >= this.#costs[profile]) {
-        continue;
-      }
+      if (named !== undefined && named.tried[p] > 0) continue;
+      if (this.#costs[p] >= this.#costs[profile]) continue;
+      if (expected(p) < expected(profile) * nearlyAsLong) continue;
       if (trial === undefined || this.#costs[p] < this.#costs[trial]) trial = p;
     }
     if (trial !== undefined) this.#trials.set(name, trial);
