@@ -35,6 +35,17 @@ export interface Pacer {
    */
   stayed(source: string, tag: number, profile: number, longestGapMs: number): number;
   /**
+   * Grows when the pacer learns what may move clients it told to stay on their profile
+   * (a cheaper one held a trial's client to the horizon): each is then asked again.
+   */
+  readonly news: number;
+  /**
+   * A client from `source`, tagged `tag`, that `profile` held to the horizon before
+   * {@link Pacer.news} last grew; returns the profile it goes on with, as
+   * {@link Pacer.stayed} does, without counting its hold again.
+   */
+  reconsider(source: string, tag: number, profile: number): number;
+  /**
    * A client from `source`, tagged `tag`, left; returns the name of the family it was
    * seen to be.
    */
@@ -54,5 +65,7 @@ export const fixedPacer: Pacer = {
   horizonMs: Infinity,
   choose: () => ({ profile: 0, tag: 0 }),
   stayed: (_source, _tag, profile) => profile,
+  news: 0,
+  reconsider: (_source, _tag, profile) => profile,
   departed: () => "unknown",
 };

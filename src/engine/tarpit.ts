@@ -223,6 +223,8 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
   credited = false;
   /** When (ms after its connect) the pacer was last told it stayed: 0 until then. */
   checkedAt = 0;
+  /** The pacer's news when it last chose this client's profile at a horizon. */
+  news = 0;
 
   /** A client just admitted. */
   constructor(
@@ -521,20 +523,24 @@ export class Tarpit<C, L> {
   /**
    * Each time the client has been held the pacer's horizon more, since its profile began
    * or since it was last told, tells the pacer, and goes on with the profile it answers: a
-   * cheaper one, when it expects that to hold the client as long. Returns whether the
+   * cheaper one, when it expects that to hold the client as long. A client told to stay
+   * is asked again when the pacer has news, not a horizon later. Returns whether the
    * profile changed.
    */
   #creditIfStayed(client: TrappedClient<C>, now: number): boolean {
+    const pacer = this.#pacer;
     const heldMs = Math.min(now - client.connectedAt, client.answeredMs);
     const since = Math.max(client.profileSince, client.checkedAt);
-    if (heldMs - since < this.#pacer.horizonMs) return false;
-    client.checkedAt = heldMs;
-    const next = this.#pacer.stayed(
-      client.source,
-      client.tag,
-      client.profile,
-      client.longestGapMs,
-    );
+    let next: number;
+    if (heldMs - since >= pacer.horizonMs) {
+      client.checkedAt = heldMs;
+      next = pacer.stayed(client.source, client.tag, client.profile, client.longestGapMs);
+    } else if (client.credited && client.news !== pacer.news) {
+      next = pacer.reconsider(client.source, client.tag, client.profile);
+    } else {
+      return false;
+    }
+    client.news = pacer.news;
     if (next === client.profile) {
       client.credited = true;
       return false;

@@ -130,6 +130,7 @@ export class Learner implements Pacer {
   readonly #prior: Level;
   readonly #departures = new Map<string, number>();
   readonly #paced: number[];
+  #news = 0;
 
   /** A learner with `options`. */
   constructor(options: LearnerOptions) {
@@ -182,12 +183,20 @@ export class Learner implements Pacer {
         }
       });
     }
-    if (name !== undefined && this.#trials.get(name) === profile) this.#trials.delete(name);
-    if (!this.#options.learn) return profile;
-    // Held as well as any: go on with the cheapest expected to hold it as long.
-    const choice = cheapestOfBest(this.#estimates(slot, name).estimates, this.#costs);
-    if (this.#costs[choice] < this.#costs[profile]) return choice;
-    return this.#trial(name, profile) ?? profile;
+    if (name !== undefined && this.#trials.get(name) === profile) {
+      this.#trials.delete(name);
+      // Its program's clients told to stay before the trial ended may move now.
+      this.#news++;
+    }
+    return this.#goOn(slot, name, profile);
+  }
+
+  get news(): number {
+    return this.#news;
+  }
+
+  reconsider(source: string, tag: number, profile: number): number {
+    return this.#goOn(this.#sources.slot(source), nameOf(tag), profile);
   }
 
   departed(source: string, tag: number, departure: Departure): string {
@@ -318,6 +327,18 @@ export class Learner implements Pacer {
       Math.max(...levels.map((level) => level.tried[p]))
     );
     return { estimates, tried };
+  }
+
+  /**
+   * The profile a client of the source in `slot`, named `name`, held to the horizon by
+   * `profile`, goes on with: held as well as any, the cheapest expected to hold it as
+   * long, or a trial of a cheaper one.
+   */
+  #goOn(slot: number, name: string | undefined, profile: number): number {
+    if (!this.#options.learn) return profile;
+    const choice = cheapestOfBest(this.#estimates(slot, name).estimates, this.#costs);
+    if (this.#costs[choice] < this.#costs[profile]) return choice;
+    return this.#trial(name, profile) ?? profile;
   }
 
   /**

@@ -408,7 +408,7 @@ Deno.test("a program whose trial of a cheaper pacing loses its client is not mov
   }
 });
 
-Deno.test("a crowd of one program's clients tries a cheaper profile on one newcomer, so the rest move at their first horizon", () => {
+Deno.test("a crowd of one program's clients tries a cheaper profile on one newcomer, so the rest move once it held", () => {
   const profiles = profilesOf("ssh");
   const slow = byName("slow", profiles);
   const learn = new Learner({ protocol: "ssh", profiles, learn: true });
@@ -423,11 +423,18 @@ Deno.test("a crowd of one program's clients tries a cheaper profile on one newco
   for (const source of sources.slice(0, crowd - 1)) {
     assertEquals(learn.stayed(source, tag, 0, 1_600), 0);
   }
+  const news = learn.news;
   assertEquals(learn.stayed(sources[crowd - 1], tag, slow, 20_000), slow);
-  // It held: every later one moves at its first horizon, and newcomers start there.
+  // It held: the first ones, told to stay, hear the news and move, as every later one
+  // does at its first horizon; newcomers start there.
+  assert(learn.news > news);
+  for (const source of sources.slice(0, crowd - 1)) {
+    assertEquals(learn.reconsider(source, tag, 0), slow);
+  }
   for (const source of sources.slice(crowd)) {
     assertEquals(learn.stayed(source, tag, 0, 1_600), slow);
   }
+  assertEquals(learn.news, news + 1, "only a trial that held is news");
   assertEquals(learn.choose("192.0.2.200", hello).profile, slow);
 });
 

@@ -9,7 +9,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { FakeClock } from "../support/fake_clock.ts";
 import { Connection, Listener, MemoryTransport } from "../support/memory_transport.ts";
 import type { Departure, TarpitEvent } from "../../src/engine/events.ts";
-import type { Pacer } from "../../src/engine/pacer.ts";
+import { fixedPacer, type Pacer } from "../../src/engine/pacer.ts";
 import {
   decisionMs,
   keepAliveMs,
@@ -419,6 +419,7 @@ Deno.test("the pacer picks each client's profile a moment after it came, knowing
   const asked: [string, string | undefined][] = [];
   const departed: [string, number, Departure][] = [];
   const pacer: Pacer = {
+    ...fixedPacer,
     horizonMs: Infinity,
     stayed: (_source, _tag, profile) => profile,
     choose: (source, firstBytes) => {
@@ -456,6 +457,7 @@ Deno.test("a client is reported to the pacer each horizon it stays, with the lon
   const stayed: [string, number, number, number][] = [];
   const departed: Departure[] = [];
   const pacer: Pacer = {
+    ...fixedPacer,
     horizonMs: 10_000,
     stayed: (source, tag, profile, longestGapMs) => (
       stayed.push([source, profile, longestGapMs, clock.now()]), assertEquals(tag, 3), profile
@@ -491,6 +493,7 @@ Deno.test("at the horizon the pacer may move a client to a cheaper profile, from
   const told: [number, number][] = [];
   const departed: Departure[] = [];
   const pacer: Pacer = {
+    ...fixedPacer,
     horizonMs: 10_000,
     // Moves a client from the drip to whole lines every 20 s, which then hold it too.
     stayed: (_source, _tag, profile) => (told.push([profile, clock.now()]), 1),
@@ -516,9 +519,44 @@ Deno.test("at the horizon the pacer may move a client to a cheaper profile, from
   assertEquals([departed[0].profile, departed[0].profileSinceMs], [1, 10_000]);
 });
 
+Deno.test("a client told to stay is asked again at its next piece once the pacer has news, not a horizon later", async () => {
+  const asked: [string, number, number][] = [];
+  let news = 0;
+  const pacer: Pacer = {
+    ...fixedPacer,
+    horizonMs: 10_000,
+    choose: () => ({ profile: 0, tag: 0 }),
+    stayed: (_source, _tag, profile) => (asked.push(["stayed", profile, clock.now()]), profile),
+    get news() {
+      return news;
+    },
+    reconsider: (_source, _tag, profile) => (asked.push(["again", profile, clock.now()]), 1),
+  };
+  const { clock, connect } = setUp({
+    profiles: [pacing(), pacing({ delayMs: 20_000, pieceSize: 0 })],
+    pacer,
+  });
+  const client = connect();
+  await clock.advance(12_000);
+  assertEquals(asked, [["stayed", 0, 10_000]]);
+  news++;
+  await clock.advance(1_000);
+  assertEquals(
+    asked,
+    [["stayed", 0, 10_000], ["again", 0, 13_000]],
+    "asked once, at its next piece",
+  );
+  const at = client.received.length;
+  await clock.advance(19_999);
+  assertEquals(client.received.length, at, "then paced by the profile it was given");
+  await clock.advance(1);
+  assertEquals(asked.slice(2), [["stayed", 1, 33_000]], "and told of once that held it a horizon");
+});
+
 Deno.test("a client that closed its end is reported gone before the next client of its source, come as it left, is decided on", async () => {
   const calls: string[] = [];
   const pacer: Pacer = {
+    ...fixedPacer,
     horizonMs: Infinity,
     stayed: (_source, _tag, profile) => profile,
     choose: (source) => (calls.push(`choose ${source}`), { profile: 0, tag: 0 }),
