@@ -46,6 +46,12 @@ export interface Pacer {
    */
   reconsider(source: string, tag: number, profile: number): number;
   /**
+   * A client from `source`, tagged `tag`, answered (src/engine/tarpit.ts, `#spoke`): it
+   * took something it was sent for a reply, after `profile` had held it `heldMs`. It is
+   * held on, but as far as it is concerned it was held until now.
+   */
+  answered(source: string, tag: number, profile: number, heldMs: number): void;
+  /**
    * A client from `source`, tagged `tag`, left; returns the name of the family it was
    * seen to be.
    */
@@ -67,5 +73,6 @@ export const fixedPacer: Pacer = {
   stayed: (_source, _tag, profile) => profile,
   news: 0,
   reconsider: (_source, _tag, profile) => profile,
+  answered: () => {},
   departed: () => "unknown",
 };

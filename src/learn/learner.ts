@@ -199,6 +199,19 @@ export class Learner implements Pacer {
     return this.#goOn(this.#sources.slot(source), nameOf(tag), profile);
   }
 
+  answered(source: string, tag: number, profile: number, heldMs: number): void {
+    if (!this.#options.learn || heldMs >= this.horizonMs) return;
+    // Judged now, not when it leaves: the next clients of its source, and a tool's other
+    // connections open meanwhile, must not be given the profile that let it answer
+    // because nothing said otherwise yet.
+    const slot = this.#sources.slot(source);
+    const name = nameOf(tag);
+    if (name !== undefined && this.#trials.get(name) === profile) this.#trials.delete(name);
+    for (const level of this.#levelsOf(slot, name)) {
+      if (level !== this.#prior) addTo(level.held, level.tried, profile, heldMs / 1000);
+    }
+  }
+
   departed(source: string, tag: number, departure: Departure): string {
     const slot = this.#sources.slot(source);
     const name = nameOf(tag);
@@ -212,6 +225,8 @@ export class Learner implements Pacer {
     const heldMs = Math.min(departure.heldMs, answeredMs);
     // One held to the horizon by its profile was counted when it got there.
     if (heldMs - profileSinceMs >= this.horizonMs) return family;
+    // One that answered was judged when it answered.
+    if (answeredMs !== Infinity) return family;
     // A trial of its program's ends with it, whatever it shows.
     if (name !== undefined && this.#trials.get(name) === profile) {
       this.#trials.delete(name);
@@ -222,16 +237,13 @@ export class Learner implements Pacer {
       return family;
     }
     const leftMs = leftBy === "write" || leftBy === "ended" ? aliveMs : departure.heldMs;
-    const untilMs = Math.min(leftMs, answeredMs);
-    const held = Math.max(0, untilMs - profileSinceMs) / 1000;
-    // How it left says what would have held it; one that answered first was not held by
-    // the silences it sat through, and says nothing of what other profiles would hold.
-    const shows = answeredMs === Infinity ? evidence : undefined;
+    const held = Math.max(0, leftMs - profileSinceMs) / 1000;
     for (const level of this.#levelsOf(slot, name)) {
       // The protocol's level judges by what each profile would have held: which profile
       // its clients were given depended on their sources.
       if (level !== this.#prior) addTo(level.held, level.tried, profile, held);
-      if (shows !== undefined) this.#wouldHave(level, shows);
+      // How it left says what would have held it.
+      if (evidence !== undefined) this.#wouldHave(level, evidence);
     }
     return family;
   }

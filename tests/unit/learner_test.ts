@@ -265,6 +265,7 @@ Deno.test("a client that answers what it is sent is held only until it answers, 
       // USER after "+OK ", PASS after 3 bytes more; it leaves after 5 passwords.
       const answeredMs = firstDelayMs + 3 * delayMs;
       const heldMs = firstDelayMs + 30 * delayMs;
+      learn.answered(source, 0, profile, answeredMs);
       learn.departed(
         source,
         0,
@@ -274,6 +275,24 @@ Deno.test("a client that answers what it is sent is held only until it answers, 
   }
   const early = given.slice(2).filter((name) => name === "early").length;
   assert(early <= 2, given.join(" "));
+});
+
+Deno.test("a client that answers is judged when it answers: connections opened while it stays do not get its profile", () => {
+  // The same brute-forcer with 5 connections at a time: the first round waits for the
+  // greeting and leaves at 20 s, the second is given "+OK " early; of the third, opened
+  // while the second tries passwords, none is.
+  const profiles = profilesOf("pop3");
+  const learn = new Learner({ protocol: "pop3", profiles, learn: true });
+  const source = "192.0.2.111";
+  const round = () => Array.from({ length: 5 }, () => learn.choose(source, undefined).profile);
+  for (const profile of round()) learn.departed(source, 0, silence(20, profile));
+  const second = round();
+  const early = byName("early", profiles);
+  assert(second.includes(early), second.join(" "));
+  for (const profile of second) {
+    if (profile === early) learn.answered(source, 0, profile, 7_000);
+  }
+  assertEquals(round().filter((profile) => profile === early), []);
 });
 
 Deno.test("learning off gives every client the default, and still names families", () => {

@@ -595,6 +595,28 @@ Deno.test("a client answers when it speaks after a piece, having spoken after an
   assertEquals(lastDeparture().heldMs, 10_500);
 });
 
+Deno.test("a client that answers is told to the pacer when it answers, with how long its profile held it", async () => {
+  const answered: [string, number, number, number, number][] = [];
+  const pacer: Pacer = {
+    ...fixedPacer,
+    choose: () => ({ profile: 0, tag: 5 }),
+    answered: (source, tag, profile, heldMs) =>
+      answered.push([source, tag, profile, heldMs, clock.now()]),
+  };
+  const { clock, connect } = setUp({ pacer });
+  const talker = connect("192.0.2.7");
+  await clock.advance(5_000);
+  talker.send("USER root\r\n");
+  await clock.advance(3_000);
+  assertEquals(answered, []);
+  talker.send("PASS x\r\n");
+  assertEquals(answered, [["192.0.2.7", 5, 0, 8_000, 8_000]]);
+  await clock.advance(3_000);
+  talker.send("PASS y\r\n");
+  talker.resetNow();
+  assertEquals(answered.length, 1, "once");
+});
+
 Deno.test("held() adds up the clients held now, per listening port", async () => {
   const { clock, connect, tarpit, transport } = setUp();
   const other = new Listener(2222);
