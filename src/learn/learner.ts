@@ -138,8 +138,8 @@ export class Learner implements Pacer {
     this.#profiles = options.profiles;
     this.#costs = options.profiles.map((profile) => 1_000 / profile.delayMs);
     const count = options.profiles.length;
-    // Per source and profile: two means and their counts.
-    this.#sources = new SourceTable(options.capacity ?? sourcesKept, 2 * count, 2 * count);
+    // Per source and profile: two means and their counts; and the profile its trial is of.
+    this.#sources = new SourceTable(options.capacity ?? sourcesKept, 2 * count, 2 * count + 1);
     this.#prior = newLevel(count);
     this.#paced = new Array(count).fill(0);
   }
@@ -161,7 +161,9 @@ export class Learner implements Pacer {
     if (name !== undefined) {
       const held = (this.#held.get(name) ?? 0) + 1;
       this.#held.set(name, held);
-      if (this.#options.learn && held >= crowd) profile = this.#trial(name, profile) ?? profile;
+      if (this.#options.learn && held >= crowd) {
+        profile = this.#trial(slot, name, profile) ?? profile;
+      }
     }
     this.#paced[profile]++;
     // The tag names the client's program, so that what it shows is learned for that
@@ -183,11 +185,8 @@ export class Learner implements Pacer {
         }
       });
     }
-    if (name !== undefined && this.#trials.get(name) === profile) {
-      this.#trials.delete(name);
-      // Its program's clients told to stay before the trial ended may move now.
-      this.#news++;
-    }
+    // Its program's clients told to stay before its trial ended may move now.
+    if (this.#endTrial(slot, name, profile) && name !== undefined) this.#news++;
     return this.#goOn(slot, name, profile);
   }
 
@@ -206,7 +205,7 @@ export class Learner implements Pacer {
     // because nothing said otherwise yet.
     const slot = this.#sources.slot(source);
     const name = nameOf(tag);
-    if (name !== undefined && this.#trials.get(name) === profile) this.#trials.delete(name);
+    this.#endTrial(slot, name, profile);
     for (const level of this.#levelsOf(slot, name)) {
       if (level !== this.#prior) addTo(level.held, level.tried, profile, heldMs / 1000);
     }
@@ -227,10 +226,8 @@ export class Learner implements Pacer {
     if (heldMs - profileSinceMs >= this.horizonMs) return family;
     // One that answered was judged when it answered.
     if (answeredMs !== Infinity) return family;
-    // A trial of its program's ends with it, whatever it shows.
-    if (name !== undefined && this.#trials.get(name) === profile) {
-      this.#trials.delete(name);
-    }
+    // A trial ends with its client, whatever it shows.
+    this.#endTrial(slot, name, profile);
     // A client whose profile was changed on the way, and that left at a time of its own
     // (or was closed), says nothing of how well its last profile holds.
     if (profileSinceMs > 0 && (evidence === undefined || evidence.limit === "time")) {
@@ -350,33 +347,57 @@ export class Learner implements Pacer {
     if (!this.#options.learn) return profile;
     const choice = cheapestOfBest(this.#estimates(slot, name).estimates, this.#costs);
     if (this.#costs[choice] < this.#costs[profile]) return choice;
-    return this.#trial(name, profile) ?? profile;
+    return this.#trial(slot, name, profile) ?? profile;
   }
 
   /**
-   * A cheaper profile than `profile` for a client of the program `name`, to try, when no
-   * other client of the program is trying one: the cheapest its program's clients were
-   * never given, unless how its clients left says it would lose them. A program's
-   * clients are alike, so what one shows decides for all; one at a time risks one
-   * client. Tried on a client its profile held to the horizon, or on a newcomer of a
-   * {@link crowd}.
+   * A cheaper profile than `profile` to try on a client of the source in `slot`, named
+   * `name`, when no other client is trying one for it: the cheapest never given, unless
+   * how its clients left says it would lose them. A program's clients are alike, so one
+   * tries for its program; a client no first bytes named tries for its source. One at a
+   * time risks one client. Tried on a client its profile held to the horizon, or on a
+   * newcomer of a {@link crowd}.
    */
-  #trial(name: string | undefined, profile: number): number | undefined {
-    if (name === undefined || this.#trials.has(name)) return undefined;
-    const named = this.#names.get(name);
-    // What a profile would have held the program's clients that showed a limit, next to
-    // what the client's own profile would have: one that lost them already is no trial.
+  #trial(slot: number, name: string | undefined, profile: number): number | undefined {
+    const trying = name === undefined ? this.#sourceTrial(slot) !== 0 : this.#trials.has(name);
+    if (trying) return undefined;
+    const judge = name === undefined ? this.#sourceLevel(slot) : this.#names.get(name);
+    // What a profile would have held the clients that showed a limit, next to what the
+    // client's own profile would have: one that lost them already is no trial.
     const expected = (p: number) =>
-      named !== undefined && named.seen[p] > 0 ? named.wouldHold[p] : this.horizonMs / 1000;
+      judge !== undefined && judge.seen[p] > 0 ? judge.wouldHold[p] : this.horizonMs / 1000;
     let trial: number | undefined;
     for (let p = 0; p < this.#profiles.length; p++) {
-      if (named !== undefined && named.tried[p] > 0) continue;
+      if (judge !== undefined && judge.tried[p] > 0) continue;
       if (this.#costs[p] >= this.#costs[profile]) continue;
       if (expected(p) < expected(profile) * nearlyAsLong) continue;
       if (trial === undefined || this.#costs[p] < this.#costs[trial]) trial = p;
     }
-    if (trial !== undefined) this.#trials.set(name, trial);
+    if (trial === undefined) return undefined;
+    if (name === undefined) this.#sources.counts[this.#sourceTrialAt(slot)] = trial + 1;
+    else this.#trials.set(name, trial);
     return trial;
+  }
+
+  /** Ends the trial a client on `profile` was making, if it was; returns whether it was. */
+  #endTrial(slot: number, name: string | undefined, profile: number): boolean {
+    if (name === undefined) {
+      if (this.#sourceTrial(slot) !== profile + 1) return false;
+      this.#sources.counts[this.#sourceTrialAt(slot)] = 0;
+      return true;
+    }
+    if (this.#trials.get(name) !== profile) return false;
+    this.#trials.delete(name);
+    return true;
+  }
+
+  /** Where the source in `slot` keeps the profile its trial is of, plus one; 0 for none. */
+  #sourceTrialAt(slot: number): number {
+    return (slot + 1) * this.#sources.countsPerSource - 1;
+  }
+
+  #sourceTrial(slot: number): number {
+    return this.#sources.counts[this.#sourceTrialAt(slot)];
   }
 
   /** Adds what each profile would have held a client that met the limit of `evidence`. */

@@ -457,6 +457,36 @@ Deno.test("a crowd of one program's clients tries a cheaper profile on one newco
   assertEquals(learn.choose("192.0.2.200", hello).profile, slow);
 });
 
+Deno.test("clients no first bytes name try a cheaper profile for their source at the horizon, one at a time", () => {
+  // ssh clients whose version string names nothing known (or that send none), paced
+  // with gaps under 1.6 s: nothing they did says a slower pacing holds them.
+  const profiles = profilesOf("ssh");
+  const slow = byName("slow", profiles);
+  const learn = new Learner({ protocol: "ssh", profiles, learn: true });
+  const [bot, other] = ["192.0.2.31", "192.0.2.32"];
+  assertEquals([learn.choose(bot, "SSH-2.0-x\r\n").profile, learn.choose(bot, undefined).profile], [
+    0,
+    0,
+  ]);
+  assertEquals(learn.stayed(bot, 0, 0, 1_600), slow, "the first at its horizon tries the cheapest");
+  assertEquals(learn.stayed(bot, 0, 0, 1_600), 0, "one at a time");
+  assertEquals(learn.stayed(other, 0, 0, 1_600), slow, "each source for itself");
+  assertEquals(learn.stayed(bot, 0, slow, 20_000), slow, "it held");
+  assertEquals(learn.stayed(bot, 0, 0, 1_600), slow, "so its source's others move");
+  // The other's trial lost its client at a 2 s silence: its source goes back, and tries
+  // nothing that silence rules out.
+  learn.departed(other, 0, silence(2, slow));
+  assertEquals(learn.choose(other, undefined).profile, 0);
+  assertEquals(learn.stayed(other, 0, 0, 1_600), 0);
+  // A third's trial ends with a client found gone by a write, which rules nothing out:
+  // the next cheapest is tried.
+  const third = "192.0.2.33";
+  assertEquals(learn.stayed(third, 0, 0, 1_600), slow);
+  const gone = { leftBy: "write", aliveMs: 12_000, bytes: 20, pieces: 1, profile: slow } as const;
+  learn.departed(third, 0, departure(26_000, gone));
+  assertEquals(learn.stayed(third, 0, 0, 1_600), byName("lines", profiles));
+});
+
 Deno.test("a crowd's trial ends with its client, and the next cheapest is tried", () => {
   const profiles = profilesOf("ssh");
   const [lines, slow] = [byName("lines", profiles), byName("slow", profiles)];
