@@ -82,29 +82,30 @@ interface Lane {
   tail: Paced | null;
 }
 
-/** The coarsest grid: a second, so that clients paced a few seconds apart wake together. */
-const coarsestGridMs = 1_000;
-
 /** The finest grid worth keeping: below it, turns are served where they fall. */
 const finestGridMs = 10;
 
 /**
  * The grid the turns of a group whose delays span `spanMs` fall on: the coarsest of a
- * second, half a second, a quarter... that the span holds twice, so that a turn has two
- * or three grid points within its group's bounds to fall on, and delays still vary; 0
- * when the span is too narrow. Every grid divides the coarser ones, so turns on
- * different grids still share a wakeup.
+ * second, or a second doubled or halved any number of times, that the span holds twice,
+ * so that a turn has two or three grid points within its group's bounds to fall on, and
+ * delays still vary; 0 when the span is too narrow. Every grid divides the coarser ones,
+ * so turns on different grids still share a wakeup, and clients paced many seconds apart
+ * wake together a few seconds apart, not each second.
  *
  * @example
  * ```ts
  * import { gridFor } from "./pacing_clock.ts";
+ * gridFor(8_000); // 4000
  * gridFor(2_000); // 1000
  * gridFor(800); // 250
  * gridFor(0); // 0
  * ```
  */
 export function gridFor(spanMs: number): number {
-  for (let grid = coarsestGridMs; grid >= finestGridMs; grid /= 2) {
+  let grid = 1_000;
+  while (4 * grid <= spanMs) grid *= 2;
+  for (; grid >= finestGridMs; grid /= 2) {
     if (2 * grid <= spanMs) return grid;
   }
   return 0;

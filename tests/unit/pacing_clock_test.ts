@@ -166,6 +166,21 @@ Deno.test("items paced seconds apart share wakeups: at most one a second", async
   assert(later.length <= 60, `${later.length} wakeups in a minute for 16 items`);
 });
 
+Deno.test("items paced a quarter-minute apart wake together every few seconds, not each second", async () => {
+  const time = new FakeClock();
+  const wakeups = new Set<number>();
+  // Whole lines every 16 s ± 4, as the slow profile sends them.
+  const clock = ticking([10_000], laneDelays(16_000, 4_000), time, (_, now) => wakeups.add(now));
+  for (let i = 0; i < 16; i++) {
+    clock.schedule(item(String(i)), 0);
+    await time.advance(613); // they come at different times
+  }
+  const start = time.now();
+  await time.advance(600_000);
+  const later = [...wakeups].filter((at) => at > start + 20_000);
+  assert(later.length <= 580 / 4 + 1, `${later.length} wakeups in 580 s for 16 items`);
+});
+
 Deno.test("the timer is armed once per firing, however many items it serves", async () => {
   const time = new FakeClock();
   let arms = 0;
