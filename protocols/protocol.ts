@@ -52,7 +52,7 @@ export interface Pacing {
  * line needs whole lines, one that waits for ever is held as well by the cheapest.
  */
 export interface Profile extends Pacing {
-  /** `early`, `lines`, `slow`, `slow-drip`. */
+  /** `early`, `lines`, `spaced`, `slow`, `slow-drip`. */
   readonly name: string;
 }
 
@@ -95,6 +95,30 @@ export function wholeLines(pacing: Pacing): Profile {
     firstDelayMs: 1_000,
     delayMs: 3_000,
     jitterMs: 500,
+    pieceSize: 0,
+  };
+}
+
+/**
+ * Whole lines every 7 s ± 1.5, from the first second: for clients that wait about 10 s
+ * for each read (scripts made with `timeout=10`, patator's modules), at under half the
+ * writes of {@link wholeLines}. The delays of the many-line profiles, 3, 7 and 16 s, grow
+ * by about half again over double, so whatever silence a client stands, one of them
+ * leaves it no more than that factor short of the slowest pacing it would stand.
+ *
+ * @example
+ * ```ts
+ * import { spacedLines, serverFirstPacing } from "./protocol.ts";
+ * spacedLines(serverFirstPacing).delayMs; // 7000
+ * ```
+ */
+export function spacedLines(pacing: Pacing): Profile {
+  return {
+    ...pacing,
+    name: "spaced",
+    firstDelayMs: 1_000,
+    delayMs: 7_000,
+    jitterMs: 1_500,
     pieceSize: 0,
   };
 }
@@ -336,17 +360,17 @@ export const serverFirstPacing: Pacing = {
 };
 
 /**
- * The alternatives of a protocol of many lines: {@link earlyDrip}, {@link wholeLines} and
- * {@link slowLines} of its default pacing.
+ * The alternatives of a protocol of many lines: {@link earlyDrip}, {@link wholeLines},
+ * {@link spacedLines} and {@link slowLines} of its default pacing.
  *
  * @example
  * ```ts
  * import { lineAlternatives, serverFirstPacing } from "./protocol.ts";
- * lineAlternatives(serverFirstPacing).map((profile) => profile.name); // ["early", "lines", "slow"]
+ * lineAlternatives(serverFirstPacing).map((profile) => profile.name); // ["early", "lines", "spaced", "slow"]
  * ```
  */
 export function lineAlternatives(pacing: Pacing): Profile[] {
-  return [earlyDrip(pacing), wholeLines(pacing), slowLines(pacing)];
+  return [earlyDrip(pacing), wholeLines(pacing), spacedLines(pacing), slowLines(pacing)];
 }
 
 /** The shortest {@link replyContinuationLine}: `220-x\r\n`. */

@@ -353,6 +353,14 @@ Deno.test("a client held to the horizon counts once, when it gets there", () => 
   assertEquals(smtpProfiles[learn.choose("192.0.2.40", undefined).profile].name, "slow");
 });
 
+Deno.test("a source whose clients stand 10 s of silence gets lines 7 s apart; one whose clients stand 5 s, 3 s apart", () => {
+  const learn = learner();
+  learn.departed("192.0.2.60", 0, silence(10, 0));
+  learn.departed("192.0.2.61", 0, silence(5, 0));
+  assertEquals(learn.choose("192.0.2.60", undefined).profile, byName("spaced"));
+  assertEquals(learn.choose("192.0.2.61", undefined).profile, byName("lines"));
+});
+
 Deno.test("moved to a cheaper profile at the horizon: what it held after counts, unless it left at a time of its own", () => {
   const slow = byName("slow");
   const learn = learner();
@@ -388,8 +396,8 @@ Deno.test("moved to a cheaper profile at the horizon: what it held after counts,
   assert(learn.choose(source, undefined).profile !== slow);
   assertEquals(
     learn.stayed(source, 0, 0, 22_000),
-    byName("lines"),
-    "whole lines every 3 s keep a 24 s silence",
+    byName("spaced"),
+    "whole lines every 7 s keep a 24 s silence, for fewer writes than every 3 s",
   );
 });
 
