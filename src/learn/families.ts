@@ -90,6 +90,30 @@ const firstBytes:
     [["http", "http-1xx", "http-status"], "User-Agent: masscan/", "masscan"],
   ];
 
+/**
+ * What programs named by their first bytes stand, from their own sources: evidence about
+ * them before any of their clients left. paramiko reads each line before the version
+ * string after the first within 2 s (paramiko/transport.py, `_check_banner`), so no
+ * pacing with longer gaps holds it, and none is tried on it.
+ */
+const knownLimits: ReadonlyMap<string, Evidence> = new Map([
+  ["paramiko", { limit: "silence", value: 2 }],
+]);
+
+/**
+ * What the program `name` stands, as its source says, if that is known.
+ *
+ * @example
+ * ```ts
+ * import { knownLimitOf } from "./families.ts";
+ * knownLimitOf("paramiko"); // { limit: "silence", value: 2 }
+ * knownLimitOf("openssh"); // undefined
+ * ```
+ */
+export function knownLimitOf(name: string): Evidence | undefined {
+  return knownLimits.get(name);
+}
+
 /** Every name a client can be given, `unknown` included: the bounded label set. */
 export const familyNames: readonly string[] = [
   ...new Set([...families.map((f) => f.name), ...firstBytes.map(([, , name]) => name)]),

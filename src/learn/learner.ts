@@ -28,7 +28,7 @@ import type { Pacer, PacerChoice } from "../engine/pacer.ts";
 import type { Family } from "../metrics/exposition.ts";
 import { longestSilenceMs, type Profile } from "../../protocols/protocol.ts";
 import { type Evidence, evidenceOf, firstSilence, holdFor, longestGap } from "./evidence.ts";
-import { familyByLeaving, familyNames, nameByFirstBytes } from "./families.ts";
+import { familyByLeaving, familyNames, knownLimitOf, nameByFirstBytes } from "./families.ts";
 import { SourceTable } from "./source_table.ts";
 
 /**
@@ -319,7 +319,7 @@ export class Learner implements Pacer {
     const knows = (level: Level | undefined): level is Level =>
       level !== undefined && (level.tried.some((n) => n > 0) || level.seen.some((n) => n > 0));
     const source = this.#sourceLevel(slot);
-    const named = name === undefined ? undefined : this.#names.get(name);
+    const named = name === undefined ? undefined : this.#named(name);
     const levels = [source, named].filter(knows);
     const horizon = this.horizonMs / 1000;
     const prior = this.#prior;
@@ -370,7 +370,7 @@ export class Learner implements Pacer {
   #trial(slot: number, name: string | undefined, profile: number): number | undefined {
     const trying = name === undefined ? this.#sourceTrial(slot) !== 0 : this.#trials.has(name);
     if (trying) return undefined;
-    const judge = name === undefined ? this.#sourceLevel(slot) : this.#names.get(name);
+    const judge = name === undefined ? this.#sourceLevel(slot) : this.#named(name);
     // What a profile would have held the clients that showed a limit, next to what the
     // client's own profile would have: one that lost them already is no trial.
     const expected = (p: number) =>
@@ -425,11 +425,23 @@ export class Learner implements Pacer {
   #levelsOf(slot: number, name: string | undefined): Level[] {
     const levels = [this.#sourceLevel(slot), this.#prior];
     if (name !== undefined) {
-      let named = this.#names.get(name);
-      if (named === undefined) this.#names.set(name, named = newLevel(this.#profiles.length));
-      levels.push(named);
+      levels.push(this.#named(name));
     }
     return levels;
+  }
+
+  /**
+   * The level of the program `name`, made on first use knowing what the program's own
+   * source says it stands ({@link knownLimitOf}), as if one of its clients had shown it.
+   */
+  #named(name: string): Level {
+    let named = this.#names.get(name);
+    if (named === undefined) {
+      this.#names.set(name, named = newLevel(this.#profiles.length));
+      const known = knownLimitOf(name);
+      if (known !== undefined) this.#wouldHave(named, known);
+    }
+    return named;
   }
 
   /** The source in `slot` as a level: views into the table's arrays. */

@@ -161,11 +161,11 @@ Deno.test("one source running two programs: each client's leaving is learned for
   const slow = byName("slow", profiles);
   const learn = new Learner({ protocol: "ssh", profiles, learn: true });
   const source = "127.0.0.1";
-  const paramiko = learn.choose(source, "SSH-2.0-paramiko_3.4.0\r\n");
-  assertEquals(learn.stayed(source, paramiko.tag, 0, 1_600), slow, "on trial");
+  const jsch = learn.choose(source, "SSH-2.0-JSCH-0.1.54\r\n");
+  assertEquals(learn.stayed(source, jsch.tag, 0, 1_600), slow, "on trial");
   // Another program connects from the same address while the trial runs.
   const libssh = learn.choose(source, "SSH-2.0-libssh_0.10.6\r\n");
-  // paramiko waits 2 s a read once the first line is in: it leaves in slow's first gap.
+  // It waits 2 s a read once the first line is in: it leaves in slow's first gap.
   const left = departure(122_000, {
     bytes: 900,
     pieces: 800,
@@ -175,10 +175,10 @@ Deno.test("one source running two programs: each client's leaving is learned for
     profile: slow,
     profileSinceMs: 120_000,
   });
-  assertEquals(learn.departed(source, paramiko.tag, left), "paramiko");
-  // paramiko's next client, anywhere, tries nothing a 2 s silence rules out (lines 3 s
+  assertEquals(learn.departed(source, jsch.tag, left), "jsch");
+  // Its program's next client, anywhere, tries nothing a 2 s silence rules out (lines 3 s
   // apart); libssh has lost nothing.
-  const next = learn.choose("192.0.2.80", "SSH-2.0-paramiko_3.4.0\r\n");
+  const next = learn.choose("192.0.2.80", "SSH-2.0-JSCH-0.1.54\r\n");
   assertEquals(learn.stayed("192.0.2.80", next.tag, 0, 1_600), 0);
   assertEquals(learn.stayed(source, libssh.tag, 0, 1_600), slow);
 });
@@ -418,10 +418,10 @@ Deno.test("a program whose trial of a cheaper pacing loses its client is not mov
   const profiles = profilesOf("ssh");
   const slow = byName("slow", profiles);
   const learn = new Learner({ protocol: "ssh", profiles, learn: true });
-  const hello = "SSH-2.0-paramiko_3.4.0\r\n";
+  const hello = "SSH-2.0-JSCH-0.1.54\r\n";
   const { tag } = learn.choose("192.0.2.1", hello);
   assertEquals(learn.stayed("192.0.2.1", tag, 0, 1_600), slow);
-  // paramiko reads each version line with a 2 s timeout: gone 2 s into slow's first gap.
+  // It reads each version line with a 2 s timeout: gone 2 s into slow's first gap.
   const gone = { bytes: 900, pieces: 800, lines: 60, longestGapMs: 1_600 };
   learn.departed(
     "192.0.2.1",
@@ -433,6 +433,19 @@ Deno.test("a program whose trial of a cheaper pacing loses its client is not mov
     assertEquals(learn.choose(source, hello).profile, 0);
     assertEquals(learn.stayed(source, tag, 0, 1_600), 0, "nothing cheaper holds it");
   }
+});
+
+Deno.test("a program whose own source says what it stands is never tried on what that rules out", () => {
+  // paramiko reads each version line after the first within 2 s (its _check_banner).
+  const profiles = profilesOf("ssh");
+  const learn = new Learner({ protocol: "ssh", profiles, learn: true });
+  const hello = "SSH-2.0-paramiko_3.4.0\r\n";
+  const given = Array.from(
+    { length: crowd + 4 },
+    (_, i) => learn.choose(`192.0.2.${i + 1}`, hello),
+  );
+  assertEquals(given.filter((choice) => choice.profile !== 0), [], "no crowd trial");
+  assertEquals(learn.stayed("192.0.2.1", given[0].tag, 0, 1_600), 0, "nor one at the horizon");
 });
 
 Deno.test("a crowd of one program's clients tries a cheaper profile on one newcomer, so the rest move once it held", () => {
