@@ -26,7 +26,7 @@
 import type { Departure } from "../engine/events.ts";
 import type { Pacer, PacerChoice } from "../engine/pacer.ts";
 import type { Family } from "../metrics/exposition.ts";
-import { longestSilenceMs, type Profile } from "../../protocols/protocol.ts";
+import type { Profile } from "../../protocols/protocol.ts";
 import { type Evidence, evidenceOf, firstSilence, holdFor, longestGap } from "./evidence.ts";
 import { familyByLeaving, familyNames, knownLimitOf, nameByFirstBytes } from "./families.ts";
 import { SourceTable } from "./source_table.ts";
@@ -34,22 +34,22 @@ import { SourceTable } from "./source_table.ts";
 /**
  * How long a hold counts for: a client held this long by a profile has been held by it as
  * well as any, counts so once, and goes on with the cheapest profile expected to hold it
- * as long. It is the bound on any one silence ({@link longestSilenceMs}): a silence, an
- * alarm on a line or a verdict on its first bytes that a pacing runs a client into shows
- * within it, and limits that come later (curl's 120 s reply timeout) come under any
- * pacing; a limit on lines shows later, and is learned when it does. One that leaves later under the cheaper profile teaches its source
- * what that profile holds. `deno task bench-campaign` measures what a horizon costs.
+ * as long. Clients that leave at a limit of their own mostly meet it sooner (the longest
+ * in `deno task bench-clients` is curl's 120 s reply timeout); one that leaves later
+ * under the cheaper profile teaches its source what that profile holds. A limit the
+ * cheaper profile runs a client into a horizon or more after the move counts as a full
+ * hold and is never learned, so a shorter horizon, which would cost less, judges less:
+ * at half this one, hydra on http-1xx left the scoreboard a minute after its move.
  */
-export const horizonMs: number = longestSilenceMs;
+export const horizonMs = 120_000;
 
 /**
  * The benefit of the doubt a profile gets, as a share of the horizon, shrinking with how
- * often it was tried (UCB1's bonus; one judged only by what it would have held counts as
- * tried once): a profile that did badly once, perhaps on a client
+ * often it was tried (UCB1's bonus): a profile that did badly once, perhaps on a client
  * unlike the source's others, is tried again now and then, less often the more it fails,
  * so no source locks into a worse one and the choice stays deterministic.
  */
-export const optimism = 0.2;
+export const optimism = 0.1;
 
 /** Sources kept, by default: a few megabytes in all. */
 export const sourcesKept = 65_536;
@@ -290,18 +290,16 @@ export class Learner implements Pacer {
    * clients clearly longer: what it costs is learned on the source.
    */
   #pick(slot: number, name: string | undefined): number {
-    const { estimates, tried, judged } = this.#estimates(slot, name);
+    const { estimates, tried } = this.#estimates(slot, name);
     if (tried === undefined) {
       const longer = estimates.some((estimate) => estimate > estimates[0] / nearlyAsLong);
       return longer ? cheapestOfBest(estimates, this.#costs) : 0;
     }
     const unit = optimism * this.horizonMs / 1000;
     const spread = Math.log(1 + tried.reduce((sum, n) => sum + n, 0));
-    const scores = estimates.map((estimate, p) => {
-      // One judged only by what it would have held is as uncertain as one tried once.
-      const n = tried[p] > 0 ? tried[p] : judged[p] ? 1 : 0;
-      return n > 0 ? estimate + unit * Math.sqrt(spread / n) : estimate;
-    });
+    const scores = estimates.map((estimate, p) =>
+      tried[p] > 0 ? estimate + unit * Math.sqrt(spread / tried[p]) : estimate
+    );
     return cheapestOfBest(scores, this.#costs);
   }
 
@@ -315,7 +313,7 @@ export class Learner implements Pacer {
   #estimates(
     slot: number,
     name: string | undefined,
-  ): { estimates: number[]; tried: Uint8Array | undefined; judged: boolean[] } {
+  ): { estimates: number[]; tried: Uint8Array | undefined } {
     const knows = (level: Level | undefined): level is Level =>
       level !== undefined && (level.tried.some((n) => n > 0) || level.seen.some((n) => n > 0));
     const source = this.#sourceLevel(slot);
@@ -324,12 +322,8 @@ export class Learner implements Pacer {
     const horizon = this.horizonMs / 1000;
     const prior = this.#prior;
     const fromPrior = (p: number) => prior.seen[p] > 0 ? prior.wouldHold[p] : p === 0 ? horizon : 0;
-    // Judged by what it would have held the clients of a level that knows, or the protocol's.
-    const judged = this.#profiles.map((_, p) =>
-      prior.seen[p] > 0 || levels.some((level) => level.seen[p] > 0)
-    );
     if (levels.length === 0) {
-      return { estimates: this.#profiles.map((_, p) => fromPrior(p)), tried: undefined, judged };
+      return { estimates: this.#profiles.map((_, p) => fromPrior(p)), tried: undefined };
     }
     // What a profile held, on the source or else on its program; else what it would have
     // held their clients; else what the protocol's prior says, as for a first contact (a
@@ -344,7 +338,7 @@ export class Learner implements Pacer {
     const tried = new Uint8Array(this.#profiles.length).map((_, p) =>
       Math.max(...levels.map((level) => level.tried[p]))
     );
-    return { estimates, tried, judged };
+    return { estimates, tried };
   }
 
   /**
