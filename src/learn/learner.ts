@@ -39,7 +39,7 @@ import { SourceTable } from "./source_table.ts";
  * under the cheaper profile teaches its source what that profile holds. A limit the
  * cheaper profile runs a client into a horizon or more after the move counts as a full
  * hold and is never learned, so a shorter horizon, which would cost less, judges less:
- * at half this one, hydra on http-1xx left the scoreboard a minute after its move.
+ * at half this one, hydra on http-1xx, held past it, left `deno task bench-clients`.
  */
 export const horizonMs = 120_000;
 
