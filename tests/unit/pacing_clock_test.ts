@@ -152,33 +152,44 @@ Deno.test("with jitter, turns fall on a grid between the shortest and longest la
   assert(Math.abs(mean - 60) < 6, `mean delay ${mean}, not near 60`);
 });
 
-Deno.test("items paced seconds apart share wakeups: at most one a second", async () => {
+/**
+ * The wakeups of 16 items paced `delayMs ± jitterMs` (the first after `firstMs`), come
+ * `arrivalMs` apart, over `ms` from when the last came, less the first `settleMs`.
+ */
+async function wakeupsOf16(
+  firstMs: number,
+  delayMs: number,
+  jitterMs: number,
+  arrivalMs: number,
+  ms: number,
+  settleMs: number,
+): Promise<number> {
   const time = new FakeClock();
   const wakeups = new Set<number>();
-  const clock = ticking([1_000], laneDelays(2_000, 1_000), time, (_, now) => wakeups.add(now));
+  const clock = ticking(
+    [firstMs],
+    laneDelays(delayMs, jitterMs),
+    time,
+    (_, now) => wakeups.add(now),
+  );
   for (let i = 0; i < 16; i++) {
     clock.schedule(item(String(i)), 0);
-    await time.advance(37); // they come at different times
+    await time.advance(arrivalMs); // they come at different times
   }
   const start = time.now();
-  await time.advance(60_000);
-  const later = [...wakeups].filter((at) => at > start + 2_000);
-  assert(later.length <= 60, `${later.length} wakeups in a minute for 16 items`);
+  await time.advance(ms);
+  return [...wakeups].filter((at) => at > start + settleMs).length;
+}
+
+Deno.test("items paced seconds apart share wakeups: at most one a second", async () => {
+  const later = await wakeupsOf16(1_000, 2_000, 1_000, 37, 60_000, 2_000);
+  assert(later <= 60, `${later} wakeups in a minute for 16 items`);
 });
 
 Deno.test("items paced a quarter-minute apart wake together every few seconds, not each second", async () => {
-  const time = new FakeClock();
-  const wakeups = new Set<number>();
   // Whole lines every 16 s ± 4, as the slow profile sends them.
-  const clock = ticking([10_000], laneDelays(16_000, 4_000), time, (_, now) => wakeups.add(now));
-  for (let i = 0; i < 16; i++) {
-    clock.schedule(item(String(i)), 0);
-    await time.advance(613); // they come at different times
-  }
-  const start = time.now();
-  await time.advance(600_000);
-  const later = [...wakeups].filter((at) => at > start + 20_000);
-  assert(later.length <= 580 / 4 + 1, `${later.length} wakeups in 580 s for 16 items`);
+  const later = await wakeupsOf16(10_000, 16_000, 4_000, 613, 600_000, 20_000);
+  assert(later <= 580 / 4 + 1, `${later} wakeups in 580 s for 16 items`);
 });
 
 Deno.test("the timer is armed once per firing, however many items it serves", async () => {
