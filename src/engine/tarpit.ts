@@ -561,8 +561,8 @@ export class Tarpit<C, L> {
     if (pieces === client.spokeAfterPiece || client.answeredMs !== Infinity) return;
     if (client.spokeAfterPiece > 0) {
       client.answeredMs = this.#time.now() - client.connectedAt;
-      const { source, tag, profile } = client;
-      this.#pacer.answered(source, tag, profile, client.answeredMs - client.profileSince);
+      const heldMs = client.answeredMs - client.profileSince;
+      this.#pacer.answered(client.source, client.tag, client.profile, heldMs);
     }
     client.spokeAfterPiece = pieces;
   }

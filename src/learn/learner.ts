@@ -367,11 +367,10 @@ export class Learner implements Pacer {
     const judge = name === undefined ? this.#sourceLevel(slot) : this.#named(name);
     // What a profile would have held the clients that showed a limit, next to what the
     // client's own profile would have: one that lost them already is no trial.
-    const expected = (p: number) =>
-      judge !== undefined && judge.seen[p] > 0 ? judge.wouldHold[p] : this.horizonMs / 1000;
+    const expected = (p: number) => judge.seen[p] > 0 ? judge.wouldHold[p] : this.horizonMs / 1000;
     let trial: number | undefined;
     for (let p = 0; p < this.#profiles.length; p++) {
-      if (judge !== undefined && judge.tried[p] > 0) continue;
+      if (judge.tried[p] > 0) continue;
       if (this.#costs[p] >= this.#costs[profile]) continue;
       if (expected(p) < expected(profile) * nearlyAsLong) continue;
       if (trial === undefined || this.#costs[p] < this.#costs[trial]) trial = p;
@@ -418,9 +417,7 @@ export class Learner implements Pacer {
    */
   #levelsOf(slot: number, name: string | undefined): Level[] {
     const levels = [this.#sourceLevel(slot), this.#prior];
-    if (name !== undefined) {
-      levels.push(this.#named(name));
-    }
+    if (name !== undefined) levels.push(this.#named(name));
     return levels;
   }
 
