@@ -43,18 +43,21 @@ const serverFirst = [
  * names the clients it was measured on). The first that matches names a departure.
  */
 const families: readonly Family[] = [
-  // medusa gives a reply 20 s to begin (READ_WAIT_TIME, src/medusa-net.h).
-  { name: "medusa", limit: "silence", min: 19.5, max: 21, protocols: serverFirst },
+  // Clients that wait 20 s for a reply: medusa (READ_WAIT_TIME, src/medusa-net.h); nmap's
+  // pop3-brute, whose comm.tryssl waits its timeout of 10 s to connect plus as long again
+  // for the greeting (nselib/comm.lua, get_timeouts).
+  { name: "read-timeout-20s", limit: "silence", min: 19.5, max: 21, protocols: serverFirst },
   // hydra's -w, 32 s, is libssh's whole connect timeout on ssh (hydra-ssh.c).
   { name: "hydra", limit: "time", min: 31.5, max: 36, protocols: ["ssh", "ssh-ignore"] },
   // hydra-irc.c ends at the first bytes it reads unless they hold a 001 welcome.
   { name: "hydra", limit: "verdict", min: 0, max: 1, protocols: ["irc"] },
   // OpenSSH reads at most 1,024 lines before a version string (SSH_MAX_PRE_BANNER_LINES).
   { name: "openssh", limit: "lines", min: 1_000, max: 1_030, protocols: ["ssh"] },
-  // Brute-force scripts that wait 5 s for a reply: nmap's ftp-, telnet- and ssh-brute,
-  // Python clients made with timeout=5.
+  // Brute-force scripts that wait 5 s for a reply: nmap's ftp- and ssh-brute, Python
+  // clients made with timeout=5.
   { name: "read-timeout-5s", limit: "silence", min: 4.5, max: 6.5 },
-  // ... or 10 s: nmap's pop3- and imap-brute, patator's ftp_, smtp_, pop_ and imap_login.
+  // ... or 10 s: nmap's imap-brute, and telnet-brute (its 5 s twice, by comm.tryssl);
+  // patator's ftp_, smtp_, pop_ and imap_login.
   { name: "read-timeout-10s", limit: "silence", min: 9.5, max: 11.5 },
   // An alarm on a whole line or response: asyncio's wait_for(readline(), 30), swaks.
   { name: "line-alarm-30s", limit: "line", min: 28, max: 33 },
@@ -149,7 +152,7 @@ export function nameByFirstBytes(protocol: string, bytes: string | undefined): s
  * @example
  * ```ts
  * import { familyByLeaving } from "./families.ts";
- * familyByLeaving("smtp", { limit: "silence", value: 20.2 }, 20.2); // "medusa"
+ * familyByLeaving("smtp", { limit: "silence", value: 20.2 }, 20.2); // "read-timeout-20s"
  * familyByLeaving("smtp", { limit: "line", value: 9 }, 120.4); // "curl"
  * familyByLeaving("smtp", undefined, 3); // "unknown"
  * ```

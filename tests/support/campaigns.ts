@@ -123,7 +123,7 @@ function medusa(protocol: string): Campaign {
       medusaModule[protocol],
     ],
     success: /ACCOUNT FOUND/,
-    family: protocol === "ssh" ? "libssh2" : protocol === "http" ? undefined : "medusa",
+    family: protocol === "ssh" ? "libssh2" : protocol === "http" ? undefined : "read-timeout-20s",
     limit: protocol === "ssh" ? undefined : medusaLimit,
   };
 }
@@ -148,8 +148,8 @@ function ncrack(protocol: string): Campaign {
 const nmapFamilies: Readonly<Record<string, string>> = {
   ssh: "libssh2",
   ftp: "read-timeout-5s",
-  telnet: "read-timeout-5s",
-  pop3: "read-timeout-10s",
+  telnet: "read-timeout-10s",
+  pop3: "read-timeout-20s",
   imap: "read-timeout-10s",
 };
 

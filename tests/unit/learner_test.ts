@@ -300,7 +300,10 @@ Deno.test("learning off gives every client the default, and still names families
   learn.choose("192.0.2.9", undefined);
   learn.stayed("192.0.2.9", 0, 0, 22_000);
   assertEquals(learn.choose("192.0.2.9", undefined).profile, 0);
-  assertEquals(learn.departed("192.0.2.9", 0, departure(20_100, { silenceMs: 20_100 })), "medusa");
+  assertEquals(
+    learn.departed("192.0.2.9", 0, departure(20_100, { silenceMs: 20_100 })),
+    "read-timeout-20s",
+  );
 });
 
 Deno.test("families: by first bytes where a client speaks first, else by how it left", () => {

@@ -101,24 +101,27 @@ Deno.test("families: sources and time each; departures no family matched, cluste
     `${close(seconds, host, time)} left=${left} family=${family}`;
   const report = await summarizeLog([
     start(0, "ftp"),
-    named(30, "192.0.2.1", 20.1, "medusa"),
-    named(50, "192.0.2.1", 20.0, "medusa"),
-    named(50, "192.0.2.2", 19.8, "medusa"),
+    named(30, "192.0.2.1", 20.1, "read-timeout-20s"),
+    named(50, "192.0.2.1", 20.0, "read-timeout-20s"),
+    named(50, "192.0.2.2", 19.8, "read-timeout-20s"),
     named(60, "192.0.2.3", 7.04, "unknown"),
     named(61, "192.0.2.4", 6.98, "unknown"),
     named(62, "192.0.2.4", 7.01, "unknown"),
     named(63, "192.0.2.5", 7.0, "unknown", "shutdown"), // the tarpit closed it: no limit
     named(64, "192.0.2.6", 33.4, "unknown"),
   ]);
-  const medusa = report.families.get("medusa")!;
-  assertEquals([medusa.sources.size, medusa.connections, Math.round(medusa.seconds)], [2, 3, 60]);
+  const waited = report.families.get("read-timeout-20s")!;
+  assertEquals([waited.sources.size, waited.connections, Math.round(waited.seconds)], [2, 3, 60]);
   assertEquals(report.families.get("unknown")?.connections, 5);
   assertEquals(
     [...report.unknownClusters].map(([key, g]) => [key, g.connections, g.sources.size]),
     [["ftp 7.0", 3, 2], ["ftp 33", 1, 1]],
   );
   const text = reportText(report);
-  assertMatch(text, /per family:\n.*\n {2}unknown\s+4\s+5\s+1m 1s\n {2}medusa\s+2\s+3\s+1m\n/);
+  assertMatch(
+    text,
+    /per family:\n.*\n {2}unknown\s+4\s+5\s+1m 1s\n {2}read-timeout-20s\s+2\s+3\s+1m\n/,
+  );
   assertMatch(text, /no family matched.*\n {2}ftp 7\.0\s+3 from 2 sources\n$/);
   assert(!text.includes("ftp 33"), "a cluster of one is no pattern");
 });
