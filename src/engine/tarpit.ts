@@ -219,6 +219,8 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
    * it, and the pacer counts it held until then. Infinity until it does.
    */
   answeredMs: number = Infinity;
+  /** When (ms after its connect) it last spoke: 0 until it did. */
+  spokeAtMs = 0;
   /** Whether the pacer was told its profile held it to the horizon. */
   credited = false;
   /** When (ms after its connect) the pacer was last told it stayed: 0 until then. */
@@ -529,10 +531,9 @@ export class Tarpit<C, L> {
    */
   #creditIfStayed(client: TrappedClient<C>, now: number): boolean {
     const pacer = this.#pacer;
-    const heldMs = Math.min(now - client.connectedAt, client.answeredMs);
-    const since = Math.max(client.profileSince, client.checkedAt);
+    const heldMs = now - client.connectedAt;
     let next: number;
-    if (heldMs - since >= pacer.horizonMs) {
+    if (heldByProfile(client, heldMs) >= pacer.horizonMs) {
       client.checkedAt = heldMs;
       next = pacer.stayed(client.source, client.tag, client.profile, client.longestGapMs);
     } else if (client.credited && client.news !== pacer.news) {
@@ -558,9 +559,10 @@ export class Tarpit<C, L> {
    */
   #spoke(client: TrappedClient<C>): void {
     const pieces = client.piecesSent;
+    client.spokeAtMs = this.#time.now() - client.connectedAt;
     if (pieces === client.spokeAfterPiece || client.answeredMs !== Infinity) return;
     if (client.spokeAfterPiece > 0) {
-      client.answeredMs = this.#time.now() - client.connectedAt;
+      client.answeredMs = client.spokeAtMs;
       const heldMs = client.answeredMs - client.profileSince;
       this.#pacer.answered(client.source, client.tag, client.profile, heldMs);
     }
@@ -621,8 +623,7 @@ export class Tarpit<C, L> {
     const closed = leftBy === "closed" || leftBy === "reset" || leftBy === "write";
     const departure = (closed ? client.closedEnd : undefined) ??
       departureOf(client, leftBy, this.#time.now());
-    const heldMs = Math.min(departure.heldMs, departure.answeredMs);
-    if (!client.credited && heldMs - client.profileSince >= this.#pacer.horizonMs) {
+    if (!client.credited && heldByProfile(client, departure.heldMs) >= this.#pacer.horizonMs) {
       this.#pacer.stayed(client.source, client.tag, client.profile, client.longestGapMs);
     }
     const family = this.#pacer.departed(client.source, client.tag, departure);
@@ -674,6 +675,20 @@ function firstPieceGroup(profile: number): number {
 /** The clock's group of clients paced by `profile`'s ticks. */
 function tickGroup(profile: number): number {
   return 3 + 2 * profile;
+}
+
+/**
+ * How long, `heldMs` after its connect, the client's profile has held it as the pacer
+ * counts: since the profile began or the pacer was last told. One that answered was held
+ * until it answered; but one that has sat silent since, while watched, is stuck again, as
+ * hydra on telnet is once it has sent a user name no prompt asked for, and its profile
+ * holds it from when it last spoke.
+ */
+function heldByProfile<C>(client: TrappedClient<C>, heldMs: number): number {
+  const since = Math.max(client.profileSince, client.checkedAt);
+  if (client.answeredMs === Infinity) return heldMs - since;
+  if (client.unwatchedAfter !== watched) return Math.min(heldMs, client.answeredMs) - since;
+  return heldMs - Math.max(since, client.spokeAtMs);
 }
 
 /** The client's departure record, its leaving seen `leftBy` at `now`. */

@@ -404,6 +404,31 @@ Deno.test("moved to a cheaper profile at the horizon: what it held after counts,
   );
 });
 
+Deno.test("one stuck again after it answered, and moved: how it leaves its new profile counts", () => {
+  // hydra on telnet sends a user name after the banner's first bytes, then waits for ever
+  // for a prompt: judged at its answer, then moved once it sat silent a horizon.
+  const slow = byName("slow");
+  const learn = learner();
+  const source = "192.0.2.51";
+  learn.choose(source, undefined);
+  learn.answered(source, 0, 0, 24_000);
+  assertEquals(learn.stayed(source, 0, 0, 22_000), slow);
+  learn.departed(
+    source,
+    0,
+    departure(170_000, {
+      bytes: 60,
+      lines: 4,
+      silenceMs: 24_000,
+      longestGapMs: 22_000,
+      profile: slow,
+      profileSinceMs: 144_000,
+      answeredMs: 24_000,
+    }),
+  );
+  assert(learn.choose(source, undefined).profile !== slow);
+});
+
 Deno.test("a first contact gets the default, unless the protocol's clients would clearly have been held longer by another", () => {
   const patient = learner();
   for (let i = 0; i < 20; i++) patient.stayed(`198.51.100.${i}`, 0, 0, 22_000);

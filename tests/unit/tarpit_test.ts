@@ -617,6 +617,45 @@ Deno.test("a client that answers is told to the pacer when it answers, with how 
   assertEquals(answered.length, 1, "once");
 });
 
+Deno.test("a client that answered and then sat silent a horizon is stuck again: told to the pacer, and moved", async () => {
+  const stayed: [string, number, number][] = [];
+  const departed: Departure[] = [];
+  const pacer: Pacer = {
+    ...fixedPacer,
+    horizonMs: 10_000,
+    choose: () => ({ profile: 0, tag: 0 }),
+    stayed: (source, _tag, profile) => (stayed.push([source, profile, clock.now()]), 1),
+    departed: (_, _tag, departure) => (departed.push(departure), "unknown"),
+  };
+  const { clock, connect } = setUp({
+    profiles: [pacing(), pacing({ delayMs: 20_000, pieceSize: 0 })],
+    pacer,
+  });
+  // One answers at 8 s (as hydra sends a user name on telnet) and speaks once more at
+  // 12 s; the other answers every second, as a brute-forcer trying passwords does.
+  const stuck = connect("192.0.2.1");
+  const talker = connect("192.0.2.2");
+  await clock.advance(5_000);
+  stuck.send("\xff\xfb\x22");
+  talker.send("USER root\r\n");
+  for (let s = 6; s <= 35; s++) {
+    await clock.advance(1_000);
+    talker.send("PASS x\r\n");
+    if (s === 8) stuck.send("root\r\0");
+    if (s === 12) stuck.send("\r\0");
+  }
+  assertEquals(stayed, [["192.0.2.1", 0, 22_000]], "a horizon after it last spoke, at a piece");
+  const at = stuck.received.length;
+  await clock.advance(7_000);
+  assertEquals(stuck.received.slice(at), "xy\r\n", "then paced by the profile it was given");
+  stuck.resetNow();
+  talker.resetNow();
+  assertEquals(
+    departed.map((d) => [d.profile, d.profileSinceMs, d.answeredMs]),
+    [[1, 22_000, 8_000], [0, 0, 6_000]],
+  );
+});
+
 Deno.test("held() adds up the clients held now, per listening port", async () => {
   const { clock, connect, tarpit, transport } = setUp();
   const other = new Listener(2222);
