@@ -23,6 +23,7 @@ import {
   type Protocol,
   randomInt,
   randomText,
+  slowerLines,
   slowLines,
   wholeLines,
 } from "./protocol.ts";
@@ -74,6 +75,6 @@ export const ssh: Protocol = {
   verdicts: [/(^|\n)SSH-/],
   minLineLength: 3,
   pacing: sshPacing,
-  alternatives: [wholeLines(sshPacing), slowLines(sshPacing)],
+  alternatives: [wholeLines(sshPacing), slowLines(sshPacing), slowerLines(sshPacing)],
   lines: sshPreBannerLines,
 };

@@ -26,6 +26,7 @@ import {
   type Protocol,
   randomInt,
   randomText,
+  slowerLines,
   slowLines,
   wholeLines,
 } from "./protocol.ts";
@@ -112,6 +113,6 @@ export const sshIgnore: Protocol = {
   verdicts: [], // binary: the tests check that every packet after the KEXINIT is an IGNORE
   minLineLength: sshVersionLine.length,
   pacing: sshPacing,
-  alternatives: [wholeLines(sshPacing), slowLines(sshPacing)],
+  alternatives: [wholeLines(sshPacing), slowLines(sshPacing), slowerLines(sshPacing)],
   lines: sshIgnorePackets,
 };

@@ -25,7 +25,14 @@
  *
  * @module
  */
-import { headEnd, type Pacing, type Protocol, slowLines, wholeLines } from "./protocol.ts";
+import {
+  headEnd,
+  type Pacing,
+  type Protocol,
+  slowerLines,
+  slowLines,
+  wholeLines,
+} from "./protocol.ts";
 
 /** RFC 8446 5.1: a handshake record, version 0x0303, of 2^14 bytes. */
 const recordHeader = "\x16\x03\x03\x40\x00";
@@ -73,6 +80,6 @@ export const tls: Protocol = {
   ],
   minLineLength: helloRequest.length,
   pacing: tlsPacing,
-  alternatives: [wholeLines(tlsPacing), slowLines(tlsPacing)],
+  alternatives: [wholeLines(tlsPacing), slowLines(tlsPacing), slowerLines(tlsPacing)],
   lines: unfinishedRecord,
 };
