@@ -52,7 +52,7 @@ export interface Pacing {
  * line needs whole lines, one that waits for ever is held as well by the cheapest.
  */
 export interface Profile extends Pacing {
-  /** `early`, `lines`, `spaced`, `slow`, `slower`, `slow-drip`. */
+  /** `early`, `lines`, `spaced`, `slow`, `slow-drip`. */
   readonly name: string;
 }
 
@@ -102,8 +102,8 @@ export function wholeLines(pacing: Pacing): Profile {
 /**
  * Whole lines every 7 s ± 1.5, from the first second: for clients that wait about 10 s
  * for each read (scripts made with `timeout=10`, patator's modules), at under half the
- * writes of {@link wholeLines}. The delays of the whole-line profiles, 3, 7, 16 and 37 s,
- * grow by about half again over double, so whatever silence a client stands, one of them
+ * writes of {@link wholeLines}. The delays of the many-line profiles, 3, 7 and 16 s, grow
+ * by about half again over double, so whatever silence a client stands, one of them
  * leaves it no more than that factor short of the slowest pacing it would stand.
  *
  * @example
@@ -142,30 +142,6 @@ export function slowLines(pacing: Pacing): Profile {
     firstDelayMs: 10_000,
     delayMs: 16_000,
     jitterMs: 4_000,
-    pieceSize: 0,
-  };
-}
-
-/**
- * Whole lines every 37 s ± 8, the first after 10 s: for clients that wait for ever, at
- * under half the writes of {@link slowLines}, and still inside the bound on silence. No
- * client's leaving vouches for gaps this long before one is tried on it: clients that
- * give a read 30 s (hydra's 32, an alarm of 30) leave the trial, and their source or
- * program keeps `slow`.
- *
- * @example
- * ```ts
- * import { slowerLines, serverFirstPacing } from "./protocol.ts";
- * slowerLines(serverFirstPacing).delayMs; // 37000
- * ```
- */
-export function slowerLines(pacing: Pacing): Profile {
-  return {
-    ...pacing,
-    name: "slower",
-    firstDelayMs: 10_000,
-    delayMs: 37_000,
-    jitterMs: 8_000,
     pieceSize: 0,
   };
 }
@@ -385,23 +361,16 @@ export const serverFirstPacing: Pacing = {
 
 /**
  * The alternatives of a protocol of many lines: {@link earlyDrip}, {@link wholeLines},
- * {@link spacedLines}, {@link slowLines} and {@link slowerLines} of its default pacing.
+ * {@link spacedLines} and {@link slowLines} of its default pacing.
  *
  * @example
  * ```ts
  * import { lineAlternatives, serverFirstPacing } from "./protocol.ts";
- * lineAlternatives(serverFirstPacing).map((profile) => profile.name);
- * // ["early", "lines", "spaced", "slow", "slower"]
+ * lineAlternatives(serverFirstPacing).map((profile) => profile.name); // ["early", "lines", "spaced", "slow"]
  * ```
  */
 export function lineAlternatives(pacing: Pacing): Profile[] {
-  return [
-    earlyDrip(pacing),
-    wholeLines(pacing),
-    spacedLines(pacing),
-    slowLines(pacing),
-    slowerLines(pacing),
-  ];
+  return [earlyDrip(pacing), wholeLines(pacing), spacedLines(pacing), slowLines(pacing)];
 }
 
 /** The shortest {@link replyContinuationLine}: `220-x\r\n`. */

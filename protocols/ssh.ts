@@ -23,7 +23,6 @@ import {
   type Protocol,
   randomInt,
   randomText,
-  slowerLines,
   slowLines,
   wholeLines,
 } from "./protocol.ts";
@@ -75,6 +74,6 @@ export const ssh: Protocol = {
   verdicts: [/(^|\n)SSH-/],
   minLineLength: 3,
   pacing: sshPacing,
-  alternatives: [wholeLines(sshPacing), slowLines(sshPacing), slowerLines(sshPacing)],
+  alternatives: [wholeLines(sshPacing), slowLines(sshPacing)],
   lines: sshPreBannerLines,
 };

@@ -26,7 +26,6 @@ import {
   type Protocol,
   randomInt,
   randomText,
-  slowerLines,
   slowLines,
   wholeLines,
 } from "./protocol.ts";
@@ -113,6 +112,6 @@ export const sshIgnore: Protocol = {
   verdicts: [], // binary: the tests check that every packet after the KEXINIT is an IGNORE
   minLineLength: sshVersionLine.length,
   pacing: sshPacing,
-  alternatives: [wholeLines(sshPacing), slowLines(sshPacing), slowerLines(sshPacing)],
+  alternatives: [wholeLines(sshPacing), slowLines(sshPacing)],
   lines: sshIgnorePackets,
 };

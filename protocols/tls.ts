@@ -25,14 +25,7 @@
  *
  * @module
  */
-import {
-  headEnd,
-  type Pacing,
-  type Protocol,
-  slowerLines,
-  slowLines,
-  wholeLines,
-} from "./protocol.ts";
+import { headEnd, type Pacing, type Protocol, slowLines, wholeLines } from "./protocol.ts";
 
 /** RFC 8446 5.1: a handshake record, version 0x0303, of 2^14 bytes. */
 const recordHeader = "\x16\x03\x03\x40\x00";
@@ -80,6 +73,6 @@ export const tls: Protocol = {
   ],
   minLineLength: helloRequest.length,
   pacing: tlsPacing,
-  alternatives: [wholeLines(tlsPacing), slowLines(tlsPacing), slowerLines(tlsPacing)],
+  alternatives: [wholeLines(tlsPacing), slowLines(tlsPacing)],
   lines: unfinishedRecord,
 };
