@@ -210,7 +210,11 @@ export class Learner implements Pacer {
     const name = nameOf(tag);
     this.#endTrial(slot, name, profile);
     for (const level of this.#levelsOf(slot, name)) {
-      if (level !== this.#prior) addTo(level.held, level.tried, profile, heldMs / 1000);
+      if (level === this.#prior) continue;
+      addTo(level.held, level.tried, profile, heldMs / 1000);
+      // An answer is what the profile does for a brute-forcer, not a client unlike its
+      // source's others: believed at once, it leaves the profile no benefit of the doubt.
+      level.tried[profile] = Math.max(level.tried[profile], memory);
     }
   }
 

@@ -277,6 +277,31 @@ Deno.test("a client that answers what it is sent is held only until it answers, 
   assert(early <= 2, given.join(" "));
 });
 
+Deno.test("a profile a client answered on is believed at once: not tried again on its source for the doubt", () => {
+  // The same brute-forcer, 300 connections one after another: the profile that lets it try
+  // passwords is given once, where the benefit of the doubt gave it again and again.
+  const profiles = profilesOf("pop3");
+  const learn = new Learner({ protocol: "pop3", profiles, learn: true });
+  const source = "192.0.2.112";
+  const early = byName("early", profiles);
+  let given = 0;
+  for (let i = 0; i < 300; i++) {
+    const profile = learn.choose(source, undefined).profile;
+    if (profile !== early) {
+      learn.departed(source, 0, silence(20, profile));
+      continue;
+    }
+    given++;
+    learn.answered(source, 0, profile, 7_000);
+    learn.departed(
+      source,
+      0,
+      departure(61_000, { bytes: 34, pieces: 31, silenceMs: 100, profile, answeredMs: 7_000 }),
+    );
+  }
+  assertEquals(given, 1);
+});
+
 Deno.test("a client that answers is judged when it answers: connections opened while it stays do not get its profile", () => {
   // The same brute-forcer with 5 connections at a time: the first round waits for the
   // greeting and leaves at 20 s, the second is given "+OK " early; of the third, opened
