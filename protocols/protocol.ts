@@ -113,14 +113,7 @@ export function wholeLines(pacing: Pacing): Profile {
  * ```
  */
 export function spacedLines(pacing: Pacing): Profile {
-  return {
-    ...pacing,
-    name: "spaced",
-    firstDelayMs: 1_000,
-    delayMs: 7_000,
-    jitterMs: 1_500,
-    pieceSize: 0,
-  };
+  return { ...wholeLines(pacing), name: "spaced", delayMs: 7_000, jitterMs: 1_500 };
 }
 
 /**
@@ -137,12 +130,11 @@ export function spacedLines(pacing: Pacing): Profile {
  */
 export function slowLines(pacing: Pacing): Profile {
   return {
-    ...pacing,
+    ...wholeLines(pacing),
     name: "slow",
     firstDelayMs: 10_000,
     delayMs: 16_000,
     jitterMs: 4_000,
-    pieceSize: 0,
   };
 }
 
