@@ -687,7 +687,7 @@ function tickGroup(profile: number): number {
 function heldByProfile<C>(client: TrappedClient<C>, heldMs: number): number {
   const since = Math.max(client.profileSince, client.checkedAt);
   if (client.answeredMs === Infinity) return heldMs - since;
-  if (client.unwatchedAfter !== watched) return Math.min(heldMs, client.answeredMs) - since;
+  if (client.unwatchedAfter !== watched) return client.answeredMs - since;
   return heldMs - Math.max(since, client.spokeAtMs);
 }
 

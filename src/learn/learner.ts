@@ -230,7 +230,7 @@ export class Learner implements Pacer {
     // One that answered on its profile was held, as far as its program is concerned, until
     // then. One moved since, stuck again after it answered, is judged as any other.
     const answered = answeredMs !== Infinity && answeredMs >= profileSinceMs;
-    const heldMs = answered ? Math.min(departure.heldMs, answeredMs) : departure.heldMs;
+    const heldMs = answered ? answeredMs : departure.heldMs;
     // One held to the horizon by its profile was counted when it got there.
     if (heldMs - profileSinceMs >= this.horizonMs) return family;
     // One that answered was judged when it answered.
