@@ -139,8 +139,9 @@ export function slowLines(pacing: Pacing): Profile {
 }
 
 /**
- * The default's first delay, then a byte every 10 s ± 3: for protocols of one line, which
- * whole lines would end at once, and clients that wait for ever.
+ * The default's first delay and jitter, then a byte every 10 s: for protocols of one line,
+ * which whole lines would end at once, and clients that wait for ever. Its first silence
+ * is drawn as the default's, so a client the default held has sat through it.
  *
  * @example
  * ```ts
@@ -149,7 +150,7 @@ export function slowLines(pacing: Pacing): Profile {
  * ```
  */
 export function slowDrip(pacing: Pacing): Profile {
-  return { ...pacing, name: "slow-drip", delayMs: 10_000, jitterMs: 3_000, pieceSize: 1 };
+  return { ...pacing, name: "slow-drip", delayMs: 10_000, pieceSize: 1 };
 }
 
 /** What every protocol's lines are made for. */
@@ -363,6 +364,22 @@ export const serverFirstPacing: Pacing = {
  */
 export function lineAlternatives(pacing: Pacing): Profile[] {
   return [earlyDrip(pacing), wholeLines(pacing), spacedLines(pacing), slowLines(pacing)];
+}
+
+/**
+ * {@link lineAlternatives} and {@link slowDrip}: for protocols whose first line a client
+ * judges by what one read returns (http's status line, in which hydra looks for
+ * `HTTP/1.`). Whole lines hand such a client that line at once, so the cheapest pacing
+ * that holds it is a slow drip.
+ *
+ * @example
+ * ```ts
+ * import { dripAlternatives, serverFirstPacing } from "./protocol.ts";
+ * dripAlternatives(serverFirstPacing).map((profile) => profile.name); // ["early", "lines", "spaced", "slow", "slow-drip"]
+ * ```
+ */
+export function dripAlternatives(pacing: Pacing): Profile[] {
+  return [...lineAlternatives(pacing), slowDrip(pacing)];
 }
 
 /** The shortest {@link replyContinuationLine}: `220-x\r\n`. */

@@ -183,7 +183,7 @@ export class Learner implements Pacer {
       // It would have been held as well by a profile whose silences it has sat through;
       // of the others nothing is known.
       this.#profiles.forEach((other, p) => {
-        if (p === profile || longestSilence(other) <= longestGapMs / 1000) {
+        if (p === profile || satThrough(other, this.#profiles[profile], longestGapMs / 1000)) {
           addTo(level.wouldHold, level.seen, p, horizon);
         }
       });
@@ -473,7 +473,14 @@ function cheapestOfBest(estimates: readonly number[], costs: readonly number[]):
   return choice;
 }
 
-/** The longest a client of `pacing` waits for a piece, its first included, in seconds. */
-function longestSilence(pacing: Profile): number {
-  return Math.max(firstSilence(pacing), longestGap(pacing));
+/**
+ * Whether a client held by `own`, whose longest wait for a piece was `waitedS` seconds,
+ * has sat through every silence of `other`: its gaps, and its first, unless that first
+ * is drawn no later than the first of `own`, which the client sat through whatever it
+ * drew (the slow drip keeps the default's first delay).
+ */
+function satThrough(other: Profile, own: Profile, waitedS: number): boolean {
+  const noLaterFirst = other.firstDelayMs <= own.firstDelayMs &&
+    firstSilence(other) <= firstSilence(own);
+  return (noLaterFirst || firstSilence(other) <= waitedS) && longestGap(other) <= waitedS;
 }

@@ -114,6 +114,16 @@ Deno.test("a source whose clients wait for ever gets the cheapest profile that h
   assertEquals(smtpProfiles[learn.choose(source, undefined).profile].name, "slow");
 });
 
+Deno.test("pop3: one the default held to the horizon goes on with the slow drip, whose first silence is the default's", () => {
+  const profiles = profilesOf("pop3");
+  const learn = new Learner({ protocol: "pop3", profiles, learn: true });
+  const source = "198.51.100.3";
+  learn.choose(source, undefined);
+  // It sat 21.5 s for its first byte, less than the default's longest first silence.
+  assertEquals(profiles[learn.stayed(source, 0, 0, 21_500)].name, "slow-drip");
+  assertEquals(profiles[learn.choose(source, undefined).profile].name, "slow-drip");
+});
+
 Deno.test("an alarm on a whole line: dripped lines lose it, whole lines keep it", () => {
   const learn = learner();
   const source = "192.0.2.30";
@@ -132,6 +142,29 @@ Deno.test("an alarm on a whole line: dripped lines lose it, whole lines keep it"
   );
   // Whole lines hold it; of them, the slow ones, every 16 s ± 4, are the cheaper.
   assertEquals(smtpProfiles[learn.choose(source, undefined).profile].name, "slow");
+});
+
+Deno.test("http: a client that judges a whole line at once but waits on a drip is tried on the slow drip", () => {
+  const profiles = profilesOf("http");
+  const learn = new Learner({ protocol: "http", profiles, learn: true });
+  const source = "192.0.2.31";
+  const name = (profile: number) => profiles[profile].name;
+  learn.choose(source, undefined);
+  assertEquals(name(learn.stayed(source, 0, 0, 22_000)), "slow", "sat through 22 s: whole lines");
+  assertEquals(name(learn.choose(source, undefined).profile), "slow");
+  // Gone 0.3 s after its first whole line, `HTTP/1.1 100 Continue`: it judged it (hydra).
+  const verdict = departure(10_300, {
+    bytes: 23,
+    lines: 1,
+    pieces: 1,
+    silenceMs: 300,
+    longestGapMs: 10_000,
+    profile: byName("slow", profiles),
+  });
+  learn.departed(source, 0, verdict);
+  assertEquals(name(learn.choose(source, undefined).profile), "default");
+  // Held on the default's drip again: the drip, slower, is what it may stay on for less.
+  assertEquals(name(learn.stayed(source, 0, 0, 22_000)), "slow-drip");
 });
 
 Deno.test("a program named by its first bytes passes on what was learned to its other sources", () => {
@@ -350,12 +383,10 @@ Deno.test("families: by first bytes where a client speaks first, else by how it 
 
 Deno.test("a million distinct IPv6 /64 sources cost the table's fixed size, under 100 bytes a source", () => {
   const capacity = 65_536;
-  const learn = new Learner({
-    protocol: "ssh",
-    profiles: smtpProfiles,
-    learn: true,
-    capacity,
-  });
+  // The protocol with the most profiles costs the most a source.
+  const most = Object.keys(protocols).map(profilesOf)
+    .reduce((a, b) => b.length > a.length ? b : a);
+  const learn = new Learner({ protocol: "http", profiles: most, learn: true, capacity });
   assert(learn.bytesPerSource < 100, `${learn.bytesPerSource} bytes a source`);
   const before = Deno.memoryUsage();
   for (let i = 0; i < 1_000_000; i++) {
