@@ -73,6 +73,11 @@ export interface Departure {
    * earlier one, so took something it was sent for a reply. Infinity if it never did.
    */
   readonly answeredMs: number;
+  /**
+   * Whether its last profile had held it the pacer's horizon, and the pacer was told so
+   * (`Pacer.stayed`): its hold counted then, and its leaving tells nothing more of it.
+   */
+  readonly counted: boolean;
 }
 
 /** One event of the engine. */

@@ -621,11 +621,12 @@ export class Tarpit<C, L> {
     this.#clock.remove(client);
     // One that closed its end and was then found gone by a write left when it closed.
     const closed = leftBy === "closed" || leftBy === "reset" || leftBy === "write";
-    const departure = (closed ? client.closedEnd : undefined) ??
+    const seen = (closed ? client.closedEnd : undefined) ??
       departureOf(client, leftBy, this.#time.now());
-    if (!client.credited && heldByProfile(client, departure.heldMs) >= this.#pacer.horizonMs) {
-      this.#pacer.stayed(client.source, client.tag, client.profile, client.longestGapMs);
-    }
+    const stayed = !client.credited &&
+      heldByProfile(client, seen.heldMs) >= this.#pacer.horizonMs;
+    if (stayed) this.#pacer.stayed(client.source, client.tag, client.profile, client.longestGapMs);
+    const departure = { ...seen, counted: client.credited || stayed };
     const family = this.#pacer.departed(client.source, client.tag, departure);
     this.#emit({ type: "close", client, departure, family, error });
     if (this.#stopping || !this.#acceptPaused) return;
@@ -714,5 +715,6 @@ function departureOf<C>(client: TrappedClient<C>, leftBy: LeftBy, now: number): 
     profile: client.profile,
     profileSinceMs: client.profileSince,
     answeredMs: client.answeredMs,
+    counted: client.credited,
   };
 }

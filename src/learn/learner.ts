@@ -227,14 +227,11 @@ export class Learner implements Pacer {
       familyByLeaving(this.#options.protocol, evidence, departure.heldMs / 1000);
     this.#departures.set(family, (this.#departures.get(family) ?? 0) + 1);
     const { leftBy, aliveMs, profile, profileSinceMs, answeredMs } = departure;
-    // One that answered on its profile was held, as far as its program is concerned, until
-    // then. One moved since, stuck again after it answered, is judged as any other.
-    const answered = answeredMs !== Infinity && answeredMs >= profileSinceMs;
-    const heldMs = answered ? answeredMs : departure.heldMs;
     // One held to the horizon by its profile was counted when it got there.
-    if (heldMs - profileSinceMs >= this.horizonMs) return family;
-    // One that answered was judged when it answered.
-    if (answered) return family;
+    if (departure.counted) return family;
+    // One that answered on its profile was judged when it answered. One moved since, stuck
+    // again after it answered, is judged as any other.
+    if (answeredMs !== Infinity && answeredMs >= profileSinceMs) return family;
     // A trial ends with its client, whatever it shows.
     this.#endTrial(slot, name, profile);
     // A client whose profile was changed on the way, and that left at a time of its own

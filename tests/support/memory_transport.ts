@@ -178,6 +178,7 @@ export function departure(heldMs: number, changes: Partial<Departure> = {}): Dep
     profile: 0,
     profileSinceMs: 0,
     answeredMs: Infinity,
+    counted: false,
     ...changes,
   };
 }

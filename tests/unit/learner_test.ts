@@ -408,7 +408,9 @@ Deno.test("a million distinct IPv6 /64 sources cost the table's fixed size, unde
 Deno.test("a client held to the horizon counts once, when it gets there", () => {
   const learn = learner();
   learn.stayed("192.0.2.40", 0, 0, 22_000);
-  learn.departed("192.0.2.40", 0, departure(horizonMs + 60_000, { silenceMs: 30_000 }));
+  // Its departure says it was counted, and it is not again, whatever it shows.
+  const counted = { silenceMs: 30_000, counted: true };
+  learn.departed("192.0.2.40", 0, departure(horizonMs + 60_000, counted));
   assertEquals(smtpProfiles[learn.choose("192.0.2.40", undefined).profile].name, "slow");
 });
 

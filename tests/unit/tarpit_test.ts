@@ -199,6 +199,7 @@ Deno.test("the events say who came, what they got and how long they stayed", asy
     profile: 0,
     profileSinceMs: 0,
     answeredMs: Infinity,
+    counted: false,
   });
   assertEquals(rest, []);
   assertEquals(tarpit.held(), new Map());
@@ -485,6 +486,7 @@ Deno.test("a client is reported to the pacer each horizon it stays, with the lon
   patient.resetNow();
   assertEquals(stayed.length, 3, "a departure after it was told counts nothing more");
   assertEquals(departed.map((d) => d.heldMs), [9_000, 36_000 - 1]);
+  assertEquals(departed.map((d) => d.counted), [false, true], "and its departure says so");
   // The gaps it waited: the first delay, then 3 s ones.
   assertEquals(departed[1].longestGapMs, 5_000);
 });
@@ -651,8 +653,8 @@ Deno.test("a client that answered and then sat silent a horizon is stuck again: 
   stuck.resetNow();
   talker.resetNow();
   assertEquals(
-    departed.map((d) => [d.profile, d.profileSinceMs, d.answeredMs]),
-    [[1, 22_000, 8_000], [0, 0, 6_000]],
+    departed.map((d) => [d.profile, d.profileSinceMs, d.answeredMs, d.counted]),
+    [[1, 22_000, 8_000, true], [0, 0, 6_000, false]],
   );
 });
 
