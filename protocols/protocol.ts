@@ -78,9 +78,15 @@ export function earlyDrip(pacing: Pacing): Profile {
 }
 
 /**
- * Whole lines every 3 s ± 0.5, from the first second: for clients with an alarm on a whole
+ * Whole lines every 3 s ± 1, from the first second: for clients with an alarm on a whole
  * line or response (a line dripped a byte every 2 s can take a minute), and at a third of
  * a drip's writes.
+ *
+ * The many-line profiles' jitters span a second, two and four either side of 3, 7 and
+ * 16 s, so their turns fall on grids of those (src/engine/pacing_clock.ts, `gridFor`):
+ * a tarpit holding a tool's few connections wakes at most once a grid step for them,
+ * and a wakeup costs the runtime far more than the writes it makes (`deno task
+ * bench-campaign` measures CPU per held client-second).
  *
  * @example
  * ```ts
@@ -94,13 +100,13 @@ export function wholeLines(pacing: Pacing): Profile {
     name: "lines",
     firstDelayMs: 1_000,
     delayMs: 3_000,
-    jitterMs: 500,
+    jitterMs: 1_000,
     pieceSize: 0,
   };
 }
 
 /**
- * Whole lines every 7 s ± 1.5, from the first second: for clients that wait about 10 s
+ * Whole lines every 7 s ± 2, from the first second: for clients that wait about 10 s
  * for each read (scripts made with `timeout=10`, patator's modules), at under half the
  * writes of {@link wholeLines}. The delays of the many-line profiles, 3, 7 and 16 s, grow
  * by about half again over double, so whatever silence a client stands, one of them
@@ -113,7 +119,7 @@ export function wholeLines(pacing: Pacing): Profile {
  * ```
  */
 export function spacedLines(pacing: Pacing): Profile {
-  return { ...wholeLines(pacing), name: "spaced", delayMs: 7_000, jitterMs: 1_500 };
+  return { ...wholeLines(pacing), name: "spaced", delayMs: 7_000, jitterMs: 2_000 };
 }
 
 /**

@@ -9,11 +9,14 @@ import { httpContinueLine } from "../../protocols/http.ts";
 import { preBannerLineOf } from "../../protocols/ssh.ts";
 import {
   headEnd,
+  lineAlternatives,
   longestSilenceMs,
   randomText,
   randomTextPoolLength,
+  serverFirstPacing,
   verdictFreeText,
 } from "../../protocols/protocol.ts";
+import { gridFor } from "../../src/engine/pacing_clock.ts";
 import { longestLine } from "../../src/cli/flags.ts";
 
 const samples = 5_000;
@@ -62,6 +65,14 @@ Deno.test("every protocol's default pacing keeps silence within the bound and li
     assert(pacing.delayMs + pacing.jitterMs < longestSilenceMs, name);
     assert(pacing.maxLineLength >= minLineLength && pacing.maxLineLength <= longestLine, name);
   }
+});
+
+Deno.test("the whole-line profiles' turns fall on grids of 1, 2 and 4 s, so a few clients share wakeups", () => {
+  const grids = Object.fromEntries(
+    lineAlternatives(serverFirstPacing).filter((profile) => profile.pieceSize === 0)
+      .map((profile) => [profile.name, gridFor(2 * profile.jitterMs)]),
+  );
+  assertEquals(grids, { lines: 1_000, spaced: 2_000, slow: 4_000 });
 });
 
 Deno.test("the verdict-free alphabet holds no digit, no colon, no prompt character and no upper case", () => {
