@@ -53,6 +53,10 @@ export interface Departure {
   readonly lines: number;
   /** Pieces it was sent. */
   readonly pieces: number;
+  /** Lines it was sent whole on its last profile: `lines`, unless the pacer changed it. */
+  readonly profileLines: number;
+  /** Pieces it was sent on its last profile. */
+  readonly profilePieces: number;
   /** Time since its last piece (or since it connected, before the first) at `heldMs`. */
   readonly silenceMs: number;
   /** The longest it waited for a piece before, its first included. */

@@ -210,6 +210,10 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
   closedEnd: Departure | undefined = undefined;
   /** When (ms after its connect) its profile began: 0, or when the pacer changed it. */
   profileSince = 0;
+  /** Pieces it had been sent when its profile began. */
+  piecesBeforeProfile = 0;
+  /** Lines it had been sent whole when its profile began. */
+  linesBeforeProfile = 0;
   /** Pieces it had been sent when it last spoke; 0 until it spoke after one. */
   spokeAfterPiece = 0;
   /**
@@ -549,6 +553,8 @@ export class Tarpit<C, L> {
     client.credited = false;
     client.profile = next;
     client.profileSince = heldMs;
+    client.piecesBeforeProfile = client.piecesSent;
+    client.linesBeforeProfile = client.linesSent;
     if (this.#needsKeepAlive[next]) this.#transport.keepAlive(client.connection, keepAliveMs);
     return true;
   }
@@ -708,6 +714,8 @@ function departureOf<C>(client: TrappedClient<C>, leftBy: LeftBy, now: number): 
     bytes: client.bytesSent,
     lines: client.linesSent,
     pieces: client.piecesSent,
+    profileLines: client.linesSent - client.linesBeforeProfile,
+    profilePieces: client.piecesSent - client.piecesBeforeProfile,
     silenceMs: now - client.lastPieceAt,
     longestGapMs: client.longestGapMs,
     lineBytes: sent,

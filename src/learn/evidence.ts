@@ -57,6 +57,7 @@ const slowLineMs = 3_000;
  * import { evidenceOf } from "./evidence.ts";
  * const departure = {
  *   heldMs: 5_000, aliveMs: 5_000, leftBy: "closed" as const, bytes: 0, lines: 0, pieces: 0,
+ *   profileLines: 0, profilePieces: 0,
  *   silenceMs: 5_000, longestGapMs: 0, lineBytes: 0, lineMs: 0, profile: 0, profileSinceMs: 0,
  *   answeredMs: Infinity, counted: false,
  * };
@@ -64,8 +65,7 @@ const slowLineMs = 3_000;
  * ```
  */
 export function evidenceOf(departure: Departure): Evidence | undefined {
-  const { leftBy, heldMs, bytes, lines, pieces, silenceMs, longestGapMs, lineBytes, lineMs } =
-    departure;
+  const { leftBy, heldMs, bytes, lines, silenceMs, longestGapMs, lineBytes, lineMs } = departure;
   if (leftBy !== "closed" && leftBy !== "reset") return undefined;
   if (bytes === 0) return { limit: "silence", value: heldMs / 1000 };
   if (silenceMs >= soonAfterMs && silenceMs > longestGapMs) {
@@ -74,7 +74,10 @@ export function evidenceOf(departure: Departure): Evidence | undefined {
   if (silenceMs < soonAfterMs && lines >= manyLines && lineBytes === 0) {
     return { limit: "lines", value: lines };
   }
-  if (silenceMs < soonAfterMs && lines < firstLines && pieces <= firstPieces) {
+  // The first pieces of its profile: one moved to whole lines that leaves at the first
+  // judged it, as one given them from the start would have.
+  const { profileLines, profilePieces } = departure;
+  if (silenceMs < soonAfterMs && profileLines < firstLines && profilePieces <= firstPieces) {
     return { limit: "verdict", value: silenceMs / 1000 };
   }
   if (lineBytes > 0 && lineMs >= slowLineMs) return { limit: "line", value: lineMs / 1000 };

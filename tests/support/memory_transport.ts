@@ -162,15 +162,21 @@ export class MemoryTransport implements Transport<Connection, Listener> {
   }
 }
 
-/** A departure record for tests: a client that closed after `heldMs`, with `changes`. */
+/**
+ * A departure record for tests: a client that closed after `heldMs`, with `changes`; its
+ * lines and pieces all on its last profile unless they say otherwise.
+ */
 export function departure(heldMs: number, changes: Partial<Departure> = {}): Departure {
+  const { lines = 0, pieces = 0 } = changes;
   return {
     heldMs,
     aliveMs: heldMs,
     leftBy: "closed",
     bytes: 0,
-    lines: 0,
-    pieces: 0,
+    lines,
+    pieces,
+    profileLines: lines,
+    profilePieces: pieces,
     silenceMs: 0,
     longestGapMs: 0,
     lineBytes: 0,

@@ -60,6 +60,19 @@ Deno.test("each way of leaving names the limit it shows", () => {
     ),
     { limit: "verdict", value: 0.3 },
   );
+  // Moved to whole lines after 60 pieces of a drip, gone 0.3 s after the first: it judged
+  // that line (hydra finds `HTTP/1.` in one read), as one given them from the start would.
+  const moved = {
+    lines: 2,
+    pieces: 60,
+    profileLines: 1,
+    profilePieces: 1,
+    profileSinceMs: 120_000,
+  };
+  assertEquals(
+    evidenceOf(departure(130_300, { ...moved, bytes: 90, silenceMs: 300, longestGapMs: 22_000 })),
+    { limit: "verdict", value: 0.3 },
+  );
   assertEquals(
     evidenceOf(
       departure(5_000, { bytes: 9_000, lines: 1_024, silenceMs: 10, longestGapMs: 2_000 }),

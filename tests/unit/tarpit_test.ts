@@ -192,6 +192,8 @@ Deno.test("the events say who came, what they got and how long they stayed", asy
     bytes: 6,
     lines: 0,
     pieces: 3,
+    profileLines: 0,
+    profilePieces: 3,
     silenceMs: 500,
     longestGapMs: 5_000,
     lineBytes: 6,
@@ -519,6 +521,9 @@ Deno.test("at the horizon the pacer may move a client to a cheaper profile, from
   assertEquals(told, [[0, 10_000], [1, 30_000]], "the new profile is told once it held as long");
   client.resetNow();
   assertEquals([departed[0].profile, departed[0].profileSinceMs], [1, 10_000]);
+  // What it was sent on that profile: two whole lines, after 5 pieces of the drip.
+  const { pieces, profilePieces, profileLines } = departed[0];
+  assertEquals([pieces, profilePieces, profileLines], [7, 2, 2]);
 });
 
 Deno.test("a client told to stay is asked again at its next piece once the pacer has news, not a horizon later", async () => {
