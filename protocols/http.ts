@@ -17,8 +17,8 @@
  */
 import {
   alphanumeric,
-  dripAlternatives,
   endlessLines,
+  lineAlternatives,
   type Protocol,
   randomInt,
   randomText,
@@ -71,6 +71,6 @@ export const http: Protocol = {
   verdicts: [/HTTP\/1\.[01] [2-5]\d\d/, /\r\n\r\n/],
   minLineLength: httpFieldMinLength,
   pacing: httpPacing,
-  alternatives: dripAlternatives(httpPacing),
+  alternatives: lineAlternatives(httpPacing),
   lines: httpEndlessInterimFields,
 };

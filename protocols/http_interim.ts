@@ -14,7 +14,7 @@
  * @module
  */
 import {
-  dripAlternatives,
+  lineAlternatives,
   type LineOptions,
   type Protocol,
   randomInt,
@@ -43,6 +43,6 @@ export const httpInterim: Protocol = {
   verdicts: [/HTTP\/1\.[01] [2-5]\d\d/],
   minLineLength: httpContinueLine.length,
   pacing: serverFirstPacing,
-  alternatives: dripAlternatives(serverFirstPacing),
+  alternatives: lineAlternatives(serverFirstPacing),
   lines: httpEndlessContinueLines,
 };

@@ -13,8 +13,8 @@
  * @module
  */
 import {
-  dripAlternatives,
   endlessLines,
+  lineAlternatives,
   type Protocol,
   serverFirstPacing,
   verdictFreeStretch,
@@ -38,6 +38,6 @@ export const httpStatus: Protocol = {
   verdicts: [/HTTP\/1\.[01] [2-5]\d\d/, /\r\n/],
   minLineLength: 1,
   pacing: serverFirstPacing,
-  alternatives: dripAlternatives(serverFirstPacing),
+  alternatives: lineAlternatives(serverFirstPacing),
   lines: httpEndlessReasonPhrase,
 };

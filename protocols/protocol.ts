@@ -360,32 +360,24 @@ export const serverFirstPacing: Pacing = {
 
 /**
  * The alternatives of a protocol of many lines: {@link earlyDrip}, {@link wholeLines},
- * {@link spacedLines} and {@link slowLines} of its default pacing.
+ * {@link spacedLines}, {@link slowLines} and {@link slowDrip} of its default pacing. The
+ * slow drip is for clients that judge a whole line in one read (hydra finds `HTTP/1.` in
+ * http's) and wait for ever on a drip: whole lines end them at once.
  *
  * @example
  * ```ts
  * import { lineAlternatives, serverFirstPacing } from "./protocol.ts";
- * lineAlternatives(serverFirstPacing).map((profile) => profile.name); // ["early", "lines", "spaced", "slow"]
+ * lineAlternatives(serverFirstPacing).map((profile) => profile.name); // ["early", "lines", "spaced", "slow", "slow-drip"]
  * ```
  */
 export function lineAlternatives(pacing: Pacing): Profile[] {
-  return [earlyDrip(pacing), wholeLines(pacing), spacedLines(pacing), slowLines(pacing)];
-}
-
-/**
- * {@link lineAlternatives} and {@link slowDrip}: for protocols whose first line a client
- * judges by what one read returns (http's status line, in which hydra looks for
- * `HTTP/1.`). Whole lines hand such a client that line at once, so the cheapest pacing
- * that holds it is a slow drip.
- *
- * @example
- * ```ts
- * import { dripAlternatives, serverFirstPacing } from "./protocol.ts";
- * dripAlternatives(serverFirstPacing).map((profile) => profile.name); // ["early", "lines", "spaced", "slow", "slow-drip"]
- * ```
- */
-export function dripAlternatives(pacing: Pacing): Profile[] {
-  return [...lineAlternatives(pacing), slowDrip(pacing)];
+  return [
+    earlyDrip(pacing),
+    wholeLines(pacing),
+    spacedLines(pacing),
+    slowLines(pacing),
+    slowDrip(pacing),
+  ];
 }
 
 /** The shortest {@link replyContinuationLine}: `220-x\r\n`. */

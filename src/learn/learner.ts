@@ -33,15 +33,15 @@ import { SourceTable } from "./source_table.ts";
 
 /**
  * How long a hold counts for: a client held this long by a profile has been held by it as
- * well as any, counts so once, and goes on with the cheapest profile expected to hold it
- * as long. Clients that leave at a limit of their own mostly meet it sooner (the longest
- * in `deno task bench-clients` is curl's 120 s reply timeout); one that leaves later
- * under the cheaper profile teaches its source what that profile holds. A limit the
- * cheaper profile runs a client into a horizon or more after the move counts as a full
- * hold and is never learned, so a shorter horizon, which would cost less, judges less:
- * at half this one, hydra on http-1xx, held past it, left `deno task bench-clients`.
+ * well as any, counts so once, and goes on with the cheapest profile of the same kind
+ * (dripped or whole lines) whose silences it sat through, or tries a cheaper one. What
+ * profiles differ in shows within a minute of one: a silence within its longest gap, a
+ * verdict at its first lines. A limit of the client's own time (curl's 120 s for a reply)
+ * is met under any profile, so moving before it loses nothing; and how a moved client
+ * leaves is learned until its new profile has held it a horizon. A longer horizon only
+ * keeps clients longer on the pricier profile they began with.
  */
-export const horizonMs = 120_000;
+export const horizonMs = 60_000;
 
 /**
  * The benefit of the doubt a profile gets, as a share of the horizon, shrinking with how
@@ -49,7 +49,7 @@ export const horizonMs = 120_000;
  * unlike the source's others, is tried again now and then, less often the more it fails,
  * so no source locks into a worse one and the choice stays deterministic.
  */
-export const optimism = 0.1;
+export const optimism = 0.2;
 
 /** Sources kept, by default: a few megabytes in all. */
 export const sourcesKept = 65_536;
@@ -300,8 +300,11 @@ export class Learner implements Pacer {
     }
     const unit = optimism * this.horizonMs / 1000;
     const spread = Math.log(1 + tried.reduce((sum, n) => sum + n, 0));
+    // A profile judged but not tried has one observation's doubt: what it would have held.
     const scores = estimates.map((estimate, p) =>
-      tried[p] > 0 ? estimate + unit * Math.sqrt(spread / tried[p]) : estimate
+      tried[p] > 0 || estimate > 0
+        ? estimate + unit * Math.sqrt(spread / Math.max(tried[p], 1))
+        : estimate
     );
     return cheapestOfBest(scores, this.#costs);
   }
@@ -474,9 +477,13 @@ function cheapestOfBest(estimates: readonly number[], costs: readonly number[]):
  * Whether a client held by `own`, whose longest wait for a piece was `waitedS` seconds,
  * has sat through every silence of `other`: its gaps, and its first, unless that first
  * is drawn no later than the first of `own`, which the client sat through whatever it
- * drew (the slow drip keeps the default's first delay).
+ * drew (the slow drip keeps the default's first delay). Only of a profile of the same
+ * kind: a client that stood a drip has shown nothing of how it takes a whole line (hydra
+ * judges http's status line in one read), nor one given whole lines of a line that takes
+ * a minute.
  */
 function satThrough(other: Profile, own: Profile, waitedS: number): boolean {
+  if ((other.pieceSize === 0) !== (own.pieceSize === 0)) return false;
   const noLaterFirst = other.firstDelayMs <= own.firstDelayMs &&
     firstSilence(other) <= firstSilence(own);
   return (noLaterFirst || firstSilence(other) <= waitedS) && longestGap(other) <= waitedS;

@@ -116,15 +116,15 @@ Deno.test("a source whose clients wait 5 s for a byte gets the cheapest profile 
 Deno.test("a source whose clients wait for ever gets the cheapest profile that holds them", () => {
   const learn = learner();
   const source = "198.51.100.2";
+  const name = (profile: number) => smtpProfiles[profile].name;
   learn.choose(source, undefined);
-  assertEquals(
-    smtpProfiles[learn.stayed(source, 0, 0, 22_000)].name,
-    "slow",
-    "from the horizon on",
-  );
-  assertEquals(smtpProfiles[learn.choose(source, undefined).profile].name, "slow");
+  // From the horizon on, the cheapest drip whose silences it sat through: the slow drip.
+  assertEquals(name(learn.stayed(source, 0, 0, 22_000)), "slow-drip");
+  assertEquals(name(learn.choose(source, undefined).profile), "slow-drip");
+  // A drip says nothing of whole lines: held there a horizon, it tries them, and they hold.
+  assertEquals(name(learn.stayed(source, 0, byName("slow-drip"), 13_000)), "slow");
   learn.stayed(source, 0, byName("slow"), 20_000);
-  assertEquals(smtpProfiles[learn.choose(source, undefined).profile].name, "slow");
+  assertEquals(name(learn.choose(source, undefined).profile), "slow");
 });
 
 Deno.test("pop3: one the default held to the horizon goes on with the slow drip, whose first silence is the default's", () => {
@@ -157,27 +157,30 @@ Deno.test("an alarm on a whole line: dripped lines lose it, whole lines keep it"
   assertEquals(smtpProfiles[learn.choose(source, undefined).profile].name, "slow");
 });
 
-Deno.test("http: a client that judges a whole line at once but waits on a drip is tried on the slow drip", () => {
+Deno.test("http: a client that waits on a drip and judges a whole line at once keeps to the slow drip", () => {
   const profiles = profilesOf("http");
   const learn = new Learner({ protocol: "http", profiles, learn: true });
   const source = "192.0.2.31";
   const name = (profile: number) => profiles[profile].name;
+  const [slow, slowDrip] = [byName("slow", profiles), byName("slow-drip", profiles)];
   learn.choose(source, undefined);
-  assertEquals(name(learn.stayed(source, 0, 0, 22_000)), "slow", "sat through 22 s: whole lines");
-  assertEquals(name(learn.choose(source, undefined).profile), "slow");
+  assertEquals(name(learn.stayed(source, 0, 0, 22_000)), "slow-drip", "a drip, as it stood");
+  assertEquals(name(learn.stayed(source, 0, slowDrip, 11_000)), "slow", "whole lines, tried");
   // Gone 0.3 s after its first whole line, `HTTP/1.1 100 Continue`: it judged it (hydra).
-  const verdict = departure(10_300, {
-    bytes: 23,
+  const verdict = departure(2 * horizonMs + 10_300, {
+    bytes: 40,
     lines: 1,
-    pieces: 1,
+    pieces: 35,
+    profileLines: 1,
+    profilePieces: 1,
     silenceMs: 300,
-    longestGapMs: 10_000,
-    profile: byName("slow", profiles),
+    longestGapMs: 22_000,
+    profile: slow,
+    profileSinceMs: 2 * horizonMs,
   });
   learn.departed(source, 0, verdict);
-  assertEquals(name(learn.choose(source, undefined).profile), "default");
-  // Held on the default's drip again: the drip, slower, is what it may stay on for less.
-  assertEquals(name(learn.stayed(source, 0, 0, 22_000)), "slow-drip");
+  assertEquals(name(learn.choose(source, undefined).profile), "slow-drip");
+  assertEquals(name(learn.stayed(source, 0, slowDrip, 11_000)), "slow-drip", "and stays there");
 });
 
 Deno.test("a program named by its first bytes passes on what was learned to its other sources", () => {
@@ -243,7 +246,7 @@ const verdict = (seconds: number, profile: number) =>
     profile,
   });
 
-Deno.test("medusa, connection after connection: the default wins, the others are tried again less and less often", () => {
+Deno.test("medusa, connection after connection: the default's first silence wins, the others are tried again less and less often", () => {
   const learn = learner();
   const source = "192.0.2.60";
   const chosen: number[] = [];
@@ -258,8 +261,11 @@ Deno.test("medusa, connection after connection: the default wins, the others are
       firstDelayMs >= 20_000 ? silence(20, profile) : verdict(firstDelayMs / 1000, profile),
     );
   }
-  const others = (from: number, to: number) => chosen.slice(from, to).filter((p) => p !== 0).length;
-  assert(others(0, 400) < 40, `${others(0, 400)} of 400 not the default`);
+  // The slow drip shares the default's first silence, and holds it as long.
+  const first = [0, byName("slow-drip")];
+  const others = (from: number, to: number) =>
+    chosen.slice(from, to).filter((p) => !first.includes(p)).length;
+  assert(others(0, 400) < 40, `${others(0, 400)} of 400 with another first silence`);
   assert(others(200, 400) < others(0, 200), "tried less often as they keep failing");
   assert(others(200, 400) > 0, "but still tried: no profile is ruled out for good");
   assertEquals(learner().choose("192.0.2.61", undefined).profile, 0, "deterministic: no draw");
@@ -424,7 +430,7 @@ Deno.test("a client held to the horizon counts once, when it gets there", () => 
   // Its departure says it was counted, and it is not again, whatever it shows.
   const counted = { silenceMs: 30_000, counted: true };
   learn.departed("192.0.2.40", 0, departure(horizonMs + 60_000, counted));
-  assertEquals(smtpProfiles[learn.choose("192.0.2.40", undefined).profile].name, "slow");
+  assertEquals(smtpProfiles[learn.choose("192.0.2.40", undefined).profile].name, "slow-drip");
 });
 
 Deno.test("a source whose clients stand 10 s of silence gets lines 7 s apart; one whose clients stand 5 s, 3 s apart", () => {
@@ -436,68 +442,55 @@ Deno.test("a source whose clients stand 10 s of silence gets lines 7 s apart; on
 });
 
 Deno.test("moved to a cheaper profile at the horizon: what it held after counts, unless it left at a time of its own", () => {
-  const slow = byName("slow");
+  const slowDrip = byName("slow-drip");
   const learn = learner();
   const source = "192.0.2.50";
   learn.choose(source, undefined);
-  assertEquals(learn.stayed(source, 0, 0, 22_000), slow);
-  // curl's 120 s reply timeout, just after the move: no fault of the slow profile.
-  learn.departed(
-    source,
-    0,
-    departure(121_000, {
-      bytes: 60,
-      lines: 4,
-      silenceMs: 500,
-      profile: slow,
-      profileSinceMs: 120_000,
-    }),
-  );
-  assertEquals(learn.choose(source, undefined).profile, slow);
-  // A silence the slow profile could not keep it through: back to what held it.
-  learn.departed(
-    source,
-    0,
-    departure(150_000, {
-      bytes: 60,
-      lines: 4,
-      silenceMs: 24_000,
-      longestGapMs: 22_000,
-      profile: slow,
-      profileSinceMs: 120_000,
-    }),
-  );
-  assert(learn.choose(source, undefined).profile !== slow);
+  assertEquals(learn.stayed(source, 0, 0, 22_000), slowDrip);
+  const moved = {
+    bytes: 30,
+    pieces: 25,
+    profilePieces: 6,
+    profile: slowDrip,
+    profileSinceMs: horizonMs,
+  };
+  // curl's 120 s reply timeout, after the move: no fault of the slow drip.
+  learn.departed(source, 0, departure(120_000, { ...moved, silenceMs: 500 }));
+  assertEquals(learn.choose(source, undefined).profile, slowDrip);
+  // A silence the slow drip could not keep it through: back to what held it.
+  const silent = { ...moved, silenceMs: 24_000, longestGapMs: 22_000 };
+  learn.departed(source, 0, departure(90_000, silent));
+  assert(learn.choose(source, undefined).profile !== slowDrip);
   assertEquals(
     learn.stayed(source, 0, 0, 22_000),
-    byName("spaced"),
-    "whole lines every 7 s keep a 24 s silence, for fewer writes than every 3 s",
+    byName("slow"),
+    "whole lines every 16 s keep a 24 s silence: tried",
   );
 });
 
 Deno.test("one stuck again after it answered, and moved: how it leaves its new profile counts", () => {
   // hydra on telnet sends a user name after the banner's first bytes, then waits for ever
   // for a prompt: judged at its answer, then moved once it sat silent a horizon.
-  const slow = byName("slow");
+  const slowDrip = byName("slow-drip");
   const learn = learner();
   const source = "192.0.2.51";
   learn.choose(source, undefined);
   learn.answered(source, 0, 0, 24_000);
-  assertEquals(learn.stayed(source, 0, 0, 22_000), slow);
+  assertEquals(learn.stayed(source, 0, 0, 22_000), slowDrip);
   learn.departed(
     source,
     0,
-    departure(170_000, {
+    departure(110_000, {
       bytes: 60,
       lines: 4,
       silenceMs: 24_000,
       longestGapMs: 22_000,
-      profile: slow,
-      profileSinceMs: 144_000,
+      profile: slowDrip,
+      profileSinceMs: 24_000 + horizonMs,
       answeredMs: 24_000,
     }),
   );
-  assert(learn.choose(source, undefined).profile !== slow);
+  assert(learn.choose(source, undefined).profile !== slowDrip);
 });
 
 Deno.test("a first contact gets the default, unless the protocol's clients would clearly have been held longer by another", () => {
