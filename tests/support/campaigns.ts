@@ -12,6 +12,7 @@
  */
 import {
   type HardLimit,
+  hydraIrcLimit,
   hydraProtocol,
   hydraSshLimit,
   medusaLimit,
@@ -100,7 +101,7 @@ function hydra(protocol: string): Campaign {
       : protocol === "http" || protocol === "irc"
       ? "hydra"
       : undefined,
-    limit: protocol === "ssh" ? hydraSshLimit : undefined,
+    limit: protocol === "ssh" ? hydraSshLimit : protocol === "irc" ? hydraIrcLimit : undefined,
   };
 }
 
@@ -186,6 +187,13 @@ const patatorModules: Readonly<Record<string, string>> = {
   telnet: "telnet_login",
 };
 
+/** patator's telnet_login: three waits for a prompt, of 20 s in all each, whatever arrives. */
+const patatorTelnetLimit: HardLimit = {
+  seconds: 59.5,
+  why: "telnet_login: three expect()s of timeout=20 s each, banner, root and password " +
+    "(patator Telnet_login.execute; telnetlib Telnet.expect waits its timeout in all)",
+};
+
 /** patator, whose modules wait 10 s for a reply (20 s for telnet's prompt). */
 function patator(protocol: string): Campaign {
   const module = patatorModules[protocol];
@@ -213,6 +221,7 @@ function patator(protocol: string): Campaign {
       : protocol === "telnet"
       ? undefined
       : "read-timeout-10s",
+    limit: protocol === "telnet" ? patatorTelnetLimit : undefined,
   };
 }
 

@@ -58,7 +58,8 @@ export const hydraSshLimit: HardLimit = {
 
 const ircFirst = protocols.irc.pacing.firstDelayMs - protocols.irc.pacing.jitterMs;
 
-const hydraIrcLimit: HardLimit = {
+/** hydra on irc: it ends at the first bytes it reads that are no welcome. */
+export const hydraIrcLimit: HardLimit = {
   seconds: ircFirst / 1000 - 0.5,
   why: "hydra-irc.c ends at the first bytes it reads unless they hold a 001 welcome; TarPyt " +
     `sends none for ${ircFirst / 1000} s or more, within its ${
