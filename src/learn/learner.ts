@@ -11,10 +11,11 @@
  * `holdFor` tells what every other profile would have held that client: a profile not yet
  * tried is judged by the mean of those. Averaged over clients, one client unlike its
  * source's others (a banner grab before a brute force) weighs as one client. A client
- * held to the horizon counts as held by every profile. Of profiles expected to hold as
- * long, the cheaper (fewer writes a second) wins, so a client that waits for ever anyway
- * is held by the slowest; a profile tried gets the benefit of the doubt in proportion to
- * how little it was tried ({@link optimism}), so a bad hold or two does not rule it out.
+ * held to the horizon counts as held by every profile of its kind (dripped or whole
+ * lines) whose silences it sat through. Of profiles expected to hold as long, the
+ * cheaper (fewer writes a second) wins, so a client that waits for ever anyway is held by
+ * the slowest; a profile tried gets the benefit of the doubt in proportion to how little
+ * it was tried ({@link optimism}), so a bad hold or two does not rule it out.
  *
  * Three levels answer, the most specific that knows something: the source; the program
  * its first bytes named; the protocol, for first contacts, by what every profile would
