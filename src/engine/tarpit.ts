@@ -207,7 +207,7 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
    * Its departure as it stood when it closed its end (FIN), while that is not known to be
    * a half-close: the write that tells must not count as something it got.
    */
-  closedEnd: Departure | undefined = undefined;
+  closedEnd: Omit<Departure, "counted"> | undefined = undefined;
   /** When (ms after its connect) its profile began: 0, or when the pacer changed it. */
   profileSince = 0;
   /** Pieces it had been sent when its profile began. */
@@ -698,8 +698,15 @@ function heldByProfile<C>(client: TrappedClient<C>, heldMs: number): number {
   return heldMs - Math.max(since, client.spokeAtMs);
 }
 
-/** The client's departure record, its leaving seen `leftBy` at `now`. */
-function departureOf<C>(client: TrappedClient<C>, leftBy: LeftBy, now: number): Departure {
+/**
+ * The client's departure record, its leaving seen `leftBy` at `now`; whether it counted
+ * is the pacer's to be told when it is dropped.
+ */
+function departureOf<C>(
+  client: TrappedClient<C>,
+  leftBy: LeftBy,
+  now: number,
+): Omit<Departure, "counted"> {
   const heldMs = now - client.connectedAt;
   const late = leftBy === "write" || leftBy === "ended";
   const { line, offset } = client;
@@ -723,6 +730,5 @@ function departureOf<C>(client: TrappedClient<C>, leftBy: LeftBy, now: number): 
     profile: client.profile,
     profileSinceMs: client.profileSince,
     answeredMs: client.answeredMs,
-    counted: client.credited,
   };
 }
