@@ -179,14 +179,16 @@ export class Learner implements Pacer {
     const slot = this.#sources.slot(source);
     const name = nameOf(tag);
     const horizon = this.horizonMs / 1000;
+    // It would have been held as well by a profile whose silences it has sat through; of
+    // the others nothing is known.
+    const own = this.#profiles[profile];
+    const held = this.#profiles.map((other, p) =>
+      p === profile || satThrough(other, own, longestGapMs / 1000)
+    );
     for (const level of this.#levelsOf(slot, name)) {
       if (level !== this.#prior) addTo(level.held, level.tried, profile, horizon);
-      // It would have been held as well by a profile whose silences it has sat through;
-      // of the others nothing is known.
-      this.#profiles.forEach((other, p) => {
-        if (p === profile || satThrough(other, this.#profiles[profile], longestGapMs / 1000)) {
-          addTo(level.wouldHold, level.seen, p, horizon);
-        }
+      held.forEach((would, p) => {
+        if (would) addTo(level.wouldHold, level.seen, p, horizon);
       });
     }
     // Its program's clients told to stay before its trial ended may move now.
