@@ -115,7 +115,9 @@ export function holdFor(
     if (first >= silence) seconds = Math.min(seconds, silence);
     else if (gap >= silence) seconds = Math.min(seconds, first + silence);
   }
-  if (verdict !== undefined) seconds = Math.min(seconds, first + verdict);
+  // One that judges its first bytes stays as long as they take to come: on average the
+  // first delay, not the longest it may be drawn.
+  if (verdict !== undefined) seconds = Math.min(seconds, pacing.firstDelayMs / 1000 + verdict);
   // An alarm on a line runs from the end of the line before (or the connect) to its end:
   // the first delay and the first line, then a gap and a line.
   if (line !== undefined) {

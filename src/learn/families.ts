@@ -91,16 +91,23 @@ const firstBytes:
     [["http", "http-1xx", "http-status"], "User-Agent: Nikto", "nikto"],
     [["http", "http-1xx", "http-status"], "User-Agent: zgrab/", "zgrab"],
     [["http", "http-1xx", "http-status"], "User-Agent: masscan/", "masscan"],
+    // A TLS handshake record (RFC 8446 5.1: content type 22, legacy version 3.x) on a
+    // plaintext protocol: a scanner trying TLS after no greeting came (nmap's comm.tryssl),
+    // or a client set for TLS on the wrong port.
+    [[...serverFirst, "ssh", "ssh-ignore"], "\x16\x03", "tls"],
   ];
 
 /**
  * What programs named by their first bytes stand, from their own sources: evidence about
  * them before any of their clients left. paramiko reads each line before the version
  * string after the first within 2 s (paramiko/transport.py, `_check_banner`), so no
- * pacing with longer gaps holds it, and none is tried on it.
+ * pacing with longer gaps holds it, and none is tried on it. A TLS client ends the
+ * handshake at the first record it cannot take, and plain text is one (RFC 8446 5: an
+ * unexpected record type is an `unexpected_message` alert): only silence holds it.
  */
 const knownLimits: ReadonlyMap<string, Evidence> = new Map([
   ["paramiko", { limit: "silence", value: 2 }],
+  ["tls", { limit: "verdict", value: 0 }],
 ]);
 
 /**

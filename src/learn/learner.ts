@@ -28,7 +28,14 @@ import type { Departure } from "../engine/events.ts";
 import type { Pacer, PacerChoice } from "../engine/pacer.ts";
 import type { Family } from "../metrics/exposition.ts";
 import type { Profile } from "../../protocols/protocol.ts";
-import { type Evidence, evidenceOf, firstSilence, holdFor, longestGap } from "./evidence.ts";
+import {
+  type Evidence,
+  evidenceOf,
+  firstSilence,
+  holdFor,
+  type Limit,
+  longestGap,
+} from "./evidence.ts";
 import { familyByLeaving, familyNames, knownLimitOf, nameByFirstBytes } from "./families.ts";
 import { SourceTable } from "./source_table.ts";
 
@@ -159,8 +166,8 @@ export class Learner implements Pacer {
   }
 
   choose(source: string, firstBytes: string | undefined): PacerChoice {
-    const slot = this.#sources.slot(source);
     const name = nameByFirstBytes(this.#options.protocol, firstBytes);
+    const slot = this.#slotOf(source, name);
     let profile = this.#options.learn ? this.#pick(slot, name) : 0;
     if (name !== undefined) {
       const held = (this.#held.get(name) ?? 0) + 1;
@@ -176,8 +183,8 @@ export class Learner implements Pacer {
   }
 
   stayed(source: string, tag: number, profile: number, longestGapMs: number): number {
-    const slot = this.#sources.slot(source);
     const name = nameOf(tag);
+    const slot = this.#slotOf(source, name);
     const horizon = this.horizonMs / 1000;
     // It would have been held as well by a profile whose silences it has sat through; of
     // the others nothing is known.
@@ -201,7 +208,8 @@ export class Learner implements Pacer {
   }
 
   reconsider(source: string, tag: number, profile: number): number {
-    return this.#goOn(this.#sources.slot(source), nameOf(tag), profile);
+    const name = nameOf(tag);
+    return this.#goOn(this.#slotOf(source, name), name, profile);
   }
 
   answered(source: string, tag: number, profile: number, heldMs: number): void {
@@ -209,8 +217,8 @@ export class Learner implements Pacer {
     // Judged now, not when it leaves: the next clients of its source, and a tool's other
     // connections open meanwhile, must not be given the profile that let it answer
     // because nothing said otherwise yet.
-    const slot = this.#sources.slot(source);
     const name = nameOf(tag);
+    const slot = this.#slotOf(source, name);
     this.#endTrial(slot, name, profile);
     for (const level of this.#levelsOf(slot, name)) {
       if (level === this.#prior) continue;
@@ -222,8 +230,8 @@ export class Learner implements Pacer {
   }
 
   departed(source: string, tag: number, departure: Departure): string {
-    const slot = this.#sources.slot(source);
     const name = nameOf(tag);
+    const slot = this.#slotOf(source, name);
     if (name !== undefined) this.#held.set(name, (this.#held.get(name) ?? 1) - 1);
     const evidence = evidenceOf(departure);
     const family = name ??
@@ -249,9 +257,20 @@ export class Learner implements Pacer {
       // its clients were given depended on their sources.
       if (level !== this.#prior) addTo(level.held, level.tried, profile, held);
       // How it left says what would have held it.
-      if (evidence !== undefined) this.#wouldHave(level, evidence);
+      if (evidence !== undefined) this.#wouldHave(level, evidence, name);
     }
     return family;
+  }
+
+  /**
+   * The slot of what `source` showed of its clients that its first bytes named `name`
+   * (of those named none, when undefined). A source runs more than one program, and
+   * they want contrary pacings: nmap's scripts retry a connection that got no greeting
+   * with a TLS handshake (nselib/comm.lua, `tryssl`), which the silence that failed the
+   * first holds and any greeting ends.
+   */
+  #slotOf(source: string, name: string | undefined): number {
+    return this.#sources.slot(name === undefined ? source : `${source} ${name}`);
   }
 
   /** The learner's metric families. */
@@ -411,10 +430,16 @@ export class Learner implements Pacer {
     return this.#sources.counts[this.#sourceTrialAt(slot)];
   }
 
-  /** Adds what each profile would have held a client that met the limit of `evidence`. */
-  #wouldHave(level: Level, evidence: Evidence): void {
+  /**
+   * Adds what each profile would have held a client that met the limit of `evidence`,
+   * and those its program `name` is known to have ({@link knownLimitOf}): a TLS client
+   * that left at a silence would have left at any greeting too.
+   */
+  #wouldHave(level: Level, evidence: Evidence, name: string | undefined): void {
     const horizon = this.horizonMs / 1000;
-    const known = { [evidence.limit]: evidence.value };
+    const known: Partial<Record<Limit, number>> = { [evidence.limit]: evidence.value };
+    const own = name === undefined ? undefined : knownLimitOf(name);
+    if (own !== undefined) known[own.limit] = Math.min(known[own.limit] ?? Infinity, own.value);
     this.#profiles.forEach((profile, p) => {
       addTo(level.wouldHold, level.seen, p, holdFor(profile, known, horizon));
     });
@@ -439,7 +464,7 @@ export class Learner implements Pacer {
     if (named === undefined) {
       this.#names.set(name, named = newLevel(this.#profiles.length));
       const known = knownLimitOf(name);
-      if (known !== undefined) this.#wouldHave(named, known);
+      if (known !== undefined) this.#wouldHave(named, known, name);
     }
     return named;
   }

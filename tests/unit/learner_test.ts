@@ -232,6 +232,28 @@ Deno.test("one source running two programs: each client's leaving is learned for
   assertEquals(learn.stayed(source, libssh.tag, 0, 1_600), slow);
 });
 
+/** The first bytes of a TLS 1.2 or 1.3 ClientHello (RFC 8446 5.1, 4.1.2). */
+const clientHello = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+
+Deno.test("a source's TLS handshakes are learned apart from its plain-text clients, and held by silence", () => {
+  // nmap's irc-brute: a plain-text connection waits 30 s for a reply, then comm.tryssl
+  // tries TLS, which waits 15 s; run after run from one address.
+  const profiles = profilesOf("irc");
+  const learn = new Learner({ protocol: "irc", profiles, learn: true });
+  const source = "192.0.2.90";
+  const longestFirst = profiles[0].firstDelayMs;
+  for (let run = 0; run < 3; run++) {
+    const plain = learn.choose(source, undefined);
+    if (run > 0) {
+      assert(profiles[plain.profile].firstDelayMs < 30_000, `run ${run}: the plain text's bytes`);
+    }
+    learn.departed(source, 0, silence(30, plain.profile));
+    const tls = learn.choose(source, clientHello);
+    assertEquals(profiles[tls.profile].firstDelayMs, longestFirst, `run ${run}: silence`);
+    learn.departed(source, tls.tag, silence(15, tls.profile));
+  }
+});
+
 /** A departure that shows a silence of `seconds`. */
 const silence = (seconds: number, profile: number) =>
   departure(seconds * 1000, { silenceMs: seconds * 1000, profile });
@@ -391,6 +413,8 @@ Deno.test("families: by first bytes where a client speaks first, else by how it 
     "hydra",
   );
   assertEquals(nameByFirstBytes("smtp", "EHLO x\r\n"), undefined);
+  assertEquals(nameByFirstBytes("telnet", clientHello), "tls", "a TLS handshake on plain text");
+  assertEquals(nameByFirstBytes("tls", clientHello), undefined, "where it belongs");
   assertEquals(nameByFirstBytes("ssh", undefined), undefined);
   assertEquals(familyByLeaving("ssh", { limit: "time", value: 33 }, 33), "hydra");
   // Its own time, whatever it was reading when it came.
