@@ -29,7 +29,7 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     minutes: { type: "string", default: "10" },
-    runs: { type: "string", default: "1" },
+    runs: { type: "string", default: "3" },
     only: { type: "string", default: "" },
   },
 });
