@@ -152,7 +152,9 @@ for (const [i, campaign] of running.entries()) {
     const held = heldSeconds(result);
     const cpu = clientCpu(result, j);
     const left = judged(result);
-    const named = left.filter((c) => c.family === campaign.family).length;
+    const named = left.filter((c) =>
+      c.family === campaign.family || (campaign.triesTls && c.family === "tls")
+    ).length;
     const total = totals[j];
     total.cpu += cpu;
     total.held += held;

@@ -41,6 +41,11 @@ export interface Campaign {
   readonly success: RegExp;
   /** The family its departures are to be named, where the family table has one. */
   readonly family?: string;
+  /**
+   * Whether it retries a connection that got no greeting over TLS (nmap's scripts, by
+   * nselib/comm.lua's `tryssl`): those connections are to be named `tls`.
+   */
+  readonly triesTls?: boolean;
   /** A limit of its own no pacing can outlast, with where its source sets it. */
   readonly limit?: HardLimit;
 }
@@ -175,6 +180,7 @@ function nmapBrute(protocol: string): Campaign {
     ],
     success: /Valid credentials/,
     family: nmapFamilies[protocol],
+    triesTls: true,
   };
 }
 
@@ -366,6 +372,7 @@ export const campaigns: readonly Campaign[] = [
   nmapBrute("pop3"),
   patator("pop3"),
   scripted("pop3", "poplib-10", "read-timeout-10s"),
+  { ...scripted("pop3", "tryssl-5", "read-timeout-5s"), triesTls: true },
   curl("pop3"),
   hydra("imap"),
   medusa("imap"),

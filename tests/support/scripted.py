@@ -21,6 +21,9 @@ KIND is one of:
                   a shell prompt ("$ ", "# ", "> "), taking one for a login
   mirai           the Mirai scanner's telnet loop: it drops a connection 30 s after the
                   last byte it received (scanner.c), and answers prompts it recognises
+  tryssl-5        as nmap's scripts connect (nselib/comm.lua, tryssl): a greeting within
+                  5 s over plain text, else over TLS, then a login line; the TLS attempt
+                  ends "TimeoutError" if it got no byte, "SSLError" if it got plain text
   paramiko-10     paramiko SSHClient.connect(timeout=10, banner_timeout=10)
   asyncssh        asyncssh.connect with its defaults (login_timeout 120 s)
 """
@@ -31,6 +34,7 @@ import imaplib
 import poplib
 import smtplib
 import socket
+import ssl
 import sys
 import time
 import urllib.request
@@ -139,6 +143,24 @@ def mirai(host, port, password):
                 return "LOGGED IN"
 
 
+def tryssl_5(host, port, password):
+    try:
+        with socket.create_connection((host, port), timeout=5) as conn:
+            greeting = conn.recv(4096)
+            if greeting:
+                conn.sendall(b"USER root\r\n")
+                conn.recv(4096)
+                raise ConnectionError("no login over plain text")
+    except TimeoutError:
+        pass
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with context.wrap_socket(socket.create_connection((host, port), timeout=5)) as conn:
+        conn.recv(4096)
+    raise ConnectionError("no login over TLS")
+
+
 def paramiko_10(host, port, password):
     import paramiko
 
@@ -172,6 +194,7 @@ KINDS = {
     "line-alarm-30": line_alarm_30,
     "telnet-prompts": telnet_prompts,
     "mirai": mirai,
+    "tryssl-5": tryssl_5,
     "paramiko-10": paramiko_10,
     "asyncssh": asyncssh_client,
 }

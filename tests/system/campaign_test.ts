@@ -2,12 +2,16 @@
  * Learning against fixed pacing, on a client fixed pacing loses: a brute-force script
  * whose library waits 5 s for a reply (Python's ftplib made with timeout=5, as nmap's
  * ftp-brute waits), trying one password after another. Fixed pacing's 22 s opening
- * silence loses every connection at 5 s; learning holds it by its third.
+ * silence loses every connection at 5 s; learning holds it by its third. And a script
+ * that retries over TLS when no greeting came, as nmap's scripts do: the silence that
+ * lost its plain text holds its TLS handshake, which any greeting would end.
  *
  * @module
  */
-import { assert } from "../support/assert.ts";
+import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { campaigns, runCampaign, writeCampaignFiles } from "../support/campaigns.ts";
+import { RunningProcess } from "../support/process.ts";
+import { listening } from "../support/tarpyt.ts";
 import { needing } from "../support/tools.ts";
 
 const capSeconds = 40;
@@ -37,6 +41,43 @@ Deno.test(needing(["python3"], {
       assert(learn.connections.length <= 3, report);
       assert(held.seconds > capSeconds - 15 && held.left === "shutdown", report);
       assert(!fixed.falseSuccess && !learn.falseSuccess, report);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+}));
+
+Deno.test(needing(["python3"], {
+  name:
+    "a script that tries TLS after no greeting: its handshake meets silence, its plain text bytes",
+  fn: async () => {
+    await using tarpit = (await listening(["--protocol", "pop3", "--pacing", "learn"]))[0];
+    const port = tarpit.output.match(/address=127\.0\.0\.1:(\d+)/)![1];
+    const dir = await Deno.makeTempDir({ prefix: "tarpyt-tryssl-test-" });
+    try {
+      const passwords = `${dir}/passwords`;
+      await Deno.writeTextFile(passwords, "123456\npassword\n");
+      await using script = new RunningProcess([
+        "/usr/bin/python3",
+        "-u",
+        new URL("../support/scripted.py", import.meta.url).pathname,
+        "tryssl-5",
+        "127.0.0.1",
+        port,
+        passwords,
+      ]);
+      await script.waitFor(/^done$/m, { timeoutMs: 60_000 });
+      const attempts = script.output.match(/^attempt \d+: .*$/gm) ?? [];
+      const [first = "", second = ""] = attempts;
+      const report = `${script.output}\n${tarpit.output}`;
+      // The first: no greeting in 5 s, then a TLS handshake, met by silence until its own
+      // 5 s ran out. A greeting would have ended it at once ("SSLError").
+      assertMatch(first, /TimeoutError/, report);
+      const closes = await tarpit.waitFor(/ CLOSE [^\n]*/, { times: 3 });
+      assertMatch(closes[1], / bytes=0 [^\n]*family=tls/, report);
+      // The second: the plain text's silence taught its source to greet at once.
+      assertMatch(second, /no login over plain text/, report);
+      assertEquals(attempts.length, 2, report);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
