@@ -15,11 +15,10 @@
  * @module
  */
 import {
-  earlyDrip,
+  dripAlternatives,
   type LineOptions,
   type Protocol,
   serverFirstPacing,
-  slowDrip,
 } from "./protocol.ts";
 
 /**
@@ -38,6 +37,6 @@ export const banner: Protocol = {
   verdicts: [/RFB 003\.008\n/],
   minLineLength: 1,
   pacing: serverFirstPacing,
-  alternatives: [earlyDrip(serverFirstPacing), slowDrip(serverFirstPacing)],
+  alternatives: dripAlternatives(serverFirstPacing),
   lines: bannerButItsLastByte,
 };

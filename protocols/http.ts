@@ -10,15 +10,16 @@
  *
  * Verdicts: a final status (2xx and 3xx read as a login, 401 and 403 as a refusal) and
  * the end of its header section, after which a client acts on it; neither is ever sent.
- * The interim status line is complete but decides nothing, and arrives a byte at a time,
- * so tools that look for `HTTP/1.` in what one read returns (hydra) never find it.
+ * The interim status line is complete but decides nothing, and arrives a byte at a time
+ * under every pacing learning gives (`dripAlternatives`): hydra looks for `HTTP/1.` in
+ * what one read returns, and medusa takes a whole one for a login.
  *
  * @module
  */
 import {
   alphanumeric,
+  dripAlternatives,
   endlessLines,
-  lineAlternatives,
   type Protocol,
   randomInt,
   randomText,
@@ -71,6 +72,6 @@ export const http: Protocol = {
   verdicts: [/HTTP\/1\.[01] [2-5]\d\d/, /\r\n\r\n/],
   minLineLength: httpFieldMinLength,
   pacing: httpPacing,
-  alternatives: lineAlternatives(httpPacing),
+  alternatives: dripAlternatives(httpPacing),
   lines: httpEndlessInterimFields,
 };

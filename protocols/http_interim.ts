@@ -8,13 +8,14 @@
  * loops over 100 but takes any other 1xx as final.
  *
  * Verdicts: a final status line (2xx and 3xx read as a login, 401 and 403 as a refusal),
- * never sent. Interim responses decide nothing, and arrive a byte at a time, so tools that
- * look for `HTTP/1.` in what one read returns (hydra) never find it.
+ * never sent. Interim responses decide nothing, and arrive a byte at a time under every
+ * pacing learning gives (`dripAlternatives`): hydra looks for `HTTP/1.` in what one read
+ * returns, and medusa takes a whole status line for a login.
  *
  * @module
  */
 import {
-  lineAlternatives,
+  dripAlternatives,
   type LineOptions,
   type Protocol,
   randomInt,
@@ -43,6 +44,6 @@ export const httpInterim: Protocol = {
   verdicts: [/HTTP\/1\.[01] [2-5]\d\d/],
   minLineLength: httpContinueLine.length,
   pacing: serverFirstPacing,
-  alternatives: lineAlternatives(serverFirstPacing),
+  alternatives: dripAlternatives(serverFirstPacing),
   lines: httpEndlessContinueLines,
 };

@@ -14,12 +14,11 @@
  * @module
  */
 import {
-  earlyDrip,
+  dripAlternatives,
   headEnd,
   type Protocol,
   randomText,
   serverFirstPacing,
-  slowDrip,
   verdictFreeText,
 } from "./protocol.ts";
 
@@ -44,6 +43,6 @@ export const pop3: Protocol = {
   verdicts: [/\r\n/, /[.-]/], // a line starting "." ends a multiline reply, "-" starts -ERR
   minLineLength: 1,
   pacing: serverFirstPacing,
-  alternatives: [earlyDrip(serverFirstPacing), slowDrip(serverFirstPacing)],
+  alternatives: dripAlternatives(serverFirstPacing),
   lines: pop3UnendedGreeting,
 };

@@ -359,6 +359,24 @@ export const serverFirstPacing: Pacing = {
 };
 
 /**
+ * The alternatives of a protocol whose lines must come a piece at a time: {@link earlyDrip}
+ * and {@link slowDrip} of its default pacing. For protocols of one line, which whole lines
+ * would end at once, and for a first line some client takes for an answer when it comes
+ * whole: medusa 2.2 looks for a status line in what arrives within 0.3 s of a reply's
+ * first bytes (medusaReceiveRegex, src/medusa-net.c) and reports a whole `HTTP/1.1 100
+ * Continue` as `ACCOUNT FOUND` (tests/system/campaign_test.ts); dripped, it finds none.
+ *
+ * @example
+ * ```ts
+ * import { dripAlternatives, serverFirstPacing } from "./protocol.ts";
+ * dripAlternatives(serverFirstPacing).map((profile) => profile.name); // ["early", "slow-drip"]
+ * ```
+ */
+export function dripAlternatives(pacing: Pacing): Profile[] {
+  return [earlyDrip(pacing), slowDrip(pacing)];
+}
+
+/**
  * The alternatives of a protocol of many lines: {@link earlyDrip}, {@link wholeLines},
  * {@link spacedLines}, {@link slowLines} and {@link slowDrip} of its default pacing. The
  * slow drip is for clients that judge a whole line in one read (hydra finds `HTTP/1.` in

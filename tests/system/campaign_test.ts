@@ -4,7 +4,9 @@
  * ftp-brute waits), trying one password after another. Fixed pacing's 22 s opening
  * silence loses every connection at 5 s; learning holds it by its third. And a script
  * that retries over TLS when no greeting came, as nmap's scripts do: the silence that
- * lost its plain text holds its TLS handshake, which any greeting would end.
+ * lost its plain text holds its TLS handshake, which any greeting would end. And medusa
+ * on http, run again as a bot does: what its first run's silence teaches never hands it a
+ * whole status line, which it takes for a login.
  *
  * @module
  */
@@ -78,6 +80,24 @@ Deno.test(needing(["python3"], {
       // The second: the plain text's silence taught its source to greet at once.
       assertMatch(second, /no login over plain text/, report);
       assertEquals(attempts.length, 2, report);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+}));
+
+Deno.test(needing(["medusa"], {
+  name: "medusa on http, run again: learning never hands it a whole status line, its false login",
+  fn: async () => {
+    const medusa = campaigns.find((c) => c.protocol === "http" && c.tool === "medusa")!;
+    const dir = await Deno.makeTempDir({ prefix: "tarpyt-medusa-test-" });
+    try {
+      const files = await writeCampaignFiles(dir);
+      const result = await runCampaign(medusa, ["--pacing", "learn"], files, 120, 2);
+      const report = `${result.runs.join(" s, ")} s: ${result.lastWords}`;
+      // Its first run leaves at its 20 s wait for a reply; the next is given bytes sooner.
+      assertEquals(result.runs.length, 2, report);
+      assert(!result.falseSuccess, report);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

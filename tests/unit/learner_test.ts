@@ -157,16 +157,17 @@ Deno.test("an alarm on a whole line: dripped lines lose it, whole lines keep it"
   assertEquals(smtpProfiles[learn.choose(source, undefined).profile].name, "slow");
 });
 
-Deno.test("http: a client that waits on a drip and judges a whole line at once keeps to the slow drip", () => {
-  const profiles = profilesOf("http");
-  const learn = new Learner({ protocol: "http", profiles, learn: true });
+Deno.test("http-status: a client that waits on a drip and judges a whole line at once keeps to the slow drip", () => {
+  const profiles = profilesOf("http-status");
+  const learn = new Learner({ protocol: "http-status", profiles, learn: true });
   const source = "192.0.2.31";
   const name = (profile: number) => profiles[profile].name;
   const [slow, slowDrip] = [byName("slow", profiles), byName("slow-drip", profiles)];
   learn.choose(source, undefined);
   assertEquals(name(learn.stayed(source, 0, 0, 22_000)), "slow-drip", "a drip, as it stood");
   assertEquals(name(learn.stayed(source, 0, slowDrip, 11_000)), "slow", "whole lines, tried");
-  // Gone 0.3 s after its first whole line, `HTTP/1.1 100 Continue`: it judged it (hydra).
+  // Gone 0.3 s after its first whole line, `HTTP/1.1 100 ` and a stretch of reason
+  // phrase: it judged it (hydra).
   const verdict = departure(2 * horizonMs + 10_300, {
     bytes: 40,
     lines: 1,

@@ -75,6 +75,18 @@ Deno.test("the whole-line profiles' turns fall on grids of 1, 2 and 4 s, so a fe
   assertEquals(grids, { lines: 1_000, spaced: 2_000, slow: 4_000 });
 });
 
+Deno.test("a protocol whose first line is a whole status line gives it only a piece at a time", () => {
+  // medusa takes a whole `HTTP/1.1 100 Continue` for a login (src/modsrc/http.c).
+  const options = { maxLineLength: 255, banner: "" };
+  for (const [name, protocol] of Object.entries(protocols)) {
+    const [first] = protocol.lines(options);
+    if (!/^HTTP\/1\.1 \d{3} .*\r\n$/.test(first)) continue;
+    for (const profile of protocol.alternatives) {
+      assert(profile.pieceSize > 0, `${name} ${profile.name}`);
+    }
+  }
+});
+
 Deno.test("the verdict-free alphabet holds no digit, no colon, no prompt character and no upper case", () => {
   assertMatch(verdictFreeText, /^[a-z ]+$/);
   for (const word of ["login", "password", "invalid", "incorrect", "bad", "denied", "failed"]) {
