@@ -19,8 +19,10 @@
  *
  * Three levels answer, the most specific that knows something: the source; the program
  * its first bytes named; the protocol, for first contacts, by what every profile would
- * have held the clients seen so far (the default until any left). What a source costs
- * is fixed (`SourceTable`), and the table keeps the sources seen most recently.
+ * have held the clients seen so far (the default until any left). A source's clients
+ * that name a program are a source of their own, one per program (`#slotOf`): one
+ * address runs programs that want contrary pacings. What a source costs is fixed
+ * (`SourceTable`), and the table keeps the sources seen most recently.
  *
  * @module
  */
@@ -280,7 +282,8 @@ export class Learner implements Pacer {
       {
         name: "tarpyt_learner_sources",
         type: "gauge",
-        help: "Sources the learner remembers (IPv4 addresses and IPv6 /64s).",
+        help: "Sources the learner remembers (IPv4 addresses and IPv6 /64s), once more for each " +
+          "program their first bytes named.",
         samples: [["", { protocol }, this.sources]],
       },
       {
