@@ -102,6 +102,23 @@ function addTo(means: Float32Array, counts: Uint8Array, at: number, value: numbe
   means[at] = Number.isNaN(mean) ? value : mean + (value - mean) / Math.min(n, memory);
 }
 
+/** Adds each of `values` to the running mean at its index of `means`. */
+function addEach(means: Float32Array, counts: Uint8Array, values: readonly number[]): void {
+  values.forEach((value, at) => addTo(means, counts, at, value));
+}
+
+/**
+ * The limits a client that met `evidence` is known to have: that one, and those its
+ * program `name` has ({@link knownLimitOf}): a TLS client that left at a silence would
+ * have left at any greeting too.
+ */
+function limitsOf(evidence: Evidence, name?: string): Partial<Record<Limit, number>> {
+  const known: Partial<Record<Limit, number>> = { [evidence.limit]: evidence.value };
+  const own = name === undefined ? undefined : knownLimitOf(name);
+  if (own !== undefined) known[own.limit] = Math.min(known[own.limit] ?? Infinity, own.value);
+  return known;
+}
+
 /** How a {@link Learner} is set up. */
 export interface LearnerOptions {
   /** The protocol's name, for family names and metric labels. */
@@ -252,14 +269,15 @@ export class Learner implements Pacer {
     if (profileSinceMs > 0 && (evidence === undefined || evidence.limit === "time")) {
       return family;
     }
+    // How it left says what would have held it.
+    const wouldHold = evidence === undefined ? undefined : this.#holds(limitsOf(evidence, name));
     const leftMs = leftBy === "write" || leftBy === "ended" ? aliveMs : departure.heldMs;
     const held = Math.max(0, leftMs - profileSinceMs) / 1000;
     for (const level of this.#levelsOf(slot, name)) {
       // The protocol's level judges by what each profile would have held: which profile
       // its clients were given depended on their sources.
       if (level !== this.#prior) addTo(level.held, level.tried, profile, held);
-      // How it left says what would have held it.
-      if (evidence !== undefined) this.#wouldHave(level, evidence, name);
+      if (wouldHold !== undefined) addEach(level.wouldHold, level.seen, wouldHold);
     }
     return family;
   }
@@ -433,19 +451,10 @@ export class Learner implements Pacer {
     return this.#sources.counts[this.#sourceTrialAt(slot)];
   }
 
-  /**
-   * Adds what each profile would have held a client that met the limit of `evidence`,
-   * and those its program `name` is known to have ({@link knownLimitOf}): a TLS client
-   * that left at a silence would have left at any greeting too.
-   */
-  #wouldHave(level: Level, evidence: Evidence, name: string | undefined): void {
+  /** What each profile would have held a client whose limits are `known`. */
+  #holds(known: Readonly<Partial<Record<Limit, number>>>): number[] {
     const horizon = this.horizonMs / 1000;
-    const known: Partial<Record<Limit, number>> = { [evidence.limit]: evidence.value };
-    const own = name === undefined ? undefined : knownLimitOf(name);
-    if (own !== undefined) known[own.limit] = Math.min(known[own.limit] ?? Infinity, own.value);
-    this.#profiles.forEach((profile, p) => {
-      addTo(level.wouldHold, level.seen, p, holdFor(profile, known, horizon));
-    });
+    return this.#profiles.map((profile) => holdFor(profile, known, horizon));
   }
 
   /**
@@ -467,7 +476,7 @@ export class Learner implements Pacer {
     if (named === undefined) {
       this.#names.set(name, named = newLevel(this.#profiles.length));
       const known = knownLimitOf(name);
-      if (known !== undefined) this.#wouldHave(named, known, name);
+      if (known !== undefined) addEach(named.wouldHold, named.seen, this.#holds(limitsOf(known)));
     }
     return named;
   }
