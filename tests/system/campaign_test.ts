@@ -11,21 +11,36 @@
  * @module
  */
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
-import { campaigns, runCampaign, writeCampaignFiles } from "../support/campaigns.ts";
+import {
+  type CampaignFiles,
+  campaigns,
+  runCampaign,
+  writeCampaignFiles,
+} from "../support/campaigns.ts";
 import { RunningProcess } from "../support/process.ts";
 import { listening } from "../support/tarpyt.ts";
 import { needing } from "../support/tools.ts";
 
 const capSeconds = 40;
 
+/** Runs `test` with the campaigns' files in a directory of its own, removed after. */
+async function withFiles(
+  test: (files: CampaignFiles, dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "tarpyt-campaign-test-" });
+  try {
+    await test(await writeCampaignFiles(dir), dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 Deno.test(needing(["python3"], {
   name:
     "a script that waits 5 s a reply: fixed pacing loses each connection, learning holds its third",
-  fn: async () => {
-    const script = campaigns.find((c) => c.tool === "python ftplib-5")!;
-    const dir = await Deno.makeTempDir({ prefix: "tarpyt-campaign-test-" });
-    try {
-      const files = await writeCampaignFiles(dir);
+  fn: () =>
+    withFiles(async (files) => {
+      const script = campaigns.find((c) => c.tool === "python ftplib-5")!;
       const [fixed, learn] = await Promise.all([
         runCampaign(script, ["--pacing", "fixed"], files, capSeconds, 1),
         runCampaign(script, ["--pacing", "learn"], files, capSeconds, 1),
@@ -43,31 +58,23 @@ Deno.test(needing(["python3"], {
       assert(learn.connections.length <= 3, report);
       assert(held.seconds > capSeconds - 15 && held.left === "shutdown", report);
       assert(!fixed.falseSuccess && !learn.falseSuccess, report);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 }));
 
 Deno.test(needing(["python3"], {
   name:
     "a script that tries TLS after no greeting: its handshake meets silence, its plain text bytes",
-  fn: async () => {
-    await using tarpit = (await listening(["--protocol", "pop3", "--pacing", "learn"]))[0];
-    const port = tarpit.output.match(/address=127\.0\.0\.1:(\d+)/)![1];
-    const dir = await Deno.makeTempDir({ prefix: "tarpyt-tryssl-test-" });
-    try {
-      const passwords = `${dir}/passwords`;
+  fn: () =>
+    withFiles(async (_, dir) => {
+      const tryssl = campaigns.find((c) => c.tool === "python tryssl-5")!;
+      const [process, address] = await listening(["--protocol", "pop3", "--pacing", "learn"]);
+      await using tarpit = process;
+      // Two passwords: two attempts.
+      const passwords = `${dir}/two-passwords`;
       await Deno.writeTextFile(passwords, "123456\npassword\n");
-      await using script = new RunningProcess([
-        "/usr/bin/python3",
-        "-u",
-        new URL("../support/scripted.py", import.meta.url).pathname,
-        "tryssl-5",
-        "127.0.0.1",
-        port,
-        passwords,
-      ]);
+      await using script = new RunningProcess(
+        tryssl.argv(address.port, { users: passwords, passwords }),
+      );
       await script.waitFor(/^done$/m, { timeoutMs: 60_000 });
       const attempts = script.output.match(/^attempt \d+: .*$/gm) ?? [];
       const [first = "", second = ""] = attempts;
@@ -80,26 +87,18 @@ Deno.test(needing(["python3"], {
       // The second: the plain text's silence taught its source to greet at once.
       assertMatch(second, /no login over plain text/, report);
       assertEquals(attempts.length, 2, report);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 }));
 
 Deno.test(needing(["medusa"], {
   name: "medusa on http, run again: learning never hands it a whole status line, its false login",
-  fn: async () => {
-    const medusa = campaigns.find((c) => c.protocol === "http" && c.tool === "medusa")!;
-    const dir = await Deno.makeTempDir({ prefix: "tarpyt-medusa-test-" });
-    try {
-      const files = await writeCampaignFiles(dir);
+  fn: () =>
+    withFiles(async (files) => {
+      const medusa = campaigns.find((c) => c.protocol === "http" && c.tool === "medusa")!;
       const result = await runCampaign(medusa, ["--pacing", "learn"], files, 120, 2);
       const report = `${result.runs.join(" s, ")} s: ${result.lastWords}`;
       // Its first run leaves at its 20 s wait for a reply; the next is given bytes sooner.
       assertEquals(result.runs.length, 2, report);
       assert(!result.falseSuccess, report);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 }));
