@@ -76,7 +76,7 @@ Deno.test("the whole-line profiles' turns fall on grids of 1, 2 and 4 s, so a fe
 });
 
 Deno.test("a protocol whose first line is a whole status line gives it only a piece at a time", () => {
-  // medusa takes a whole `HTTP/1.1 100 Continue` for a login (src/modsrc/http.c).
+  // medusa 2.2 reports a whole `HTTP/1.1 100 Continue` as a login (tests/system/campaign_test.ts).
   const options = { maxLineLength: 255, banner: "" };
   for (const [name, protocol] of Object.entries(protocols)) {
     const [first] = protocol.lines(options);
