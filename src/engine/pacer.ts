@@ -17,6 +17,11 @@ export interface PacerChoice {
   readonly profile: number;
   /** The pacer's own, opaque to the engine; 0 when it has nothing to say. */
   readonly tag: number;
+  /**
+   * When the first piece comes, if later than its profile's first delay: then as the
+   * profile's would, this much later (to the second, never later than asked).
+   */
+  readonly firstDelayMs?: number;
 }
 
 /** Picks each client's pacing profile, and hears how each client did. */

@@ -231,6 +231,11 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
   checkedAt = 0;
   /** The pacer's news when it last chose this client's profile at a horizon. */
   news = 0;
+  /**
+   * Until when (ms after its connect) it waits before its profile's first-piece lanes
+   * take it, when its pacer asked for a later first piece; 0 otherwise.
+   */
+  waitsUntil = 0;
 
   /** A client just admitted. */
   constructor(
@@ -297,6 +302,8 @@ export class Tarpit<C, L> {
   readonly #watch: PeerWatch<TrappedClient<C>>;
   readonly #written: (client: TrappedClient<C>, error?: string) => void;
   readonly #endedGroup: number;
+  /** When (ms after its connect) a client's pacing is chosen. */
+  readonly #decideAfter: number;
 
   /** A tarpit with `options`; it serves nothing until {@link Tarpit.serve} is given a listener. */
   constructor(options: TarpitOptions<C, L>) {
@@ -325,6 +332,9 @@ export class Tarpit<C, L> {
     }
     this.#endedGroup = groups.length;
     groups.push([longestSilenceMs]);
+    // Then the hops of a wait before a first piece that its pacer asked to come later.
+    for (const stepMs of waitStepsMs) groups.push([stepMs]);
+    this.#decideAfter = decideAfter;
     this.#clock = new PacingClock(
       groups,
       Math.min(...profiles.map((profile) => profile.delayMs)),
@@ -462,7 +472,9 @@ export class Tarpit<C, L> {
     }
     if (group === decisionGroup) {
       this.#decide(client);
-      this.#clock.schedule(client, firstPieceGroup(client.profile), now);
+      this.#waitForFirst(client, now);
+    } else if (group > this.#endedGroup) {
+      this.#waitForFirst(client, now);
     } else if (group === this.#endedGroup) {
       this.#creditIfStayed(client, now);
       // Nothing more to send: while its peer is watched its leaving will be seen, so it
@@ -577,12 +589,33 @@ export class Tarpit<C, L> {
 
   /** Picks the client's profile and makes its lines. */
   #decide(client: TrappedClient<C>): void {
-    const { profile, tag } = this.#pacer.choose(client.source, client.firstBytes);
+    const choice = this.#pacer.choose(client.source, client.firstBytes);
+    const { profile, tag } = choice;
     client.firstBytes = undefined;
     client.profile = profile;
     client.tag = tag;
     client.lines = this.#options.protocol.lines(this.#lineOptions[profile]);
-    if (this.#needsKeepAlive[profile]) this.#transport.keepAlive(client.connection, keepAliveMs);
+    let needsKeepAlive = this.#needsKeepAlive[profile];
+    if (choice.firstDelayMs !== undefined) {
+      const pacing = this.#options.profiles[profile];
+      const firstDelayMs = Math.min(choice.firstDelayMs, longestSilenceMs);
+      client.waitsUntil = this.#decideAfter + Math.max(0, firstDelayMs - pacing.firstDelayMs);
+      needsKeepAlive ||= longestSilence({ ...pacing, firstDelayMs }) >= keepAliveMs;
+    }
+    if (needsKeepAlive) this.#transport.keepAlive(client.connection, keepAliveMs);
+  }
+
+  /**
+   * Schedules the client's first piece: in its profile's first-piece lanes, after the
+   * wait its pacer asked for, if any, made in whole-second hops, each the longest of
+   * {@link waitStepsMs} that fits what is left of it.
+   */
+  #waitForFirst(client: TrappedClient<C>, now: number): void {
+    const restMs = client.waitsUntil - (now - client.connectedAt);
+    let step = waitStepsMs.length - 1;
+    while (step >= 0 && waitStepsMs[step] > restMs) step--;
+    const group = step < 0 ? firstPieceGroup(client.profile) : this.#endedGroup + 1 + step;
+    this.#clock.schedule(client, group, now);
   }
 
   /** The kernel took `bytes` of the client's piece. */
@@ -673,6 +706,12 @@ const probeGroup = 0;
 
 /** The clock's group of clients waiting for the pacer's decision. */
 const decisionGroup = 1;
+
+/**
+ * The hops a wait before a first piece is made of: any wait to the second, in at most
+ * one hop of each, so a client waits in a handful of lanes, not one per second.
+ */
+const waitStepsMs = [1_000, 2_000, 4_000, 8_000, 16_000, 32_000];
 
 /** The clock's group of clients waiting for their first piece of `profile`. */
 function firstPieceGroup(profile: number): number {

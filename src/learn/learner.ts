@@ -17,6 +17,12 @@
  * the slowest; a profile tried gets the benefit of the doubt in proportion to how little
  * it was tried ({@link optimism}), so a bad hold or two does not rule it out.
  *
+ * A source whose clients left at a silence gets its first byte no sooner than it must:
+ * just within the shortest silence they left at ({@link withinSilence}), on whichever
+ * profile would send it sooner. A client that reads on is held either way; one that
+ * judges its first bytes (medusa matches a greeting within 0.3 s) stays as long as they
+ * take to come, so trying a profile on it costs little of what the default held.
+ *
  * Three levels answer, the most specific that knows something: the source; the program
  * its first bytes named; the protocol, for first contacts, by what every profile would
  * have held the clients seen so far (the default until any left). A source's clients
@@ -70,6 +76,13 @@ export const sourcesKept = 65_536;
  * moves the rest a horizon sooner and it risks one client of that many.
  */
 export const crowd = 16;
+
+/**
+ * A source's clients that left at a silence of S seconds get their first byte by this
+ * share of S at the latest, and as late as that: clients of one program wait alike but not
+ * to the millisecond (one counts from its connect, another from its first read).
+ */
+export const withinSilence = 0.9;
 
 /** Observations a mean weighs as equals before it starts to follow the newest. */
 const memory = 8;
@@ -160,6 +173,8 @@ export class Learner implements Pacer {
   readonly #prior: Level;
   readonly #departures = new Map<string, number>();
   readonly #paced: number[];
+  /** The soonest any profile sends a first byte. */
+  readonly #soonestFirstMs: number;
   #news = 0;
 
   /** A learner with `options`. */
@@ -168,10 +183,16 @@ export class Learner implements Pacer {
     this.#profiles = options.profiles;
     this.#costs = options.profiles.map((profile) => 1_000 / profile.delayMs);
     const count = options.profiles.length;
-    // Per source and profile: two means and their counts; and the profile its trial is of.
-    this.#sources = new SourceTable(options.capacity ?? sourcesKept, 2 * count, 2 * count + 1);
+    // Per source and profile: two means and their counts; per source, the shortest silence
+    // its clients left at, and the profile its trial is of.
+    this.#sources = new SourceTable(
+      options.capacity ?? sourcesKept,
+      2 * count + 1,
+      2 * count + 1,
+    );
     this.#prior = newLevel(count);
     this.#paced = new Array(count).fill(0);
+    this.#soonestFirstMs = Math.min(...options.profiles.map((profile) => profile.firstDelayMs));
   }
 
   /** Sources kept now. */
@@ -198,7 +219,11 @@ export class Learner implements Pacer {
     this.#paced[profile]++;
     // The tag names the client's program, so that what it shows is learned for that
     // program even when its source runs others beside it.
-    return { profile, tag: name === undefined ? 0 : familyNames.indexOf(name) + 1 };
+    const tag = name === undefined ? 0 : familyNames.indexOf(name) + 1;
+    const { firstDelayMs } = this.#profilesOf(slot)[profile];
+    return firstDelayMs > this.#profiles[profile].firstDelayMs
+      ? { profile, tag, firstDelayMs }
+      : { profile, tag };
   }
 
   stayed(source: string, tag: number, profile: number, longestGapMs: number): number {
@@ -207,9 +232,9 @@ export class Learner implements Pacer {
     const horizon = this.horizonMs / 1000;
     // It would have been held as well by a profile whose silences it has sat through; of
     // the others nothing is known.
-    const own = this.#profiles[profile];
-    const held = this.#profiles.map((other, p) =>
-      p === profile || satThrough(other, own, longestGapMs / 1000)
+    const profiles = this.#profilesOf(slot);
+    const held = profiles.map((other, p) =>
+      p === profile || satThrough(other, profiles[profile], longestGapMs / 1000)
     );
     for (const level of this.#levelsOf(slot, name)) {
       if (level !== this.#prior) addTo(level.held, level.tried, profile, horizon);
@@ -253,6 +278,12 @@ export class Learner implements Pacer {
     const slot = this.#slotOf(source, name);
     if (name !== undefined) this.#held.set(name, (this.#held.get(name) ?? 1) - 1);
     const evidence = evidenceOf(departure);
+    // A silence no profile's first byte could have ended says nothing of how long its
+    // source's clients wait (a scan that connects and closes).
+    if (evidence?.limit === "silence" && evidence.value * 1000 > this.#soonestFirstMs) {
+      const at = this.#silenceAt(slot), floats = this.#sources.floats;
+      floats[at] = Number.isNaN(floats[at]) ? evidence.value : Math.min(floats[at], evidence.value);
+    }
     const family = name ??
       familyByLeaving(this.#options.protocol, evidence, departure.heldMs / 1000);
     this.#departures.set(family, (this.#departures.get(family) ?? 0) + 1);
@@ -269,16 +300,20 @@ export class Learner implements Pacer {
     if (profileSinceMs > 0 && (evidence === undefined || evidence.limit === "time")) {
       return family;
     }
-    // How it left says what would have held it.
-    const wouldHold = evidence === undefined ? undefined : this.#holds(limitsOf(evidence, name));
     const leftMs = leftBy === "write" || leftBy === "ended" ? aliveMs : departure.heldMs;
     const held = Math.max(0, leftMs - profileSinceMs) / 1000;
-    for (const level of this.#levelsOf(slot, name)) {
+    // How it left says what would have held it: on the profiles as its source gets them,
+    // and as a first contact gets them, for the levels beyond its source.
+    const known = evidence === undefined ? undefined : limitsOf(evidence, name);
+    const here = known && this.#holds(known, this.#profilesOf(slot));
+    const anywhere = known && this.#holds(known, this.#profiles);
+    this.#levelsOf(slot, name).forEach((level, i) => {
       // The protocol's level judges by what each profile would have held: which profile
       // its clients were given depended on their sources.
       if (level !== this.#prior) addTo(level.held, level.tried, profile, held);
+      const wouldHold = i === 0 ? here : anywhere;
       if (wouldHold !== undefined) addEach(level.wouldHold, level.seen, wouldHold);
-    }
+    });
     return family;
   }
 
@@ -451,15 +486,33 @@ export class Learner implements Pacer {
     return this.#sources.counts[this.#sourceTrialAt(slot)];
   }
 
-  /** What each profile would have held a client whose limits are `known`. */
-  #holds(known: Readonly<Partial<Record<Limit, number>>>): number[] {
+  /** What each of `profiles` would have held a client whose limits are `known`. */
+  #holds(
+    known: Readonly<Partial<Record<Limit, number>>>,
+    profiles: readonly Profile[] = this.#profiles,
+  ): number[] {
     const horizon = this.horizonMs / 1000;
-    return this.#profiles.map((profile) => holdFor(profile, known, horizon));
+    return profiles.map((profile) => holdFor(profile, known, horizon));
+  }
+
+  /**
+   * The profiles as a client of the source in `slot` gets them: each first byte as late as
+   * within the shortest silence its clients left at, if it would come sooner.
+   */
+  #profilesOf(slot: number): readonly Profile[] {
+    const silence = this.#sources.floats[this.#silenceAt(slot)];
+    if (!this.#options.learn || Number.isNaN(silence)) return this.#profiles;
+    return this.#profiles.map((profile) => firstByteBy(profile, withinSilence * silence));
+  }
+
+  /** Where the source in `slot` keeps the shortest silence its clients left at. */
+  #silenceAt(slot: number): number {
+    return (slot + 1) * this.#sources.floatsPerSource - 1;
   }
 
   /**
    * The levels a client of the source in `slot`, running the program `name`, belongs to:
-   * its source, its program, the protocol.
+   * its source first, the protocol, its program.
    */
   #levelsOf(slot: number, name: string | undefined): Level[] {
     const levels = [this.#sourceLevel(slot), this.#prior];
@@ -497,6 +550,17 @@ export class Learner implements Pacer {
 /** The program a tag of {@link Learner.choose} names, if any. */
 function nameOf(tag: number): string | undefined {
   return tag === 0 ? undefined : familyNames[tag - 1];
+}
+
+/**
+ * `profile` with its first byte as late as it may come and still come by `latestS`
+ * seconds, however its jitter draws it, in whole seconds; `profile` itself if that is no
+ * later than its own.
+ */
+function firstByteBy(profile: Profile, latestS: number): Profile {
+  if (firstSilence(profile) >= latestS) return profile;
+  const firstDelayMs = Math.floor(latestS - profile.jitterMs / 1000) * 1000;
+  return firstDelayMs > profile.firstDelayMs ? { ...profile, firstDelayMs } : profile;
 }
 
 /** Holds within this share of the longest count as as long. */

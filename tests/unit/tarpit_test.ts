@@ -456,6 +456,28 @@ Deno.test("the pacer picks each client's profile a moment after it came, knowing
   assertEquals(close.family, "test-family");
 });
 
+Deno.test("a first piece the pacer asks to come later comes then, to the second, whatever its profile's own", async () => {
+  const later = [undefined, 17_000, 17_999, 60_000, 90_000];
+  let next = 0;
+  const pacer: Pacer = {
+    ...fixedPacer,
+    choose: () => ({ profile: 0, tag: 0, firstDelayMs: later[next++] }),
+  };
+  // A profile whose own first piece comes at 2 s, without jitter.
+  const { clock, connect } = setUp({ profiles: [pacing({ firstDelayMs: 2_000 })], pacer });
+  const clients = later.map((_, i) => connect(`192.0.2.${i + 1}`));
+  const firstPieceAt = clients.map(() => -1);
+  for (let ms = 0; ms <= 61_000; ms += 100) {
+    await clock.advance(100);
+    clients.forEach((client, i) => {
+      if (firstPieceAt[i] < 0 && client.received !== "") firstPieceAt[i] = clock.now();
+    });
+  }
+  // Its own; as asked; as asked to the second, never later; and no later than the longest
+  // silence a first piece may be.
+  assertEquals(firstPieceAt, [2_000, 17_000, 17_000, longestSilenceMs, longestSilenceMs]);
+});
+
 Deno.test("a client is reported to the pacer each horizon it stays, with the longest it waited", async () => {
   const stayed: [string, number, number, number][] = [];
   const departed: Departure[] = [];
