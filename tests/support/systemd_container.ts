@@ -1,7 +1,7 @@
 /**
  * Real systemd as PID 1 in a container, for testing the unit files: these machines' own
  * PID 1 is not systemd. A Debian 12 root file system is built once with debootstrap
- * (about a minute, cached), and each boot runs on a throw-away overlay of it under
+ * (a few minutes, cached), and each boot runs on a throw-away overlay of it under
  * `systemd-nspawn`, with a network namespace of its own. Needs root.
  *
  * The recipe is `../shared/nspawn/run.sh`'s, rewritten as the project's own code.
@@ -11,8 +11,8 @@
 
 import { type Ran, run } from "./process.ts";
 
-async function mustRun(argv: readonly string[]): Promise<string> {
-  const ran = await run(argv);
+async function mustRun(argv: readonly string[], timeoutMs?: number): Promise<string> {
+  const ran = await run(argv, undefined, undefined, timeoutMs);
   if (ran.code !== 0) {
     throw new Error(`${argv.join(" ")} exited ${ran.code}:\n${ran.stdout}${ran.stderr}`);
   }
@@ -48,6 +48,12 @@ async function debianMirror(): Promise<string> {
   return mirror ?? "http://deb.debian.org/debian";
 }
 
+/**
+ * How long a download from the Debian mirror may take: debootstrap, and the operators'
+ * packages, took over two minutes on a fresh machine while the rest of the suite ran.
+ */
+const downloadMs = 600_000;
+
 /** The cached base root file system, built on first use. */
 async function baseRootfs(): Promise<string> {
   // Named by what it holds: a change of packages builds a new one.
@@ -71,7 +77,7 @@ async function baseRootfs(): Promise<string> {
     suite,
     building,
     await debianMirror(),
-  ]);
+  ], downloadMs);
   await Deno.mkdir(`${building}/etc/crowdsec`, { recursive: true });
   await Deno.writeTextFile(
     `${building}/etc/crowdsec/online_api_credentials.yaml`,
@@ -86,7 +92,7 @@ async function baseRootfs(): Promise<string> {
     "mount -t proc proc /proc && apt-get update -q && DEBIAN_FRONTEND=noninteractive " +
     `apt-get install -y -q --no-install-recommends ${operatorPackages.join(" ")}; ` +
     "status=$?; umount /proc; apt-get clean; exit $status",
-  ]);
+  ], downloadMs);
   await Deno.writeTextFile(`${building}/etc/machine-id`, ""); // nspawn supplies one
   // Timers and gettys only add noise and time to a boot.
   for (
