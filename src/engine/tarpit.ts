@@ -217,10 +217,15 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
   /** Pieces it had been sent when it last spoke; 0 until it spoke after one. */
   spokeAfterPiece = 0;
   /**
+   * When (ms after its connect) it first spoke after a piece: if it answers, it took
+   * what it had been sent then for a greeting. Infinity until it does.
+   */
+  greetedMs: number = Infinity;
+  /**
    * When (ms after its connect) it answered: spoke after a piece, having spoken after
    * an earlier one. It then took something it was sent for a reply to what it had said,
    * as a brute-forcer that reads any 3 bytes for its answer does: that is progress for
-   * it, and the pacer counts it held until then. Infinity until it does.
+   * it. Infinity until it does.
    */
   answeredMs: number = Infinity;
   /** When (ms after its connect) it last spoke: 0 until it did. */
@@ -581,8 +586,13 @@ export class Tarpit<C, L> {
     if (pieces === client.spokeAfterPiece || client.answeredMs !== Infinity) return;
     if (client.spokeAfterPiece > 0) {
       client.answeredMs = client.spokeAtMs;
-      const heldMs = client.answeredMs - client.profileSince;
+      // Its progress began when it took what it was sent for a greeting: its profile held
+      // it until then, or, moved since, until it answered.
+      const { greetedMs, profileSince } = client;
+      const heldMs = (greetedMs >= profileSince ? greetedMs : client.answeredMs) - profileSince;
       this.#pacer.answered(client.source, client.tag, client.profile, heldMs);
+    } else {
+      client.greetedMs = client.spokeAtMs;
     }
     client.spokeAfterPiece = pieces;
   }

@@ -268,8 +268,9 @@ export class Learner implements Pacer {
       if (level === this.#prior) continue;
       addTo(level.held, level.tried, profile, heldMs / 1000);
       // An answer is what the profile does for a brute-forcer, not a client unlike its
-      // source's others: believed at once, it leaves the profile no benefit of the doubt.
-      level.tried[profile] = Math.max(level.tried[profile], memory);
+      // source's others: believed at once, as if tried as often as a count holds, it
+      // leaves the profile no benefit of the doubt.
+      level.tried[profile] = 255;
     }
   }
 

@@ -352,7 +352,7 @@ Deno.test("a banner grab, then brute-force connections that wait 5 s a read: one
   assert(held >= 9, holds.join(" "));
 });
 
-Deno.test("a client that answers what it is sent is held only until it answers, however long it stays", () => {
+Deno.test("a client that answers what it is sent is held only until it took its greeting, however long it stays", () => {
   // A brute-forcer that waits 20 s for a greeting and takes any 3 bytes after "+OK " for a
   // reply, as ncrack's pop3 module does, trying passwords on one connection. Sent "+OK "
   // early it tries one every few bytes, and stays longer than it would in silence; left
@@ -370,10 +370,11 @@ Deno.test("a client that answers what it is sent is held only until it answers, 
     if (firstDelayMs >= 20_000) {
       learn.departed(source, 0, silence(20, profile));
     } else {
-      // USER after "+OK ", PASS after 3 bytes more; it leaves after 5 passwords.
+      // USER after "+OK ", PASS after 3 bytes more; it leaves after 5 passwords. Its
+      // progress began with "+OK ", which it took for a greeting.
       const answeredMs = firstDelayMs + 3 * delayMs;
       const heldMs = firstDelayMs + 30 * delayMs;
-      learn.answered(source, 0, profile, answeredMs);
+      learn.answered(source, 0, profile, firstDelayMs);
       learn.departed(
         source,
         0,
@@ -394,13 +395,14 @@ Deno.test("a profile a client answered on is believed at once: not tried again o
   const early = byName("early", profiles);
   let given = 0;
   for (let i = 0; i < 300; i++) {
-    const profile = learn.choose(source, undefined).profile;
+    const choice = learn.choose(source, undefined);
+    const { profile } = choice;
     if (profile !== early) {
       learn.departed(source, 0, silence(20, profile));
       continue;
     }
     given++;
-    learn.answered(source, 0, profile, 7_000);
+    learn.answered(source, 0, profile, firstByteMs(choice, profiles));
     learn.departed(
       source,
       0,
