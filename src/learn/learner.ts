@@ -184,11 +184,12 @@ export class Learner implements Pacer {
     this.#costs = options.profiles.map((profile) => 1_000 / profile.delayMs);
     const count = options.profiles.length;
     // Per source and profile: two means and their counts; per source, the shortest silence
-    // its clients left at, and the profile its trial is of.
+    // its clients left at, the family its last client showed, and the profile its trial
+    // is of.
     this.#sources = new SourceTable(
       options.capacity ?? sourcesKept,
       2 * count + 1,
-      2 * count + 1,
+      2 * count + 2,
     );
     this.#prior = newLevel(count);
     this.#paced = new Array(count).fill(0);
@@ -285,8 +286,7 @@ export class Learner implements Pacer {
       const at = this.#silenceAt(slot), floats = this.#sources.floats;
       floats[at] = Number.isNaN(floats[at]) ? evidence.value : Math.min(floats[at], evidence.value);
     }
-    const family = name ??
-      familyByLeaving(this.#options.protocol, evidence, departure.heldMs / 1000);
+    const family = this.#familyOf(slot, name, evidence, departure.heldMs / 1000);
     this.#departures.set(family, (this.#departures.get(family) ?? 0) + 1);
     const { leftBy, aliveMs, profile, profileSinceMs, answeredMs } = departure;
     // One held to the horizon by its profile was counted when it got there.
@@ -476,6 +476,31 @@ export class Learner implements Pacer {
     if (this.#trials.get(name) !== profile) return false;
     this.#trials.delete(name);
     return true;
+  }
+
+  /**
+   * The family of a client of the source in `slot`: its program `name`, else what its
+   * leaving after `heldSeconds` showed (`evidence`); one whose leaving shows none is
+   * named as the source's last that showed one. A source runs one program again and
+   * again, and a program shows its limits only under some pacings: medusa shows its 20 s
+   * wait when it gets no byte, and leaves at once when it gets bytes it does not like.
+   */
+  #familyOf(
+    slot: number,
+    name: string | undefined,
+    evidence: Evidence | undefined,
+    heldSeconds: number,
+  ): string {
+    if (name !== undefined) return name;
+    const shown = familyByLeaving(this.#options.protocol, evidence, heldSeconds);
+    const at = this.#familyAt(slot), counts = this.#sources.counts;
+    if (shown !== "unknown") counts[at] = familyNames.indexOf(shown) + 1;
+    return counts[at] === 0 ? shown : familyNames[counts[at] - 1];
+  }
+
+  /** Where the source in `slot` keeps the family its last client showed, plus one; 0 for none. */
+  #familyAt(slot: number): number {
+    return (slot + 1) * this.#sources.countsPerSource - 2;
   }
 
   /** Where the source in `slot` keeps the profile its trial is of, plus one; 0 for none. */

@@ -460,6 +460,16 @@ Deno.test("families: by first bytes where a client speaks first, else by how it 
   assertEquals(familyByLeaving("ftp", undefined, 120), "unknown", "closed by the tarpit");
 });
 
+Deno.test("a leaving that shows no family is named as its source's last that showed one", () => {
+  const learn = learner();
+  // medusa: its wait for a first byte, then bytes it judged at once.
+  assertEquals(learn.departed("192.0.2.80", 0, silence(20, 0)), "read-timeout-20s");
+  assertEquals(learn.departed("192.0.2.80", 0, verdict(17, 1)), "read-timeout-20s");
+  assertEquals(learn.departed("192.0.2.81", 0, verdict(17, 1)), "unknown", "another source");
+  assertEquals(learn.departed("192.0.2.80", 0, silence(5, 0)), "read-timeout-5s", "the newest");
+  assertEquals(learn.departed("192.0.2.80", 0, verdict(3, 1)), "read-timeout-5s");
+});
+
 Deno.test("a million distinct IPv6 /64 sources cost the table's fixed size, under 100 bytes a source", () => {
   const capacity = 65_536;
   // The protocol with the most profiles costs the most a source.
