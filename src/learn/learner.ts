@@ -84,6 +84,9 @@ export const crowd = 16;
  */
 export const withinSilence = 0.9;
 
+/** The most a count of observations holds: its byte's largest value. */
+const mostCounted = 255;
+
 /** Observations a mean weighs as equals before it starts to follow the newest. */
 const memory = 8;
 
@@ -109,7 +112,7 @@ function newLevel(profiles: number): Level {
 
 /** Adds `value` to the running mean at `at` of `means`, counted in `counts`. */
 function addTo(means: Float32Array, counts: Uint8Array, at: number, value: number): void {
-  const n = Math.min(counts[at] + 1, 255);
+  const n = Math.min(counts[at] + 1, mostCounted);
   counts[at] = n;
   const mean = means[at];
   means[at] = Number.isNaN(mean) ? value : mean + (value - mean) / Math.min(n, memory);
@@ -271,7 +274,7 @@ export class Learner implements Pacer {
       // An answer is what the profile does for a brute-forcer, not a client unlike its
       // source's others: believed at once, as if tried as often as a count holds, it
       // leaves the profile no benefit of the doubt.
-      level.tried[profile] = 255;
+      level.tried[profile] = mostCounted;
     }
   }
 
