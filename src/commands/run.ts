@@ -87,7 +87,7 @@ export async function run(config: TarpitConfig): Promise<void> {
     watchdogMs: watchdogMs(),
     pacer: learner,
     families: () => learner.families(),
-    onHeartbeat: () => {
+    rearmListeners: () => {
       for (const listener of listeners.metrics) rearmListener(listener.server);
     },
     memory: () => Deno.memoryUsage(),

@@ -274,7 +274,7 @@ const noLines: Iterator<string, void, undefined> = {
  *   transport, onEvent: (event) => console.log(event.type),
  * });
  * tarpit.serve(listener);
- * // every second: tarpit.keepAccepting(); on SIGTERM: tarpit.shutdown();
+ * // on a heartbeat: tarpit.keepAccepting(); on SIGTERM: tarpit.shutdown();
  * ```
  */
 export class Tarpit<C, L> {
@@ -397,13 +397,15 @@ export class Tarpit<C, L> {
   }
 
   /**
-   * Re-arms every listener and takes the clients waiting while there is room. A runtime
-   * may stop accepting on a listener, silently and for good, once its own accept()
-   * failed (EMFILE) or found no room: called every second, this lets a waiting client in
-   * within a second of there being a descriptor and room, whatever happened before.
+   * Reports `file-limit` when the process is out of descriptors, then re-arms every
+   * listener and takes the clients waiting while there is room. A runtime may stop
+   * accepting on a listener, silently and for good, once its own accept() failed
+   * (EMFILE) or found no room. A client leaving frees both and re-arms the listeners at
+   * once; called on a heartbeat, this is the net for whatever else freed them.
    */
   keepAccepting(): void {
     if (this.#stopping || this.#clients.size >= this.#options.maxClients) return;
+    if (this.#transport.outOfDescriptors()) this.#acceptFailed("EMFILE");
     for (const gate of this.#gates) gate.resume();
   }
 
@@ -678,7 +680,9 @@ export class Tarpit<C, L> {
     const departure = { ...seen, counted: client.credited || stayed };
     const family = this.#pacer.departed(client.source, client.tag, departure);
     this.#emit({ type: "close", client, departure, family, error });
-    if (this.#stopping || !this.#acceptPaused) return;
+    if (this.#stopping) return;
+    // Its room and its descriptor may be what a listener the runtime stopped polling
+    // waits for, full or out of files: re-arming costs no system call.
     this.#acceptPaused = false;
     this.#resumeSoon();
   }

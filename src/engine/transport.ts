@@ -38,7 +38,7 @@ export interface Admission<C> {
   admit(connection: C): void;
   /**
    * Accepting failed with this error, such as `EMFILE` when the process is out of file
-   * descriptors (found by accept() or by {@link Gate.resume}'s own check).
+   * descriptors.
    */
   failed(code: string): void;
 }
@@ -46,8 +46,8 @@ export interface Admission<C> {
 /** A listener being served. */
 export interface Gate {
   /**
-   * Re-arms the listener and takes the connections waiting while there is room; reports
-   * through {@link Admission.failed} when the process has no descriptor to spare.
+   * Re-arms the listener and takes the connections waiting while there is room. Cheap
+   * enough to call whenever a client leaves: no system call unless one is waiting.
    */
   resume(): void;
   /** Stops accepting for good. */
@@ -109,4 +109,10 @@ export interface Transport<C, L> {
   ): WriteOutcome;
   /** Closes a connection; nothing is reported for it after. */
   close(connection: C): void;
+  /**
+   * Whether the process is out of file descriptors now. A runtime may swallow the
+   * `EMFILE` of its own accept(), so this asks the kernel directly, at a cost: called once
+   * a heartbeat, not per client.
+   */
+  outOfDescriptors(): boolean;
 }

@@ -5,9 +5,9 @@
  * Deno's native accept swallows `EMFILE`: nothing reaches JavaScript, and the listener
  * is not polled again until it is re-armed (tests/system/file_limit_test.ts and abuse_test.ts
  * show both). Nor can the limit be read: Deno asks for `--allow-all` before it reads
- * anything under `/proc/self`. So every second the tarpit tries to open `/dev/null`; when
- * that fails, it logs FILE_LIMIT; and every second it re-arms its listeners anyway
- * (Tarpit.keepAccepting).
+ * anything under `/proc/self`. So each heartbeat the tarpit tries to open `/dev/null`; when
+ * that fails, it logs FILE_LIMIT; and it re-arms its listeners anyway, then and whenever a
+ * client leaves (Tarpit.keepAccepting).
  *
  * @module
  */

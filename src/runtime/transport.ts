@@ -77,14 +77,7 @@ export class DenoTransport implements Transport<ClientHandle, Server> {
       },
       failed: (code) => admission.failed(code),
     });
-    return {
-      resume: () => {
-        // The runtime's accept swallows EMFILE: ask the kernel for a descriptor instead.
-        if (!canOpenAnotherFile()) admission.failed("EMFILE");
-        resume();
-      },
-      close: () => server.close(),
-    };
+    return { resume, close: () => server.close() };
   }
 
   localPort(server: Server): number {
@@ -118,5 +111,9 @@ export class DenoTransport implements Transport<ClientHandle, Server> {
   close(handle: ClientHandle): void {
     handle.close();
     this.#closedHandles.closed(--this.#open);
+  }
+
+  outOfDescriptors(): boolean {
+    return !canOpenAnotherFile();
   }
 }

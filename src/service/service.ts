@@ -6,11 +6,13 @@
  * tests (tests/unit/service_test.ts) an in-memory transport, a fake clock and a fake
  * notify socket.
  *
- * A heartbeat each second ({@link heartbeatMs}) re-arms every listener (a runtime may
- * stop accepting on one silently), pings systemd's watchdog at half its interval, and
- * refreshes `STATUS=` every {@link statusIntervalMs} when it changed. Nothing waits on
- * systemd (see src/systemd/sd_notify.ts): a stalled PID 1 costs messages, never the
- * heartbeat.
+ * A heartbeat ({@link heartbeatMs}, or half the watchdog's interval if shorter) checks
+ * for file descriptors and re-arms every listener (a runtime may stop accepting on one
+ * silently; a client leaving re-arms them too), pings systemd's watchdog at half its
+ * interval, and refreshes `STATUS=` when it changed. A wakeup costs an idle tarpit far
+ * more than the work in it (`deno task bench-pacing --clients 16` shows it), so the
+ * heartbeat is rare. Nothing waits on systemd (see src/systemd/sd_notify.ts): a stalled
+ * PID 1 costs messages, never the heartbeat.
  *
  * @module
  */
@@ -27,11 +29,11 @@ import { type Totals, TrapStats } from "../stats/trap_stats.ts";
 import { type DatagramSocket, Notifier } from "../systemd/sd_notify.ts";
 import { formatDuration } from "../text/duration.ts";
 
-/** How often every listener is re-armed: a waiting client gets in within this. */
-export const heartbeatMs = 1_000;
-
-/** How often `STATUS=` is refreshed, when it changed. */
-export const statusIntervalMs = 5_000;
+/**
+ * The heartbeat's interval, at most: how long a client waits for a listener the runtime
+ * stopped polling for a reason no departure ended, and how often `STATUS=` is refreshed.
+ */
+export const heartbeatMs = 5_000;
 
 /**
  * How long a stop waits for the log's next write to complete: a reader that keeps up gets
@@ -119,8 +121,8 @@ export interface ServicePorts<C, L> {
   readonly pacer?: Pacer;
   /** More metric families, such as the learner's. */
   readonly families?: () => Family[];
-  /** Run with each heartbeat: re-arming the metrics listeners. */
-  readonly onHeartbeat?: () => void;
+  /** Re-arms the listeners the runtime serves (metrics): at each heartbeat, and as clients leave. */
+  readonly rearmListeners?: () => void;
   /** The process's memory, as `Deno.memoryUsage()` reports it. */
   readonly memory: () => Pick<Deno.MemoryUsage, "rss" | "heapUsed">;
 }
@@ -160,6 +162,8 @@ export class TarpitService<C, L> {
       onEvent: (event: TarpitEvent) => {
         this.#stats.record(event);
         logEngineEvent(event);
+        // A departure frees a descriptor the metrics listener may be waiting for.
+        if (event.type === "close") ports.rearmListeners?.();
       },
     });
     const { notifySocket } = ports;
@@ -198,18 +202,17 @@ export class TarpitService<C, L> {
     const { watchdogMs, clock } = this.#ports;
     // Pinged at half the interval, as sd_watchdog_enabled(3) advises: a ping is due once
     // half an interval has passed, less a heartbeat, so none is later than half.
-    const pingEveryMs = watchdogMs === undefined ? undefined : watchdogMs / 2 - heartbeatMs;
-    let pingedAt = -Infinity, statusAt = clock.now();
-    this.#stopHeartbeat = this.#ports.ticker.every(heartbeatMs, () => {
+    const beatMs = Math.min(heartbeatMs, (watchdogMs ?? Infinity) / 2);
+    const pingEveryMs = watchdogMs === undefined ? undefined : watchdogMs / 2 - beatMs;
+    let pingedAt = -Infinity;
+    this.#stopHeartbeat = this.#ports.ticker.every(beatMs, () => {
       this.#tarpit.keepAccepting();
-      this.#ports.onHeartbeat?.();
+      this.#ports.rearmListeners?.();
       const now = clock.now();
       if (pingEveryMs !== undefined && now - pingedAt >= pingEveryMs) {
         pingedAt = now;
         this.#notifier?.send("WATCHDOG=1");
       }
-      if (now - statusAt < statusIntervalMs) return;
-      statusAt = now;
       const next = statusLine(this.totals());
       if (next !== status) this.#notifier?.send(`STATUS=${status = next}`);
     });

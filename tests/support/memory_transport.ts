@@ -84,7 +84,7 @@ export class Listener {
 
 /** The engine's {@link Transport} over {@link Connection}s and {@link Listener}s. */
 export class MemoryTransport implements Transport<Connection, Listener> {
-  /** Whether the process may open another file: when not, resuming reports EMFILE. */
+  /** Whether the process may open another file. */
   files = true;
   /** Every write, in order, as `[connection, bytes]`. */
   readonly writes: [Connection, string][] = [];
@@ -94,7 +94,6 @@ export class MemoryTransport implements Transport<Connection, Listener> {
     return {
       resume: () => {
         listener.resumes++;
-        if (!this.files) admission.failed("EMFILE");
         this.acceptWaiting(listener);
       },
       close: () => listener.closed = true,
@@ -159,6 +158,10 @@ export class MemoryTransport implements Transport<Connection, Listener> {
     assert(!connection.closed, "closed twice");
     connection.closed = true;
     connection.watch = undefined;
+  }
+
+  outOfDescriptors(): boolean {
+    return !this.files;
   }
 }
 
