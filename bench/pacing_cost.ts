@@ -5,8 +5,9 @@
  * and once the first pieces flow, the tarpit's CPU time is measured over S seconds:
  * CPU per client-second is that time divided by N x S, CPU per tick that time divided by
  * the pieces due, and bytes per client is RSS above idle divided by N, beside the
- * runtime's floor (bench/floor_server.ts) holding as many. All run at once, each in its
- * own process; CPU time is per process, so they do not share it.
+ * runtime's floor (bench/floor_server.ts) holding as many, and beside the CPU a tarpit
+ * holding nobody takes a second. All run at once, each in its own process; CPU time is
+ * per process, so they do not share it.
  *
  * @module
  */
@@ -113,8 +114,26 @@ async function floorBytesPerClient(): Promise<number> {
   return ((await rssBytes(floor.child.pid)) - idle) / clients;
 }
 
+/**
+ * What a tarpit holding nobody costs a second: its heartbeat's wakeups. Measured once V8's
+ * memory reducer has run its collections after the start, as it does within a minute.
+ */
+async function idleCpuPerSecond(): Promise<number> {
+  const port = freePort();
+  await using tarpit = new RunningProcess(tarpytArgv(["--listen", `127.0.0.1:${port}`]));
+  await untilListening(port);
+  await sleep(60_000);
+  const before = await cpuSeconds(tarpit.child.pid);
+  await sleep(seconds * 1_000);
+  return (await cpuSeconds(tarpit.child.pid) - before) / seconds;
+}
+
 console.log(`${clients} clients that read, CPU over ${seconds} s once the first pieces flow\n`);
-const [floor, ...rows] = await Promise.all([floorBytesPerClient(), ...runs.map(measure)]);
+const [floor, idle, ...rows] = await Promise.all([
+  floorBytesPerClient(),
+  idleCpuPerSecond(),
+  ...runs.map(measure),
+]);
 console.log(
   "| protocol | pacing | CPU us per client-second | CPU us per tick | bytes per client | over the floor |",
 );
@@ -126,3 +145,4 @@ for (const row of rows) {
 console.log(
   `\nThe floor, bench/floor_server.ts holding ${clients} clients: ${floor.toFixed(0)} B each.`,
 );
+console.log(`A tarpit holding nobody: ${(idle * 1e6).toFixed(0)} us of CPU a second.`);

@@ -10,7 +10,7 @@
  * for file descriptors and re-arms every listener (a runtime may stop accepting on one
  * silently; a client leaving re-arms them too), pings systemd's watchdog at half its
  * interval, and refreshes `STATUS=` when it changed. A wakeup costs an idle tarpit far
- * more than the work in it (`deno task bench-pacing --clients 16` shows it), so the
+ * more than the work in it (`deno task bench-pacing` prints an idle tarpit's CPU), so the
  * heartbeat is rare. Nothing waits on systemd (see src/systemd/sd_notify.ts): a stalled
  * PID 1 costs messages, never the heartbeat.
  *

@@ -159,6 +159,19 @@ const nmapFamilies: Readonly<Record<string, string>> = {
   imap: "read-timeout-10s",
 };
 
+/**
+ * smtp-brute gives a run two reads of 7 s each, then quits: nselib/comm.lua's request
+ * timeout is 6 s plus the connect timeout (`REQUEST_TIMEOUT`, `get_timeouts`; 1 s at least,
+ * stdnse.get_timeout), once for the greeting (`opencon`'s `receive`) and once for the reply
+ * to EHLO (smtp.lua `query`, `receive_lines`), and smtp-brute.nse's action aborts when EHLO
+ * fails (nmap 7.93, smtp-brute.nse:107-110). A greeting that never ends fails it either way.
+ */
+const nmapSmtpBruteLimit: HardLimit = {
+  seconds: 13,
+  why: "two reads of comm.lua's 6 s + 1 s request timeout, greeting and EHLO, then " +
+    "smtp-brute.nse:110 aborts",
+};
+
 /** nmap's NSE brute-force script for `protocol`, forced to run on any port (`+`). */
 function nmapBrute(protocol: string): Campaign {
   const script = `${protocol}-brute`;
@@ -181,6 +194,7 @@ function nmapBrute(protocol: string): Campaign {
     success: /Valid credentials/,
     family: nmapFamilies[protocol],
     triesTls: true,
+    limit: protocol === "smtp" ? nmapSmtpBruteLimit : undefined,
   };
 }
 
