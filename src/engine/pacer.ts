@@ -18,8 +18,9 @@ export interface PacerChoice {
   /** The pacer's own, opaque to the engine; 0 when it has nothing to say. */
   readonly tag: number;
   /**
-   * When the first piece comes, if later than its profile's first delay: then as the
-   * profile's would, this much later (to the second, never later than asked).
+   * When the first piece comes (ms after the connect), if later than its profile's first
+   * delay: then, to the second and never later, without the profile's jitter. A pacer asks
+   * for the latest time a client waits, and jitter could only bring it sooner.
    */
   readonly firstDelayMs?: number;
 }

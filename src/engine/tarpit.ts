@@ -237,8 +237,8 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
   /** The pacer's news when it last chose this client's profile at a horizon. */
   news = 0;
   /**
-   * Until when (ms after its connect) it waits before its profile's first-piece lanes
-   * take it, when its pacer asked for a later first piece; 0 otherwise.
+   * When (ms after its connect) its first piece goes, when its pacer asked for it later
+   * than its profile's; 0 otherwise.
    */
   waitsUntil = 0;
 
@@ -307,8 +307,6 @@ export class Tarpit<C, L> {
   readonly #watch: PeerWatch<TrappedClient<C>>;
   readonly #written: (client: TrappedClient<C>, error?: string) => void;
   readonly #endedGroup: number;
-  /** When (ms after its connect) a client's pacing is chosen. */
-  readonly #decideAfter: number;
 
   /** A tarpit with `options`; it serves nothing until {@link Tarpit.serve} is given a listener. */
   constructor(options: TarpitOptions<C, L>) {
@@ -339,7 +337,6 @@ export class Tarpit<C, L> {
     groups.push([longestSilenceMs]);
     // Then the hops of a wait before a first piece that its pacer asked to come later.
     for (const stepMs of waitStepsMs) groups.push([stepMs]);
-    this.#decideAfter = decideAfter;
     this.#clock = new PacingClock(
       groups,
       Math.min(...profiles.map((profile) => profile.delayMs)),
@@ -609,25 +606,27 @@ export class Tarpit<C, L> {
     client.lines = this.#options.protocol.lines(this.#lineOptions[profile]);
     let needsKeepAlive = this.#needsKeepAlive[profile];
     if (choice.firstDelayMs !== undefined) {
-      const pacing = this.#options.profiles[profile];
-      const firstDelayMs = Math.min(choice.firstDelayMs, longestSilenceMs);
-      client.waitsUntil = this.#decideAfter + Math.max(0, firstDelayMs - pacing.firstDelayMs);
-      needsKeepAlive ||= longestSilence({ ...pacing, firstDelayMs }) >= keepAliveMs;
+      client.waitsUntil = Math.min(choice.firstDelayMs, longestSilenceMs);
+      needsKeepAlive ||= client.waitsUntil >= keepAliveMs;
     }
     if (needsKeepAlive) this.#transport.keepAlive(client.connection, keepAliveMs);
   }
 
   /**
-   * Schedules the client's first piece: in its profile's first-piece lanes, after the
-   * wait its pacer asked for, if any, made in whole-second hops, each the longest of
-   * {@link waitStepsMs} that fits what is left of it.
+   * Schedules the client's first piece: in its profile's first-piece lanes, or, when its
+   * pacer asked for it later, at that time to the second, after a wait made in
+   * whole-second hops, each the longest of {@link waitStepsMs} that fits what is left.
    */
   #waitForFirst(client: TrappedClient<C>, now: number): void {
+    if (client.waitsUntil === 0) {
+      this.#clock.schedule(client, firstPieceGroup(client.profile), now);
+      return;
+    }
     const restMs = client.waitsUntil - (now - client.connectedAt);
     let step = waitStepsMs.length - 1;
     while (step >= 0 && waitStepsMs[step] > restMs) step--;
-    const group = step < 0 ? firstPieceGroup(client.profile) : this.#endedGroup + 1 + step;
-    this.#clock.schedule(client, group, now);
+    if (step >= 0) this.#clock.schedule(client, this.#endedGroup + 1 + step, now);
+    else this.#send(client, now, tickGroup(client.profile));
   }
 
   /** The kernel took `bytes` of the client's piece. */

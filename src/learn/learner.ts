@@ -224,9 +224,10 @@ export class Learner implements Pacer {
     // The tag names the client's program, so that what it shows is learned for that
     // program even when its source runs others beside it.
     const tag = name === undefined ? 0 : familyNames.indexOf(name) + 1;
-    const { firstDelayMs } = this.#profilesOf(slot)[profile];
-    return firstDelayMs > this.#profiles[profile].firstDelayMs
-      ? { profile, tag, firstDelayMs }
+    const adapted = this.#profilesOf(slot)[profile];
+    // Asked for at the latest its jitter could draw it, which the engine then keeps to.
+    return adapted.firstDelayMs > this.#profiles[profile].firstDelayMs
+      ? { profile, tag, firstDelayMs: Math.round(firstSilence(adapted) * 1000) }
       : { profile, tag };
   }
 
@@ -584,7 +585,8 @@ function nameOf(tag: number): string | undefined {
 /**
  * `profile` with its first byte as late as it may come and still come by `latestS`
  * seconds, however its jitter draws it, in whole seconds; `profile` itself if that is no
- * later than its own.
+ * later than its own. Its latest draw ({@link firstSilence}) is what a client is asked to
+ * get it at: the engine sends a first piece asked later without jitter.
  */
 function firstByteBy(profile: Profile, latestS: number): Profile {
   if (firstSilence(profile) >= latestS) return profile;

@@ -124,11 +124,11 @@ Deno.test("a source whose clients left at a silence gets its first bytes just wi
   // A scan: connected and closed before any profile could send a byte.
   learn.departed(source, 0, silence(0.2, 0));
   learn.departed(source, 0, silence(5, 0));
-  // Whole lines, their first by 4.5 s however drawn: 3 s, and a second's jitter.
+  // Whole lines, their first by 4.5 s: at 4 s, to the second.
   assertEquals(learn.choose(source, undefined), {
     profile: byName("lines"),
     tag: 0,
-    firstDelayMs: 3_000,
+    firstDelayMs: 4_000,
   });
   const fixed = new Learner({ protocol: "smtp", profiles: smtpProfiles, learn: false });
   fixed.departed(source, 0, silence(5, 0));
@@ -309,15 +309,16 @@ Deno.test("medusa, connection after connection: the default's first silence wins
     held.push(departed.heldMs / 1000);
   }
   // A profile tried on it sends its first bytes just within the silence it left at, so a
-  // try costs a little of the 20 s the default holds it: over a bot's ten runs as well.
+  // try costs at most the tenth of the 20 s the default holds it that the first byte is
+  // brought forward by, whatever the profile's jitter: over a bot's ten runs as well.
   const sum = (seconds: number[]) => seconds.reduce((total, s) => total + s, 0);
-  assert(sum(held.slice(0, 10)) >= 0.85 * 10 * 20, held.slice(0, 10).join(" "));
-  assert(held.every((seconds) => seconds >= 14), held.join(" "));
+  assert(sum(held.slice(0, 10)) >= 0.9 * 10 * 20, held.slice(0, 10).join(" "));
+  assert(held.every((seconds) => seconds >= 0.9 * 20), held.join(" "));
   // The slow drip shares the default's first silence, and holds it as long.
   const first = [0, byName("slow-drip")];
   const others = (from: number, to: number) =>
     chosen.slice(from, to).filter((p) => !first.includes(p)).length;
-  assert(others(0, 400) < 100, `${others(0, 400)} of 400 with another first silence`);
+  assert(others(0, 400) < 200, `${others(0, 400)} of 400 with another first silence`);
   assert(sum(held) >= 0.95 * 400 * 20, `${sum(held)} s held in all`);
   assert(others(200, 400) < others(0, 200), "tried less often as they keep failing");
   assert(others(200, 400) > 0, "but still tried: no profile is ruled out for good");
