@@ -14,6 +14,7 @@
 import { parseArgs } from "node:util";
 import { cpuSeconds, rssBytes, RunningProcess } from "../tests/support/process.ts";
 import { floorServerArgv, readingClients, sleep } from "./support.ts";
+import { cpuOf } from "../tests/support/campaigns.ts";
 import { freePort, untilListening } from "../tests/support/net.ts";
 import { tarpytArgv } from "../tests/support/tarpyt.ts";
 import { protocols } from "../protocols/mod.ts";
@@ -123,9 +124,10 @@ async function idleCpuPerSecond(): Promise<number> {
   await using tarpit = new RunningProcess(tarpytArgv(["--listen", `127.0.0.1:${port}`]));
   await untilListening(port);
   await sleep(60_000);
-  const before = await cpuSeconds(tarpit.child.pid);
+  // To the nanosecond: over a few beats, /proc/PID/stat's 10 ms ticks would round it to 0.
+  const before = await cpuOf(tarpit.child.pid);
   await sleep(seconds * 1_000);
-  return (await cpuSeconds(tarpit.child.pid) - before) / seconds;
+  return (await cpuOf(tarpit.child.pid) - before) / seconds;
 }
 
 console.log(`${clients} clients that read, CPU over ${seconds} s once the first pieces flow\n`);
