@@ -622,7 +622,9 @@ export class Tarpit<C, L> {
       this.#clock.schedule(client, firstPieceGroup(client.profile), now);
       return;
     }
-    const restMs = client.waitsUntil - (now - client.connectedAt);
+    // Counted from when this turn was due, as the clock counts the next: a timer that
+    // fires late must not make the rest fall short of a whole second, and lose one.
+    const restMs = client.waitsUntil - Math.round(client.dueAt - client.connectedAt);
     let step = waitStepsMs.length - 1;
     while (step >= 0 && waitStepsMs[step] > restMs) step--;
     if (step >= 0) this.#clock.schedule(client, this.#endedGroup + 1 + step, now);

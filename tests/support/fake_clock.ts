@@ -16,6 +16,8 @@ interface Interval {
 
 /** A {@link Clock} and {@link Ticker} whose time moves by {@link FakeClock.advance} alone. */
 export class FakeClock implements Clock, Ticker {
+  /** How late the armed timer fires, as a real one fires late by a little. */
+  lateMs = 0;
   #now = 0;
   #armed: { at: number; fire: () => void } | undefined;
   readonly #intervals = new Set<Interval>();
@@ -25,7 +27,7 @@ export class FakeClock implements Clock, Ticker {
   }
 
   arm(fire: () => void, ms: number): void {
-    this.#armed = { at: this.#now + ms, fire };
+    this.#armed = { at: this.#now + ms + this.lateMs, fire };
   }
 
   disarm(): void {
