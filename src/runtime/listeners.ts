@@ -12,6 +12,16 @@ import type { PassedSocket } from "../systemd/listen_fds.ts";
 import type { LogFields } from "../log/logger.ts";
 import type { ListenAddress } from "../cli/flags.ts";
 
+/**
+ * How many connections the kernel queues for an accept, on a socket `--listen` binds and
+ * in the units' `Backlog=`: systemd's own default and what endlessh asks for (it passes
+ * `INT_MAX`), both capped by the kernel at `net.core.somaxconn`. A burst of connections
+ * then waits for its accept instead of having its SYNs dropped and retried a second later,
+ * and a full tarpit leaves that many more waiting in the kernel. Node's default, 511, is
+ * outrun by a burst at the rate `deno task bench --only accepts` sends.
+ */
+export const listenBacklog = 4096;
+
 /** A listening socket and how to name it in logs. */
 export interface Listener {
   /** The listening server. */
@@ -91,7 +101,12 @@ export async function bindListenAddress(
     : `${address.host}:${address.port}`;
   try {
     const server = await listening((server) =>
-      server.listen({ host: address.host, port: address.port, exclusive: true })
+      server.listen({
+        host: address.host,
+        port: address.port,
+        exclusive: true,
+        backlog: listenBacklog,
+      })
     );
     return { server, origin: { from: flag }, address: formatAddress(server) };
   } catch (error) {

@@ -10,6 +10,7 @@
  * @module
  */
 import { spareFds } from "../runtime/fd_limit.ts";
+import { listenBacklog } from "../runtime/listeners.ts";
 
 /** Where the README installs the binary, and the units' default `ExecStart=` path. */
 export const installedPath = "/usr/local/bin/tarpyt";
@@ -30,8 +31,8 @@ export const unitSizing = {
   perClientKiB: 32,
   /** The runtime's threads with room for its blocking pool. */
   tasks: 32,
-  /** Connections waiting in the kernel while all `maxClients` are held. */
-  backlog: 1024,
+  /** Connections waiting in the kernel for an accept, as `--listen` queues them. */
+  backlog: listenBacklog,
   /**
    * `CPUQuota=`, in per cent of one core: a base for accepting, logging and the runtime,
    * and per client what the dearest pacing costs (ssh's drip, `deno task bench-pacing`),

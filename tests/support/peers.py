@@ -18,6 +18,12 @@ holding it until the test kills it.
                                 TIMES times: open COUNT connections from address SOURCE
                                 at once, hold them HOLD seconds, close them; then
                                 print "bursts done"
+  queue HOST PORT COUNT         start N connects at once, N the smaller of COUNT and
+                                net.core.somaxconn (no backlog queues more), and wait
+                                (at most 5 s) for their handshakes; print "established E
+                                of N retransmitted R", R the connections whose SYN had to
+                                be sent again (dropped by a full listen backlog); then
+                                hold them
   swarm HOST PORT COUNT          connect COUNT clients at once, as a botnet does; each sends
                                 an SSH version line and holds on
   activate [--fdnames A:B] [--sndbuf N] [--backlog N] ADDRESS... -- CMD...
@@ -318,6 +324,31 @@ def burst(host, port, source, count, hold, times):
     hold_forever()
 
 
+def queue(host, port, count):
+    with open("/proc/sys/net/core/somaxconn") as somaxconn:
+        count = min(int(count), int(somaxconn.read()))
+    selector = selectors.DefaultSelector()
+    conns = []
+    for _ in range(count):
+        conn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        conn.setblocking(False)
+        conn.connect_ex((host, int(port)))
+        selector.register(conn, selectors.EVENT_WRITE)
+        conns.append(conn)
+    pending, deadline = len(conns), time.monotonic() + 5
+    while pending > 0 and time.monotonic() < deadline:
+        for key, _ in selector.select(timeout=0.1):
+            selector.unregister(key.fileobj)
+            pending -= 1
+    # struct tcp_info (linux/tcp.h): tcpi_state is its first byte, tcpi_total_retrans the
+    # 32-bit field at offset 100.
+    infos = [conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104) for conn in conns]
+    established = sum(1 for info in infos if info[0] == 1)
+    retransmitted = sum(1 for info in infos if int.from_bytes(info[100:104], "little") > 0)
+    print("established %d of %d retransmitted %d" % (established, count, retransmitted))
+    hold_forever()
+
+
 def swarm(host, port, count):
     def connect_and_speak():
         # Speaking first, as ssh and http clients do, matters: a kernel that answered with
@@ -476,6 +507,7 @@ def main(argv):
             "noread": noread,
             "reset": reset,
             "swarm": swarm,
+            "queue": queue,
             "burst": burst,
             "notify": notify,
             "occupy": occupy,

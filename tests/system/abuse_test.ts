@@ -5,7 +5,7 @@
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { connect, connectReader, ConnReader, fetchText, lines, receive } from "../support/net.ts";
 import { cpuSeconds, procFile, rssBytes, RunningProcess } from "../support/process.ts";
-import { peer, socketActivated, tarpytArgv, wholeLines } from "../support/tarpyt.ts";
+import { listening, peer, socketActivated, tarpytArgv, wholeLines } from "../support/tarpyt.ts";
 import { parseExposition, sampleValue } from "../support/prometheus_text.ts";
 import { needing } from "../support/tools.ts";
 
@@ -136,6 +136,24 @@ Deno.test(needing(["python3"], {
     // retried SYNs (1 s and 3 s after the first).
     await tarpyt.waitFor(/ ACCEPT /, { times: 80 });
     await tarpyt.waitFor(/ACCEPT .* n=40\/40/, { times: 2 });
+  },
+}));
+
+Deno.test(needing(["python3"], {
+  name: "a burst at a full tarpit on --listen waits in the kernel: no SYN is dropped",
+  fn: async () => {
+    const [tarpyt, address] = await listening([...fast, "--max-clients", "1"]);
+    await using _tarpyt = tarpyt;
+    const port = String(address.port);
+    using _first = await connect(address);
+    await tarpyt.waitFor(/ACCEPT .* n=1\/1/);
+    // Node's default backlog, 511, would drop the SYNs past it: those connects retry a
+    // second later, and again, for as long as the tarpit stays full.
+    await using burst = peer("queue", "127.0.0.1", port, "1000");
+    const [result] = await burst.waitFor(/established \d+ of \d+ retransmitted \d+/);
+    const [established, count, retransmitted] = result.match(/\d+/g)!.map(Number);
+    assert(count > 600, `net.core.somaxconn (${count}) is too low to tell a backlog of 511`);
+    assertEquals([established, retransmitted], [count, 0], result);
   },
 }));
 
