@@ -37,6 +37,17 @@ const stallTimer: StallTimer = (fire) => {
 /** How long to wait before writing again when stderr said `EAGAIN`. */
 const retryMs = 20;
 
+/**
+ * The shortest time from the start of one write to the start of the next: lines that come
+ * meanwhile go in one write. A write costs the runtime a hand-off to a thread of its own and
+ * back, far more than making the lines in it, and a tarpit accepting thousands of clients a
+ * second logs two lines each, one event-loop turn apart (`deno task bench --only accepts`
+ * measures CPU per accept). A line after a quiet spell is written at once.
+ */
+export const writeIntervalMs = 20;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 import type { Family } from "../metrics/exposition.ts";
 
 /** Why lines were dropped: the reader was behind, or more came at once than the queue holds. */
@@ -70,6 +81,8 @@ export class LogQueue {
   #stalled = false;
   /** When a write last completed. */
   #progressAt = 0;
+  /** When the last write began. */
+  #writeStartedAt = -Infinity;
   #droppedSinceWrite = 0;
   #dropCause: DropCause = "stalled";
   #gone = false;
@@ -87,12 +100,15 @@ export class LogQueue {
    * CLOSE line of every client the tarpit can hold
    * @param now the time, in ms
    * @param afterStall times a write under way; setTimeout by default
+   * @param pause waits the given ms before a write {@link writeIntervalMs} would otherwise
+   * start too soon; setTimeout by default
    */
   constructor(
     readonly sink: (bytes: Uint8Array) => Promise<number> = (bytes) => Deno.stderr.write(bytes),
     readonly burstBytes: number = 1024 * 1024,
     readonly now: () => number = () => performance.now(),
     readonly afterStall: StallTimer = stallTimer,
+    readonly pause: (ms: number) => Promise<void> = sleep,
   ) {}
 
   /** Whether a write has been under way long enough that the reader counts as behind. */
@@ -167,6 +183,9 @@ export class LogQueue {
     let batch = 0;
     try {
       while (this.#queued.length > 0) {
+        const wait = this.#writeStartedAt + writeIntervalMs - this.now();
+        if (wait > 0) await this.pause(wait);
+        this.#writeStartedAt = this.now();
         let data = encoder.encode(this.#queued.map((q) => q.line).join("\n") + "\n");
         batch = this.#queued.length;
         this.#queued = [];

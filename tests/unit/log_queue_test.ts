@@ -66,6 +66,40 @@ Deno.test("a burst of 4,096 CLOSE lines in one turn, to a reader that keeps up, 
   assertEquals([sink.lines().length, queue.dropped], [4_096, 0]);
 });
 
+Deno.test("lines that come within 20 ms of a write's start wait and go in the next write together", async () => {
+  let now = 0;
+  const writes: string[] = [];
+  const sink = (bytes: Uint8Array) => {
+    writes.push(new TextDecoder().decode(bytes));
+    return Promise.resolve(bytes.length);
+  };
+  let resume: (() => void) | undefined;
+  const pauses: number[] = [];
+  const pause = (ms: number) => {
+    pauses.push(ms);
+    return new Promise<void>((resolve) => resume = resolve);
+  };
+  const queue = new LogQueue(sink, 1024 * 1024, () => now, manualStall().timer, pause);
+  queue.write("ACCEPT fd=1");
+  await queue.flush(1_000); // written at once: nothing was written before it
+  // The next lines come a turn apart, each after the write before completed, as a
+  // tarpit accepting thousands of clients a second logs them.
+  for (const line of ["CLOSE fd=1", "ACCEPT fd=2", "CLOSE fd=2"]) {
+    now += 1;
+    queue.write(line);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  assertEquals(pauses, [19], "the first of them waits out the 20 ms since the last write began");
+  resume!();
+  await queue.flush(1_000);
+  assertEquals(writes, ["ACCEPT fd=1\n", "CLOSE fd=1\nACCEPT fd=2\nCLOSE fd=2\n"]);
+  now += 100;
+  queue.write("STATS clients=0");
+  await queue.flush(1_000);
+  assertEquals(pauses, [19], "a line after a quiet spell is written at once");
+  assertEquals(writes.length, 3);
+});
+
 Deno.test("a long turn of the program's own is no stalled reader: the burst after a write began loses none", async () => {
   let now = 0;
   const sink = new Sink();
