@@ -30,7 +30,7 @@ export class SourceTable {
   /** Each slot's counters, `counts` a slot. */
   readonly counts: Uint8Array;
   readonly #keys: Float64Array;
-  /** The index: open addressing over twice the slots, each holding a slot or empty. */
+  /** The index: open addressing over twice the slots, each holding a slot plus one, or 0. */
   readonly #index: Int32Array;
   readonly #newer: Int32Array;
   readonly #older: Int32Array;
@@ -50,12 +50,15 @@ export class SourceTable {
     readonly floatsPerSource: number,
     readonly countsPerSource: number,
   ) {
-    this.floats = new Float32Array(capacity * floatsPerSource).fill(NaN);
-    this.counts = new Uint8Array(capacity * countsPerSource);
-    this.#keys = new Float64Array(capacity).fill(NaN);
-    this.#index = new Int32Array(2 * capacity).fill(empty);
-    this.#newer = new Int32Array(capacity).fill(empty);
-    this.#older = new Int32Array(capacity).fill(empty);
+    // Nothing is written here: a slot's numbers, key and links are set when a source takes
+    // it, and the index marks a free place with 0. So the zeroed pages stay untouched, and
+    // a table costs memory only as sources fill it.
+    this.floats = zeroed(Float32Array, capacity * floatsPerSource);
+    this.counts = zeroed(Uint8Array, capacity * countsPerSource);
+    this.#keys = zeroed(Float64Array, capacity);
+    this.#index = zeroed(Int32Array, 2 * capacity);
+    this.#newer = zeroed(Int32Array, capacity);
+    this.#older = zeroed(Int32Array, capacity);
   }
 
   /** Sources kept now. */
@@ -72,7 +75,7 @@ export class SourceTable {
   find(source: string): number {
     const key = keyOf(source);
     const at = this.#lookup(key);
-    const slot = at === empty ? empty : this.#index[at];
+    const slot = at === empty ? empty : this.#index[at] - 1;
     if (slot !== empty) this.#touch(slot);
     return slot;
   }
@@ -96,7 +99,7 @@ export class SourceTable {
     this.#keys[slot] = key;
     this.floats.fill(NaN, slot * this.floatsPerSource, (slot + 1) * this.floatsPerSource);
     this.counts.fill(0, slot * this.countsPerSource, (slot + 1) * this.countsPerSource);
-    this.#index[this.#free(key)] = slot;
+    this.#index[this.#free(key)] = slot + 1;
     this.#pushNewest(slot);
     return slot;
   }
@@ -105,9 +108,9 @@ export class SourceTable {
   #lookup(key: number): number {
     const mask = this.#index.length - 1;
     for (let at = hash(key) & mask;; at = (at + 1) & mask) {
-      const slot = this.#index[at];
-      if (slot === empty) return empty;
-      if (this.#keys[slot] === key) return at;
+      const entry = this.#index[at];
+      if (entry === 0) return empty;
+      if (this.#keys[entry - 1] === key) return at;
     }
   }
 
@@ -115,7 +118,7 @@ export class SourceTable {
   #free(key: number): number {
     const mask = this.#index.length - 1;
     let at = hash(key) & mask;
-    while (this.#index[at] !== empty) at = (at + 1) & mask;
+    while (this.#index[at] !== 0) at = (at + 1) & mask;
     return at;
   }
 
@@ -124,15 +127,15 @@ export class SourceTable {
     const mask = this.#index.length - 1;
     let hole = this.#lookup(key);
     if (hole === empty) return;
-    this.#index[hole] = empty;
-    for (let at = (hole + 1) & mask; this.#index[at] !== empty; at = (at + 1) & mask) {
-      const slot = this.#index[at];
-      const home = hash(this.#keys[slot]) & mask;
+    this.#index[hole] = 0;
+    for (let at = (hole + 1) & mask; this.#index[at] !== 0; at = (at + 1) & mask) {
+      const entry = this.#index[at];
+      const home = hash(this.#keys[entry - 1]) & mask;
       // It may move into the hole unless its home lies between the hole and it.
       const between = hole <= at ? home > hole && home <= at : home > hole || home <= at;
       if (between) continue;
-      this.#index[hole] = slot;
-      this.#index[at] = empty;
+      this.#index[hole] = entry;
+      this.#index[at] = 0;
       hole = at;
     }
   }
@@ -158,6 +161,23 @@ export class SourceTable {
     if (older !== empty) this.#newer[older] = newer;
     else this.#oldest = newer;
   }
+}
+
+/**
+ * A typed array of `length` zeros whose pages become resident only as they are written. A
+ * plain one may be carved from the C heap and cleared byte by byte, as glibc's `calloc`
+ * does below its mmap threshold, which rises as large blocks are freed; a resizable
+ * buffer is memory V8 reserves and the kernel commits, a zeroed page at a time, when first
+ * written (tests/unit/learner_test.ts proves it of the runtime).
+ */
+function zeroed<T>(
+  Type: { new (buffer: ArrayBuffer): T; readonly BYTES_PER_ELEMENT: number },
+  length: number,
+): T {
+  const bytes = length * Type.BYTES_PER_ELEMENT;
+  const buffer = new ArrayBuffer(0, { maxByteLength: bytes });
+  buffer.resize(bytes);
+  return new Type(buffer);
 }
 
 /**

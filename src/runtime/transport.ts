@@ -3,7 +3,7 @@
  * connections are the runtime's bare TCP handles.
  *
  * Everything TarPyt relies on that Deno does not document lives in this directory, and
- * only here. Each is proved by a test against the real runtime, so a Deno upgrade that
+ * only here, but for the learner's table, whose memory alone depends on it. Each is proved by a test against the real runtime, so a Deno upgrade that
  * changes one fails that test rather than the tarpit:
  *
  * | internal | used in | proved by |
@@ -17,6 +17,7 @@
  * | `process.binding("stream_wrap")`: `WriteWrap`, `kLastWriteWasAsync`, `writeLatin1String` | client_handle.ts | abuse_test.ts "clients that never read", socket_activation_test.ts "ACCEPT and CLOSE lines" |
  * | a closed handle's native memory is freed only by V8's full collection, `gc()` | closed_handles.ts | churn_test.ts |
  * | `node:net` `listen({ fd })` adopts a passed socket as it is | listeners.ts | socket_activation_test.ts |
+ * | a resizable `ArrayBuffer` grown at once has its pages committed only as they are written | ../learn/source_table.ts | learner_test.ts "a table costs resident memory only as sources fill it" |
  *
  * They were verified on the Deno named by `denoVersion` in `deno.json` (read by
  * flags.ts), which the tests and CI run on and the release binary bundles.

@@ -495,6 +495,20 @@ Deno.test("a million distinct IPv6 /64 sources cost the table's fixed size, unde
   assertEquals(["a", "b", "e"].map((s) => table.find(s) !== -1), [false, true, true]);
 });
 
+Deno.test("a table costs resident memory only as sources fill it: an idle learner costs next to nothing", () => {
+  const mib = 1024 * 1024;
+  // 2^20 slots of 11 numbers and 12 counters: 72 MiB were every page written at once.
+  const before = Deno.memoryUsage().rss;
+  const table = new SourceTable(1 << 20, 11, 12);
+  const idle = Deno.memoryUsage().rss - before;
+  assert(idle < 8 * mib, `an empty table made ${idle} bytes resident`);
+  for (let i = 0; i < 1_000; i++) table.slot(`198.51.100.${i}`);
+  const used = Deno.memoryUsage().rss - before;
+  assert(used < 16 * mib, `a thousand sources made ${used} bytes resident`);
+  assertEquals(table.find("198.51.100.999") !== -1, true);
+  assertEquals(Number.isNaN(table.floats[table.find("198.51.100.7") * 11]), true, "fresh: NaN");
+});
+
 Deno.test("a client held to the horizon counts once, when it gets there", () => {
   const learn = learner();
   learn.stayed("192.0.2.40", 0, 0, 22_000);
