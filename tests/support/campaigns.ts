@@ -172,6 +172,23 @@ const nmapSmtpBruteLimit: HardLimit = {
     "smtp-brute.nse:110 aborts",
 };
 
+/**
+ * pop3-brute gives a connection 20 s a read: its connect timeout, 10 s (pop3-brute.nse:50),
+ * added to the request timeout of the same 10 s (nselib/comm.lua `get_timeouts`, :43-56).
+ * One that got no greeting is retried over TLS (comm.lua `tryssl`), which has the connect
+ * timeout, 10 s, for its handshake. A run then ends at its first guess: any reply to `USER`
+ * that is not `+OK`, or none within 20 s, is a wrong user name to pop3.lua (`login_user`,
+ * :46), which marks the only account invalid (pop3-brute.nse:88-90, nselib/brute.lua:475),
+ * and no guess is made after; a greeting that never comes aborts the run
+ * (pop3-brute.nse:56). No pacing holds a connection past 40 s, nor a run past the guesses
+ * its threads have begun (nmap 7.93).
+ */
+const nmapPop3BruteLimit: HardLimit = {
+  seconds: 9.5,
+  why: "20 s a read and 10 s for the TLS retry's handshake (pop3-brute.nse:50, comm.lua:43-56); " +
+    "the first reply to USER ends the run (pop3.lua:46, pop3-brute.nse:88-90)",
+};
+
 /** nmap's NSE brute-force script for `protocol`, forced to run on any port (`+`). */
 function nmapBrute(protocol: string): Campaign {
   const script = `${protocol}-brute`;
@@ -194,7 +211,11 @@ function nmapBrute(protocol: string): Campaign {
     success: /Valid credentials/,
     family: nmapFamilies[protocol],
     triesTls: true,
-    limit: protocol === "smtp" ? nmapSmtpBruteLimit : undefined,
+    limit: protocol === "smtp"
+      ? nmapSmtpBruteLimit
+      : protocol === "pop3"
+      ? nmapPop3BruteLimit
+      : undefined,
   };
 }
 
