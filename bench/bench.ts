@@ -13,14 +13,14 @@
  *   (/proc/PID/smaps_rollup), memory per client above idle, CPU per line received, lines
  *   received over lines due in the window, time to connect everyone, startup (spawn to
  *   listening); beside TarPyt with V8's JIT (what `MemoryDenyWriteExecute=` and
- *   `--jitless` cost) and the runtime's floor (bench/floor_server.ts: the same accepts and
- *   writes with no engine, same V8 flags).
+ *   `--jitless` cost) and the runtime's floor (bench/floor_server.ts: the same accepts, peer
+ *   watch and writes with no engine, same V8 flags).
  * - **accepts**: connections arriving at 5,000 a second for 10 s, each reset after
  *   100 ms (tests/support/load.py storm): CPU per accepted client, from before the load until every
  *   client's CLOSE is logged, so accepting, logging and closing are all counted; beside the
- *   floor, which accepts, writes once a delay and closes when the write fails. A rate every
- *   server keeps up with, so each accepts every connection before its reset and none waits
- *   for a SYN retransmit; the storm below is the one that saturates.
+ *   floor, which accepts, watches, writes once a delay and closes a client that left. A
+ *   rate every server keeps up with, so each accepts every connection before its reset and
+ *   none waits for a SYN retransmit; the storm below is the one that saturates.
  * - **storm**: a scan storm, 10,000 connections a second for 30 s, each held 1 s and
  *   reset: CPU as a share of one core, connects that failed, clients accepted and logged.
  * - **flood**: TarPyt alone (endlessh reads nothing): 4,096 clients that each send an SSH
