@@ -18,7 +18,7 @@ import type { ListenAddress } from "../cli/flags.ts";
  * `INT_MAX`), both capped by the kernel at `net.core.somaxconn`. A burst of connections
  * then waits for its accept instead of having its SYNs dropped and retried a second later,
  * and a full tarpit leaves that many more waiting in the kernel. Node's default, 511, is
- * outrun by a burst at the rate `deno task bench --only accepts` sends.
+ * outrun by a scan storm such as `deno task bench --only storm` sends.
  */
 export const listenBacklog = 4096;
 
