@@ -15,6 +15,7 @@
  *
  * @module
  */
+import type { Family } from "../metrics/exposition.ts";
 
 /** While the reader is behind, the most bytes of log lines that wait; past it, lines are dropped. */
 export const stalledBytesLimit = 64 * 1024;
@@ -47,8 +48,6 @@ const retryMs = 20;
 export const writeIntervalMs = 20;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-import type { Family } from "../metrics/exposition.ts";
 
 /** Why lines were dropped: the reader was behind, or more came at once than the queue holds. */
 export type DropCause = "stalled" | "burst";

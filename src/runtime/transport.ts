@@ -3,8 +3,9 @@
  * connections are the runtime's bare TCP handles.
  *
  * Everything TarPyt relies on that Deno does not document lives in this directory, and
- * only here, but for the learner's table, whose memory alone depends on it. Each is proved by a test against the real runtime, so a Deno upgrade that
- * changes one fails that test rather than the tarpit:
+ * only here, but for the learner's table, whose memory alone depends on it. Each is
+ * proved by a test against the real runtime, so a Deno upgrade that changes one fails
+ * that test rather than the tarpit:
  *
  * | internal | used in | proved by |
  * | --- | --- | --- |

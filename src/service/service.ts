@@ -121,7 +121,10 @@ export interface ServicePorts<C, L> {
   readonly pacer?: Pacer;
   /** More metric families, such as the learner's. */
   readonly families?: () => Family[];
-  /** Re-arms the listeners the runtime serves (metrics): at each heartbeat, and as clients leave. */
+  /**
+   * Re-arms the listeners the runtime serves (metrics): at each heartbeat, and as clients
+   * leave.
+   */
   readonly rearmListeners?: () => void;
   /** The process's memory, as `Deno.memoryUsage()` reports it. */
   readonly memory: () => Pick<Deno.MemoryUsage, "rss" | "heapUsed">;
