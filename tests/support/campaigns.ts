@@ -11,6 +11,7 @@
  * @module
  */
 import {
+  curlLimit,
   type HardLimit,
   hydraIrcLimit,
   hydraProtocol,
@@ -311,10 +312,7 @@ function curl(protocol: string): Campaign {
     ],
     success: /^curl exit 0$/m,
     family: "curl",
-    limit: protocol === "http" ? undefined : {
-      seconds: 119,
-      why: "CURLOPT_SERVER_RESPONSE_TIMEOUT, 120 s for a reply (curl_easy_setopt(3))",
-    },
+    limit: protocol === "http" ? undefined : curlLimit,
   };
 }
 

@@ -67,7 +67,8 @@ export const hydraIrcLimit: HardLimit = {
     } s bound on silence`,
 };
 
-const curlLimit: HardLimit = {
+/** curl's wait for a reply, whatever protocol it speaks. */
+export const curlLimit: HardLimit = {
   seconds: 119,
   why: "CURLOPT_SERVER_RESPONSE_TIMEOUT: curl gives a reply 120 s, however many bytes arrive " +
     "(curl_easy_setopt(3))",
