@@ -31,6 +31,7 @@ import type { Server } from "node:net";
 import { getSystemErrorName } from "node:util";
 import { denoVersion } from "./flags.ts";
 import type { ClientHandle } from "./client_handle.ts";
+import { listenBacklog } from "./listeners.ts";
 
 /** What the accept loop asks of the tarpit. */
 export interface AcceptHandlers {
@@ -61,8 +62,6 @@ interface NativeListenHandle {
 
 const uvEAGAIN = -11;
 const socketHandleType = 0; // TCP/Pipe constructor argument for a connection, not a server
-// Only re-arms the runtime's polling: an existing listening socket keeps its backlog.
-const rearmBacklog = 511;
 
 /**
  * Takes over accepting on a listening `server`.
@@ -102,7 +101,9 @@ export function acceptLoop(server: Server, handlers: AcceptHandlers): AcceptGate
     acceptWhileRoom();
   };
   const resume = (): void => {
-    handle.listen(rearmBacklog);
+    // Only re-arms the runtime's polling: the listening socket keeps its backlog. Were the
+    // runtime to call listen(2) again, it would get the one `--listen` asks for.
+    handle.listen(listenBacklog);
     acceptWhileRoom();
   };
   return { resume };
@@ -119,7 +120,7 @@ export function acceptLoop(server: Server, handlers: AcceptHandlers): AcceptGate
  * ```
  */
 export function rearmListener(server: Server): void {
-  nativeListenHandle(server).listen(rearmBacklog);
+  nativeListenHandle(server).listen(listenBacklog);
 }
 
 function nativeListenHandle(server: Server): NativeListenHandle {
