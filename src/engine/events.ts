@@ -73,6 +73,11 @@ export interface Departure {
   /** When, after its connect, that profile began: 0, or when the pacer changed it. */
   readonly profileSinceMs: number;
   /**
+   * When, after its connect, it first spoke after a piece: it took what it had been sent
+   * by then for a greeting. Infinity if it never did.
+   */
+  readonly greetedMs: number;
+  /**
    * When, after its connect, it answered: spoke after a piece, having spoken after an
    * earlier one, so took something it was sent for a reply. Infinity if it never did.
    */

@@ -783,6 +783,7 @@ function departureOf<C>(
     lineMs: sent > 0 ? now - client.lineWaitFrom : 0,
     profile: client.profile,
     profileSinceMs: client.profileSince,
+    greetedMs: client.greetedMs,
     answeredMs: client.answeredMs,
   };
 }

@@ -59,7 +59,7 @@ const slowLineMs = 3_000;
  *   heldMs: 5_000, aliveMs: 5_000, leftBy: "closed" as const, bytes: 0, lines: 0, pieces: 0,
  *   profileLines: 0, profilePieces: 0,
  *   silenceMs: 5_000, longestGapMs: 0, lineBytes: 0, lineMs: 0, profile: 0, profileSinceMs: 0,
- *   answeredMs: Infinity, counted: false,
+ *   greetedMs: Infinity, answeredMs: Infinity, counted: false,
  * };
  * evidenceOf(departure); // { limit: "silence", value: 5 }
  * ```

@@ -262,12 +262,20 @@ export class Learner implements Pacer {
   }
 
   answered(source: string, tag: number, profile: number, heldMs: number): void {
-    if (!this.#options.learn || heldMs >= this.horizonMs) return;
+    if (!this.#options.learn) return;
     // Judged now, not when it leaves: the next clients of its source, and a tool's other
     // connections open meanwhile, must not be given the profile that let it answer
     // because nothing said otherwise yet.
     const name = nameOf(tag);
-    const slot = this.#slotOf(source, name);
+    this.#judgeAnswer(this.#slotOf(source, name), name, profile, heldMs);
+  }
+
+  /**
+   * Judges `profile` on the source in `slot`, named `name`, by a client that made
+   * progress on it `heldMs` after it began: it held the client only that long.
+   */
+  #judgeAnswer(slot: number, name: string | undefined, profile: number, heldMs: number): void {
+    if (heldMs >= this.horizonMs) return;
     this.#endTrial(slot, name, profile);
     for (const level of this.#levelsOf(slot, name)) {
       if (level === this.#prior) continue;
@@ -298,6 +306,18 @@ export class Learner implements Pacer {
     // One that answered on its profile was judged when it answered. One moved since, stuck
     // again after it answered, is judged as any other.
     if (answeredMs !== Infinity && answeredMs >= profileSinceMs) return family;
+    // One that spoke after its greeting and left at once at a piece that came after took
+    // that piece for the reply to what it said: an answer, and its profile held it only
+    // until it spoke. A tool that makes one try a connection leaves so, and is on to its
+    // next (nmap's scripts, which without a greeting would have tried again over TLS).
+    const { greetedMs, heldMs, silenceMs } = departure;
+    if (
+      this.#options.learn && evidence?.limit === "verdict" && greetedMs >= profileSinceMs &&
+      heldMs - silenceMs > greetedMs
+    ) {
+      this.#judgeAnswer(slot, name, profile, greetedMs - profileSinceMs);
+      return family;
+    }
     // A trial ends with its client, whatever it shows.
     this.#endTrial(slot, name, profile);
     // A client whose profile was changed on the way, and that left at a time of its own

@@ -186,6 +186,7 @@ export function departure(heldMs: number, changes: Partial<Departure> = {}): Dep
     lineMs: 0,
     profile: 0,
     profileSinceMs: 0,
+    greetedMs: Infinity,
     answeredMs: Infinity,
     counted: false,
     ...changes,

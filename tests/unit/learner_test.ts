@@ -413,6 +413,43 @@ Deno.test("a profile a client answered on is believed at once: not tried again o
   assertEquals(given, 1);
 });
 
+Deno.test("a client that spoke after its greeting and left at the next piece took it for a reply: held only until it spoke", () => {
+  // As nmap's scripts connect (comm.lua, tryssl): a greeting within 5 s, else the try goes
+  // on over TLS; given one, a login line, and the first bytes back end the try. Held
+  // longer per connection by an early greeting, the tool is held less: it skips the TLS
+  // connection that the silence would have cost it.
+  const profiles = profilesOf("pop3");
+  const learn = new Learner({ protocol: "pop3", profiles, learn: true });
+  const source = "192.0.2.113";
+  const greeted: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const choice = learn.choose(source, undefined);
+    const { profile } = choice;
+    const firstMs = firstByteMs(choice, profiles);
+    if (firstMs >= 5_000) {
+      learn.departed(source, 0, silence(5, profile));
+      continue;
+    }
+    greeted.push(i);
+    const replyMs = firstMs + profiles[profile].delayMs;
+    learn.departed(
+      source,
+      0,
+      departure(replyMs + 100, {
+        bytes: 2,
+        pieces: 2,
+        silenceMs: 100,
+        longestGapMs: firstMs,
+        lineBytes: 2,
+        lineMs: replyMs + 100,
+        profile,
+        greetedMs: firstMs,
+      }),
+    );
+  }
+  assert(greeted.length <= 2, `greeted at connections ${greeted.join(" ")}`);
+});
+
 Deno.test("a client that answers is judged when it answers: connections opened while it stays do not get its profile", () => {
   // The same brute-forcer with 5 connections at a time: the first round waits for the
   // greeting and leaves at 20 s, the second is given "+OK " early; of the third, opened

@@ -200,6 +200,7 @@ Deno.test("the events say who came, what they got and how long they stayed", asy
     lineMs: 7_500,
     profile: 0,
     profileSinceMs: 0,
+    greetedMs: Infinity,
     answeredMs: Infinity,
     counted: false,
   });
@@ -624,6 +625,7 @@ Deno.test("a client answers when it speaks after a piece, having spoken after an
   await clock.advance(2_500);
   quiet.resetNow();
   assertEquals(lastDeparture().answeredMs, Infinity);
+  assertEquals(lastDeparture().greetedMs, 5_000);
   // USER after "220-", PASS after three pieces more: it took them for USER's reply.
   const talker = connect();
   await clock.advance(5_000);
