@@ -59,7 +59,9 @@ export interface Clock {
 export function realTime(): Clock {
   let timer: ReturnType<typeof setTimeout> | undefined;
   return {
-    now: () => performance.now(),
+    // Whole milliseconds: V8 keeps an integer in a client's record itself, and a
+    // fraction in a box of its own for each of the times the record holds.
+    now: () => Math.floor(performance.now()),
     arm(fire, ms): void {
       clearTimeout(timer);
       timer = setTimeout(fire, ms);
@@ -87,11 +89,11 @@ const finestGridMs = 10;
 
 /**
  * The grid the turns of a group whose delays span `spanMs` fall on: the coarsest of a
- * second, or a second doubled or halved any number of times, that the span holds twice,
- * so that a turn has two or three grid points within its group's bounds to fall on, and
- * delays still vary; 0 when the span is too narrow. Every grid divides the coarser ones,
- * so turns on different grids still share a wakeup, and clients paced many seconds apart
- * wake together a few seconds apart, not each second.
+ * second, or a second doubled or halved (to whole milliseconds) any number of times, that
+ * the span holds twice, so that a turn has two or three grid points within its group's
+ * bounds to fall on, and delays still vary; 0 when the span is too narrow. Every grid down
+ * to 125 ms divides the coarser ones, so turns on different grids still share a wakeup,
+ * and clients paced many seconds apart wake together a few seconds apart, not each second.
  *
  * @example
  * ```ts
@@ -105,7 +107,8 @@ const finestGridMs = 10;
 export function gridFor(spanMs: number): number {
   let grid = 1_000;
   while (4 * grid <= spanMs) grid *= 2;
-  for (; grid >= finestGridMs; grid /= 2) {
+  // Halved to whole milliseconds: a time in a client's record stays an integer.
+  for (; grid >= finestGridMs; grid = Math.floor(grid / 2)) {
     if (2 * grid <= spanMs) return grid;
   }
   return 0;
@@ -210,7 +213,7 @@ export class PacingClock<T extends Paced> {
     this.#onDue = onDue;
     this.#clock = clock;
     this.#slackMs = Math.min(500, Math.max(1, Math.floor(tickMs / 20)));
-    this.#catchUpMs = tickMs / 4;
+    this.#catchUpMs = Math.floor(tickMs / 4);
   }
 
   /** How many items are scheduled. */

@@ -158,8 +158,15 @@ class ReportLimiter {
   }
 }
 
-/** Not watched any more: when the watch stopped, relative to the connect. */
-const watched = Infinity;
+/**
+ * "Never", as a time after a client's connect: the largest integer V8 keeps in an
+ * object's field itself (a small integer). Infinity would take a box of its own in every
+ * client's record, as a fraction would (src/runtime/transport.ts lists it).
+ */
+const never = 2 ** 31 - 1;
+
+/** The time a watched peer stopped being watched: never. */
+const watched = never;
 
 /** A client held, with the pacing clock's links and its place in its protocol's lines. */
 export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
@@ -199,7 +206,7 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
    * when it connected. A client reading a line with an alarm waits that long.
    */
   lineWaitFrom: number;
-  /** Since when (ms after its connect) its peer is no longer watched; Infinity while it is. */
+  /** Since when (ms after its connect) its peer is no longer watched; {@link never} while it is. */
   unwatchedAfter: number = watched;
   /** What it sent first, kept until its profile is chosen. */
   firstBytes: string | undefined = undefined;
@@ -218,16 +225,16 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
   spokeAfterPiece = 0;
   /**
    * When (ms after its connect) it first spoke after a piece: if it answers, it took
-   * what it had been sent then for a greeting. Infinity until it does.
+   * what it had been sent then for a greeting. {@link never} until it does.
    */
-  greetedMs: number = Infinity;
+  greetedMs: number = never;
   /**
    * When (ms after its connect) it answered: spoke after a piece, having spoken after
    * an earlier one. It then took something it was sent for a reply to what it had said,
    * as a brute-forcer that reads any 3 bytes for its answer does: that is progress for
-   * it. Infinity until it does.
+   * it. {@link never} until it does.
    */
-  answeredMs: number = Infinity;
+  answeredMs: number = never;
   /** When (ms after its connect) it last spoke: 0 until it did. */
   spokeAtMs = 0;
   /** Whether the pacer was told its profile held it to the horizon. */
@@ -582,7 +589,7 @@ export class Tarpit<C, L> {
   #spoke(client: TrappedClient<C>): void {
     const pieces = client.piecesSent;
     client.spokeAtMs = this.#time.now() - client.connectedAt;
-    if (pieces === client.spokeAfterPiece || client.answeredMs !== Infinity) return;
+    if (pieces === client.spokeAfterPiece || client.answeredMs !== never) return;
     if (client.spokeAfterPiece > 0) {
       client.answeredMs = client.spokeAtMs;
       // Its progress began when it took what it was sent for a greeting: its profile held
@@ -747,7 +754,7 @@ function tickGroup(profile: number): number {
  */
 function heldByProfile<C>(client: TrappedClient<C>, heldMs: number): number {
   const since = Math.max(client.profileSince, client.checkedAt);
-  if (client.answeredMs === Infinity) return heldMs - since;
+  if (client.answeredMs === never) return heldMs - since;
   if (client.unwatchedAfter !== watched) return client.answeredMs - since;
   return heldMs - Math.max(since, client.spokeAtMs);
 }
@@ -783,7 +790,7 @@ function departureOf<C>(
     lineMs: sent > 0 ? now - client.lineWaitFrom : 0,
     profile: client.profile,
     profileSinceMs: client.profileSince,
-    greetedMs: client.greetedMs,
-    answeredMs: client.answeredMs,
+    greetedMs: client.greetedMs === never ? Infinity : client.greetedMs,
+    answeredMs: client.answeredMs === never ? Infinity : client.answeredMs,
   };
 }

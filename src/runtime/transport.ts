@@ -3,9 +3,9 @@
  * connections are the runtime's bare TCP handles.
  *
  * Everything TarPyt relies on that Deno does not document lives in this directory, and
- * only here, but for the learner's table, whose memory alone depends on it. Each is
- * proved by a test against the real runtime, so a Deno upgrade that changes one fails
- * that test rather than the tarpit:
+ * only here, but for the learner's table and the engine's client record, whose memory
+ * alone depends on it. Each is proved by a test against the real runtime, so a Deno
+ * upgrade that changes one fails that test rather than the tarpit:
  *
  * | internal | used in | proved by |
  * | --- | --- | --- |
@@ -19,6 +19,7 @@
  * | a closed handle's native memory is freed only by V8's full collection, `gc()` | closed_handles.ts | churn_test.ts |
  * | `node:net` `listen({ fd })` adopts a passed socket as it is | listeners.ts | socket_activation_test.ts |
  * | a resizable `ArrayBuffer` grown at once has its pages committed only as they are written | ../learn/source_table.ts | learner_test.ts "a table costs resident memory only as sources fill it" |
+ * | V8 keeps an integer below 2^31 in an object's field; a fraction or Infinity takes a box of its own | ../engine/pacing_clock.ts (`realTime`), ../engine/tarpit.ts (`never`) | tarpit_test.ts "a held client's record holds whole milliseconds and no Infinity" |
  *
  * They were verified on the Deno named by `denoVersion` in `deno.json` (read by
  * flags.ts), which the tests and CI run on and the release binary bundles.

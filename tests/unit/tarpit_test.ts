@@ -19,6 +19,7 @@ import {
   troubleReportMs,
 } from "../../src/engine/tarpit.ts";
 import { peerReadLimit } from "../../src/engine/transport.ts";
+import { realTime } from "../../src/engine/pacing_clock.ts";
 import { headEnd, longestSilenceMs, type Pacing, type Protocol } from "../../protocols/protocol.ts";
 
 /** A protocol whose first line has a head, then `rest` more lines of "xy\r\n". */
@@ -749,4 +750,51 @@ Deno.test("shutdown closes every listener and client, each with its close event,
   transport.acceptWaiting(listener);
   tarpit.keepAccepting();
   assertEquals(listener.backlog, [late]);
+});
+
+/** Heap bytes each of 10,000 objects of four fields costs, the fields holding `value`. */
+async function bytesPerRecord(value: string): Promise<number> {
+  const code = `
+    const records = new Array(10_000);
+    gc();
+    const before = Deno.memoryUsage().heapUsed;
+    for (let i = 0; i < records.length; i++) records[i] = { a: ${value}, b: 1, c: 2, d: 3 };
+    for (const record of records) { record.b = record.c = record.d = record.a; }
+    gc();
+    console.log((Deno.memoryUsage().heapUsed - before) / records.length);
+  `;
+  const flags = "--v8-flags=--expose-gc,--jitless";
+  const { stdout } = await new Deno.Command(Deno.execPath(), { args: ["eval", flags, code] })
+    .output();
+  return Number(new TextDecoder().decode(stdout));
+}
+
+Deno.test("a held client's record holds whole milliseconds and no Infinity, which V8 keeps in the record itself", async () => {
+  // What V8 does: a field that holds a fraction or Infinity holds a box, one per field.
+  const integer = await bytesPerRecord("2 ** 31 - 1");
+  for (const boxed of ["0.5", "Infinity"]) {
+    const bytes = await bytesPerRecord(boxed);
+    assert(bytes >= integer + 4 * 12, `${boxed}: ${bytes} B a record, ${integer} B with integers`);
+  }
+  // So a client's record, on the real clock, holds none: its times, and its "never".
+  const { tarpit, connect, events } = setUp({
+    clock: realTime(),
+    profiles: [pacing({ firstDelayMs: 10, delayMs: 10 })],
+  });
+  const connection = connect();
+  const accepted = events.find((event) => event.type === "accept");
+  assert(accepted?.type === "accept");
+  const stopAt = performance.now() + 10_000;
+  const waitFor = async (done: () => boolean) => {
+    while (!done() && performance.now() < stopAt) await new Promise((go) => setTimeout(go, 5));
+  };
+  await waitFor(() => connection.received.length >= 2);
+  connection.send("USER root\r\n");
+  await waitFor(() => connection.received.length >= 4);
+  const numbers = Object.entries(accepted.client).filter(([, value]) => typeof value === "number");
+  assert(numbers.length >= 20, `${numbers.length} numbers`);
+  for (const [field, value] of numbers) {
+    assert(Number.isInteger(value) && Math.abs(value) < 2 ** 31, `${field}: ${value}`);
+  }
+  tarpit.shutdown();
 });
