@@ -11,9 +11,9 @@ import { headEnd } from "../../protocols/protocol.ts";
 
 /** Where a client is in its protocol's lines; the engine keeps one per client. */
 export interface LineCursor {
-  /** The line being sent. */
+  /** The line being sent; empty once its last piece has gone. */
   line: string;
-  /** The index of its next byte. */
+  /** The index of its next byte; 0 once its last piece has gone. */
   offset: number;
   /** The lines still to come. */
   readonly lines: Iterator<string, void, undefined>;
@@ -42,15 +42,25 @@ export function nextPiece(cursor: LineCursor, pieceSize: number): string | undef
     if (head >= 0) {
       // Heads are rare (a protocol's first line): the allocation is too.
       if (pieceSize > 0) return line.slice(0, head);
-      cursor.offset = line.length;
+      letGo(cursor);
       return line.slice(0, head) + line.slice(head + 1);
     }
   }
   const { line, offset } = cursor;
   if (pieceSize === 0 || pieceSize >= line.length - offset) {
-    cursor.offset = line.length;
+    letGo(cursor);
     return offset === 0 ? line : line.slice(offset);
   }
   cursor.offset = offset + pieceSize;
   return pieceSize === 1 ? line[offset] : line.slice(offset, offset + pieceSize);
+}
+
+/**
+ * Lets go of a line whose last piece is going: held until the next line, it would
+ * outlive a young-generation collection or two and be moved to the old generation, where
+ * a line sent whole each second piles up as garbage until a full collection.
+ */
+function letGo(cursor: LineCursor): void {
+  cursor.line = "";
+  cursor.offset = 0;
 }
