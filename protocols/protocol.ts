@@ -200,6 +200,8 @@ export interface Protocol {
 
 /**
  * A protocol's `lines`: the `opening` lines once, then `line(maxLineLength)` forever.
+ * Without an opening there is nothing to remember per client, and its clients share one
+ * iterator for each line length: the engine keeps a client's for as long as it stays.
  *
  * @example
  * ```ts
@@ -211,7 +213,17 @@ export function endlessLines(
   line: (maxLineLength: number) => string,
   opening: readonly string[] = [],
 ): Protocol["lines"] {
-  return ({ maxLineLength }) => new EndlessLines(line, opening, maxLineLength);
+  if (opening.length > 0) {
+    return ({ maxLineLength }) => new EndlessLines(line, opening, maxLineLength);
+  }
+  const shared = new Map<number, EndlessLines>();
+  return ({ maxLineLength }) => {
+    let lines = shared.get(maxLineLength);
+    if (lines === undefined) {
+      shared.set(maxLineLength, lines = new EndlessLines(line, [], maxLineLength));
+    }
+    return lines;
+  };
 }
 
 /**

@@ -262,3 +262,16 @@ Deno.test("tls sends a handshake record header of 2^14 bytes, then HelloRequests
   for (const verdict of protocols.tls.verdicts) assert(!verdict.test(stream), `${verdict}`);
   assert(protocols.tls.verdicts[0].test(stream + "\x00"), "one byte more would complete it");
 });
+
+Deno.test("a protocol with nothing to remember per client gives its clients one line iterator", () => {
+  // The engine keeps a client's iterator for as long as the client stays: one shared by all
+  // costs nothing per client. One with opening lines counts them for each client.
+  const options = (maxLineLength: number) => ({ maxLineLength, banner: "" });
+  for (const name of ["ssh", "smtp", "irc"]) {
+    const lines = protocols[name].lines(options(32));
+    assert(lines === protocols[name].lines(options(32)), `${name}: an iterator a client`);
+    assert(lines !== protocols[name].lines(options(64)), `${name}: one for two lengths`);
+    assertLengthsWithin([lines.next().value!], 1, 32);
+  }
+  assert(protocols.telnet.lines(options(32)) !== protocols.telnet.lines(options(32)));
+});
