@@ -790,7 +790,12 @@ function departureOf<C>(
     lineMs: sent > 0 ? now - client.lineWaitFrom : 0,
     profile: client.profile,
     profileSinceMs: client.profileSince,
-    greetedMs: client.greetedMs === never ? Infinity : client.greetedMs,
-    answeredMs: client.answeredMs === never ? Infinity : client.answeredMs,
+    greetedMs: asRecorded(client.greetedMs),
+    answeredMs: asRecorded(client.answeredMs),
   };
+}
+
+/** A time kept in a client's record as a departure record says it: "never" is Infinity. */
+function asRecorded(ms: number): number {
+  return ms === never ? Infinity : ms;
 }
