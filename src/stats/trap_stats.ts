@@ -253,10 +253,12 @@ export class TrappedHistogram {
 
 /**
  * The busiest source addresses, in bounded memory: counts are kept for at most
- * `2 x capacity` addresses; when that fills, only the `capacity` most counted stay
- * (a batch prune, so each new address costs O(log capacity) amortised, not a scan per
- * accept, which slows accepting most where the JIT is off). An address
- * that keeps connecting stays in the table; one that came once is forgotten first.
+ * `2 x capacity` addresses; when that fills, only the `capacity` most counted stay. The
+ * trim finds the least count kept by counting how many addresses have each count, not by
+ * sorting the addresses, so each new address costs O(1) amortised: a botnet brings a new
+ * address with nearly every connection, and this is paid per accept, where the JIT is off
+ * (`deno task bench --only accepts` measures it). An address that keeps connecting stays
+ * in the table; one that came once is forgotten first.
  *
  * @example
  * ```ts
@@ -274,11 +276,29 @@ export class TopTalkers {
 
   /** Counts one connection from `address`. */
   add(address: string): void {
-    this.#counts.set(address, (this.#counts.get(address) ?? 0) + 1);
-    if (this.#counts.size < 2 * this.capacity) return;
-    const kept = this.top(this.capacity);
-    this.#counts.clear();
-    for (const [keptAddress, count] of kept) this.#counts.set(keptAddress, count);
+    const counts = this.#counts;
+    counts.set(address, (counts.get(address) ?? 0) + 1);
+    if (counts.size >= 2 * this.capacity) this.#trim();
+  }
+
+  /** Forgets all but the `capacity` most counted addresses; of equals, the first counted stay. */
+  #trim(): void {
+    const counts = this.#counts;
+    const addressesWith = new Map<number, number>();
+    counts.forEach((count) => addressesWith.set(count, (addressesWith.get(count) ?? 0) + 1));
+    // The least count kept, and how many of the addresses with it stay.
+    let least = 0, room = this.capacity;
+    for (const count of [...addressesWith.keys()].sort((a, b) => b - a)) {
+      least = count;
+      const addresses = addressesWith.get(count)!;
+      if (addresses >= room) break;
+      room -= addresses;
+    }
+    counts.forEach((count, address) => {
+      if (count > least) return;
+      if (count === least && room > 0) room--;
+      else counts.delete(address);
+    });
   }
 
   /** The `n` most counted addresses, most first. */

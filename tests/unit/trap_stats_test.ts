@@ -14,6 +14,17 @@ Deno.test("the busiest sources survive a flood of one-time addresses in bounded 
   assertEquals(top.slice(0, 2), [["203.0.113.7", 500], ["198.51.100.2", 50]]);
 });
 
+Deno.test("a full table of sources keeps the most counted, and of equals the first counted", () => {
+  const talkers = new TopTalkers(4);
+  for (const [address, times] of [["a", 1], ["b", 3], ["c", 2], ["d", 2], ["e", 2], ["f", 2]]) {
+    for (let i = 0; i < Number(times); i++) talkers.add(String(address));
+  }
+  // Eight addresses fill twice four: the trim keeps b, then the first three of the four counted twice.
+  talkers.add("g");
+  talkers.add("h");
+  assertEquals(talkers.top(10), [["b", 3], ["c", 2], ["d", 2], ["e", 2]]);
+});
+
 Deno.test("the trapped-time histogram files each client under the first bound it fits", () => {
   const histogram = new TrappedHistogram();
   for (const seconds of [0.5, 10, 10.1, 3_600, 100_000]) histogram.observe(seconds);
