@@ -176,6 +176,11 @@ export class Learner implements Pacer {
   readonly #prior: Level;
   readonly #departures = new Map<string, number>();
   readonly #paced: number[];
+  /** Under fixed pacing, the one choice for each tag: nothing to make per client. */
+  readonly #fixedChoices: readonly PacerChoice[] = Array.from(
+    { length: familyNames.length + 1 },
+    (_, tag) => ({ profile: 0, tag }),
+  );
   /** The soonest any profile sends a first byte. */
   readonly #soonestFirstMs: number;
   #news = 0;
@@ -211,19 +216,21 @@ export class Learner implements Pacer {
 
   choose(source: string, firstBytes: string | undefined): PacerChoice {
     const name = nameByFirstBytes(this.#options.protocol, firstBytes);
-    const slot = this.#slotOf(source, name);
-    let profile = this.#options.learn ? this.#pick(slot, name) : 0;
-    if (name !== undefined) {
-      const held = (this.#held.get(name) ?? 0) + 1;
-      this.#held.set(name, held);
-      if (this.#options.learn && held >= crowd) {
-        profile = this.#trial(slot, name, profile) ?? profile;
-      }
-    }
-    this.#paced[profile]++;
     // The tag names the client's program, so that what it shows is learned for that
     // program even when its source runs others beside it.
     const tag = name === undefined ? 0 : familyNames.indexOf(name) + 1;
+    if (!this.#options.learn) {
+      this.#paced[0]++;
+      return this.#fixedChoices[tag];
+    }
+    const slot = this.#slotOf(source, name);
+    let profile = this.#pick(slot, name);
+    if (name !== undefined) {
+      const held = (this.#held.get(name) ?? 0) + 1;
+      this.#held.set(name, held);
+      if (held >= crowd) profile = this.#trial(slot, name, profile) ?? profile;
+    }
+    this.#paced[profile]++;
     const adapted = this.#profilesOf(slot)[profile];
     // Asked for at the latest its jitter could draw it, which the engine then keeps to.
     return adapted.firstDelayMs > this.#profiles[profile].firstDelayMs
@@ -232,6 +239,7 @@ export class Learner implements Pacer {
   }
 
   stayed(source: string, tag: number, profile: number, longestGapMs: number): number {
+    if (!this.#options.learn) return profile;
     const name = nameOf(tag);
     const slot = this.#slotOf(source, name);
     const horizon = this.horizonMs / 1000;
@@ -290,16 +298,18 @@ export class Learner implements Pacer {
   departed(source: string, tag: number, departure: Departure): string {
     const name = nameOf(tag);
     const slot = this.#slotOf(source, name);
-    if (name !== undefined) this.#held.set(name, (this.#held.get(name) ?? 1) - 1);
     const evidence = evidenceOf(departure);
+    const family = this.#familyOf(slot, name, evidence, departure.heldMs / 1000);
+    this.#departures.set(family, (this.#departures.get(family) ?? 0) + 1);
+    // Fixed pacing has nothing to choose: what a departure says of the profiles would go unread.
+    if (!this.#options.learn) return family;
+    if (name !== undefined) this.#held.set(name, (this.#held.get(name) ?? 1) - 1);
     // A silence no profile's first byte could have ended says nothing of how long its
     // source's clients wait (a scan that connects and closes).
     if (evidence?.limit === "silence" && evidence.value * 1000 > this.#soonestFirstMs) {
       const at = this.#silenceAt(slot), floats = this.#sources.floats;
       floats[at] = Number.isNaN(floats[at]) ? evidence.value : Math.min(floats[at], evidence.value);
     }
-    const family = this.#familyOf(slot, name, evidence, departure.heldMs / 1000);
-    this.#departures.set(family, (this.#departures.get(family) ?? 0) + 1);
     const { leftBy, aliveMs, profile, profileSinceMs, answeredMs } = departure;
     // One held to the horizon by its profile was counted when it got there.
     if (departure.counted) return family;
