@@ -460,6 +460,7 @@ export class Tarpit<C, L> {
       return;
     }
     this.#perSource.set(source, fromSource + 1);
+    const now = this.#time.now();
     const client = new TrappedClient(
       connection,
       host,
@@ -467,10 +468,10 @@ export class Tarpit<C, L> {
       source,
       this.#nextId++,
       localPort,
-      this.#time.now(),
+      now,
     );
     this.#clients.add(client);
-    this.#clock.schedule(client, decisionGroup);
+    this.#clock.schedule(client, decisionGroup, now);
     this.#emit({ type: "accept", client, held: this.#clients.size, max: this.#options.maxClients });
     transport.watch(connection, client, this.#watch);
   }

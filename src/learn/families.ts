@@ -170,14 +170,31 @@ export function familyByLeaving(
   heldSeconds: number,
 ): string {
   if (evidence === undefined) return "unknown";
-  const family = families.find((f) => {
-    const value = f.limit === "time"
-      ? heldSeconds
-      : evidence.limit === f.limit
-      ? evidence.value
-      : NaN;
-    return value >= f.min && value <= f.max &&
-      (f.protocols === undefined || f.protocols.includes(protocol));
-  });
-  return family?.name ?? "unknown";
+  for (const family of candidates(protocol, evidence.limit)) {
+    const value = family.limit === "time" ? heldSeconds : evidence.value;
+    if (value >= family.min && value <= family.max) return family.name;
+  }
+  return "unknown";
+}
+
+/** Per protocol, then per limit a departure showed: the families it may be of, in order. */
+const candidatesOf = new Map<string, Map<Limit, readonly Family[]>>();
+
+/**
+ * The families a departure from `protocol` that showed `limit` may be of, in the table's
+ * order: those of that limit and those known by their time. Made once per pair, since
+ * every departure is named and the table is scanned jitless.
+ */
+function candidates(protocol: string, limit: Limit): readonly Family[] {
+  let byLimit = candidatesOf.get(protocol);
+  if (byLimit === undefined) candidatesOf.set(protocol, byLimit = new Map());
+  let found = byLimit.get(limit);
+  if (found === undefined) {
+    found = families.filter((f) =>
+      (f.limit === limit || f.limit === "time") &&
+      (f.protocols === undefined || f.protocols.includes(protocol))
+    );
+    byLimit.set(limit, found);
+  }
+  return found;
 }

@@ -83,18 +83,23 @@ export function createLogger(options: LoggerOptions): Logger {
   const threshold = logLevels.indexOf(options.level);
   const enabled = (level: LogLevel): boolean => logLevels.indexOf(level) <= threshold;
   const json = options.format === "json";
+  const { journal, hostname } = options;
   return {
     enabled,
     log(level, event, fields = {}, message): void {
       if (!enabled(level)) return;
+      const priority = journal ? `<${syslogPriority[level]}>` : "";
+      if (json) {
+        const timestamp = new Date(now()).toISOString();
+        const head: Record<string, string> = hostname === undefined
+          ? { timestamp, level, event }
+          : { timestamp, hostname, level, event };
+        write(priority + jsonLine(head, fields, message), level, event);
+        return;
+      }
       // journald stamps the time itself: a text line under it needs none.
-      const timestamp = options.journal && !json ? "" : new Date(now()).toISOString();
-      const prefix = options.journal ? `<${syslogPriority[level]}>` : json ? "" : `${timestamp} `;
-      const head: Record<string, string> = options.hostname === undefined
-        ? { timestamp, level, event }
-        : { timestamp, hostname: options.hostname, level, event };
-      const body = json ? jsonLine(head, fields, message) : textLine(event, fields, message);
-      write(prefix + body, level, event);
+      const line = textLine(event, fields, message);
+      write(journal ? priority + line : `${new Date(now()).toISOString()} ${line}`, level, event);
     },
   };
 }

@@ -153,10 +153,11 @@ export interface LineQueue {
 export function queuedLines(
   queue: LineQueue,
 ): (line: string, level: LogLevel, event: string) => void {
+  const keeps = new Map<string, EventDoc["keep"]>(
+    Object.entries(logEvents).map(([event, doc]) => [event, (doc as EventDoc).keep]),
+  );
   return (line, level, event) => {
-    const keep = Object.hasOwn(logEvents, event)
-      ? (logEvents[event as EventName] as EventDoc).keep
-      : undefined;
+    const keep = keeps.get(event);
     queue.write(
       line,
       keep !== undefined || level === "warning" || level === "error",

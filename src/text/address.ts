@@ -17,6 +17,7 @@
  * ```
  */
 export function plainAddress(address: string): string {
+  if (!address.includes(":")) return address;
   return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address) ? address.slice(7) : address;
 }
 
