@@ -214,7 +214,7 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
    * Its departure as it stood when it closed its end (FIN), while that is not known to be
    * a half-close: the write that tells must not count as something it got.
    */
-  closedEnd: Omit<Departure, "counted"> | undefined = undefined;
+  closedEnd: Departure | undefined = undefined;
   /** When (ms after its connect) its profile began: 0, or when the pacer changed it. */
   profileSince = 0;
   /** Pieces it had been sent when its profile began. */
@@ -542,7 +542,7 @@ export class Tarpit<C, L> {
    */
   #closedEnd(client: TrappedClient<C>): void {
     const now = this.#time.now();
-    client.closedEnd = departureOf(client, "closed", now);
+    client.closedEnd = departureOf(client, "closed", now, false);
     client.unwatchedAfter = now - client.connectedAt;
     if (this.#clock.groupOf(client) === this.#endedGroup) return;
     this.#clock.remove(client);
@@ -681,12 +681,16 @@ export class Tarpit<C, L> {
     this.#clock.remove(client);
     // One that closed its end and was then found gone by a write left when it closed.
     const closed = leftBy === "closed" || leftBy === "reset" || leftBy === "write";
-    const seen = (closed ? client.closedEnd : undefined) ??
-      departureOf(client, leftBy, this.#time.now());
-    const stayed = !client.credited &&
-      heldByProfile(client, seen.heldMs) >= this.#pacer.horizonMs;
+    const closedEnd = closed ? client.closedEnd : undefined;
+    const now = this.#time.now();
+    const heldMs = closedEnd === undefined ? now - client.connectedAt : closedEnd.heldMs;
+    const stayed = !client.credited && heldByProfile(client, heldMs) >= this.#pacer.horizonMs;
     if (stayed) this.#pacer.stayed(client.source, client.tag, client.profile, client.longestGapMs);
-    const departure = { ...seen, counted: client.credited || stayed };
+    const counted = client.credited || stayed;
+    // Made whole here, not copied: a record per client, made jitless.
+    const departure = closedEnd === undefined
+      ? departureOf(client, leftBy, now, counted)
+      : { ...closedEnd, counted };
     const family = this.#pacer.departed(client.source, client.tag, departure);
     this.#emit({ type: "close", client, departure, family, error });
     if (this.#stopping) return;
@@ -761,14 +765,15 @@ function heldByProfile<C>(client: TrappedClient<C>, heldMs: number): number {
 }
 
 /**
- * The client's departure record, its leaving seen `leftBy` at `now`; whether it counted
- * is the pacer's to be told when it is dropped.
+ * The client's departure record, its leaving seen `leftBy` at `now`, `counted` when its
+ * pacer was told it stayed.
  */
 function departureOf<C>(
   client: TrappedClient<C>,
   leftBy: LeftBy,
   now: number,
-): Omit<Departure, "counted"> {
+  counted: boolean,
+): Departure {
   const heldMs = now - client.connectedAt;
   const late = leftBy === "write" || leftBy === "ended";
   const { line, offset } = client;
@@ -793,6 +798,7 @@ function departureOf<C>(
     profileSinceMs: client.profileSince,
     greetedMs: asRecorded(client.greetedMs),
     answeredMs: asRecorded(client.answeredMs),
+    counted,
   };
 }
 

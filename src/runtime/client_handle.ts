@@ -79,10 +79,14 @@ export const writePending = 1;
  * ```
  */
 export function peerOf(handle: ClientHandle): { address: string; port: number } | undefined {
-  const out: { address?: string; port?: number } = {};
+  const out = peerName;
+  out.address = out.port = undefined;
   if (handle.getpeername(out) < 0 || out.address === undefined) return undefined;
   return { address: plainAddress(out.address), port: out.port ?? 0 };
 }
+
+/** What getpeername(2) fills, one for every call: it is read at once. */
+const peerName: { address?: string; port?: number } = {};
 
 /**
  * Writes lines to client handles; one per transport, so that every write shares one
