@@ -240,11 +240,14 @@ class EndlessLines implements IterableIterator<string, void, undefined> {
     readonly maxLineLength: number,
   ) {}
 
+  /** The one result it gives, refilled for each line: read at once, as iterators are. */
+  readonly #result = { done: false as const, value: "" };
+
   next(): IteratorResult<string, void> {
-    const value = this.#openingSent < this.opening.length
+    this.#result.value = this.#openingSent < this.opening.length
       ? this.opening[this.#openingSent++]
       : this.line(this.maxLineLength);
-    return { done: false, value };
+    return this.#result;
   }
 
   [Symbol.iterator](): this {
