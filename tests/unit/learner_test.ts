@@ -473,8 +473,16 @@ Deno.test("learning off gives every client the default, and still names families
   learn.choose("192.0.2.9", undefined);
   learn.stayed("192.0.2.9", 0, 0, 22_000);
   assertEquals(learn.choose("192.0.2.9", undefined).profile, 0);
+  // Nothing to choose, so nothing looked up per client: only a departure's family is kept.
+  assertEquals(learn.sources, 0, "sources kept before any left");
   assertEquals(
     learn.departed("192.0.2.9", 0, departure(20_100, { silenceMs: 20_100 })),
+    "read-timeout-20s",
+  );
+  assertEquals(learn.sources, 1);
+  // One whose leaving shows nothing is named as its source's last that did.
+  assertEquals(
+    learn.departed("192.0.2.9", 0, departure(3_000, { leftBy: "write" })),
     "read-timeout-20s",
   );
 });
