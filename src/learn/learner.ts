@@ -340,8 +340,9 @@ export class Learner implements Pacer {
     // How it left says what would have held it: on the profiles as its source gets them,
     // and as a first contact gets them, for the levels beyond its source.
     const known = evidence === undefined ? undefined : limitsOf(evidence, name);
-    const here = known && this.#holds(known, this.#profilesOf(slot));
-    const anywhere = known && this.#holds(known, this.#profiles);
+    const profiles = this.#profilesOf(slot);
+    const here = known && this.#holds(known, profiles);
+    const anywhere = known && (profiles === this.#profiles ? here : this.#holds(known));
     this.#levelsOf(slot, name).forEach((level, i) => {
       // The protocol's level judges by what each profile would have held: which profile
       // its clients were given depended on their sources.
