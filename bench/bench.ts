@@ -342,7 +342,9 @@ if (only.has("accepts")) {
   console.log(
     `\nCPU per accept, TarPyt / endlessh: ${
       ratio(ours["CPU us/accept"], theirs?.["CPU us/accept"])
-    }, floor / endlessh: ${ratio(base?.["CPU us/accept"], theirs?.["CPU us/accept"])}`,
+    }, floor / endlessh: ${ratio(base?.["CPU us/accept"], theirs?.["CPU us/accept"])}; ` +
+      // The floor's share moves with the machine; what TarPyt adds to it is its own.
+      `TarPyt / floor: ${ratio(ours["CPU us/accept"], base?.["CPU us/accept"])}`,
   );
 }
 
