@@ -265,6 +265,7 @@ export class Learner implements Pacer {
   }
 
   reconsider(source: string, tag: number, profile: number): number {
+    if (!this.#options.learn) return profile;
     const name = nameOf(tag);
     return this.#goOn(this.#slotOf(source, name), name, profile);
   }
@@ -322,8 +323,7 @@ export class Learner implements Pacer {
     // next (nmap's scripts, which without a greeting would have tried again over TLS).
     const { greetedMs, heldMs, silenceMs } = departure;
     if (
-      this.#options.learn && evidence?.limit === "verdict" && greetedMs >= profileSinceMs &&
-      heldMs - silenceMs > greetedMs
+      evidence?.limit === "verdict" && greetedMs >= profileSinceMs && heldMs - silenceMs > greetedMs
     ) {
       this.#judgeAnswer(slot, name, profile, greetedMs - profileSinceMs);
       return family;
@@ -467,7 +467,6 @@ export class Learner implements Pacer {
    * long, or a trial of a cheaper one.
    */
   #goOn(slot: number, name: string | undefined, profile: number): number {
-    if (!this.#options.learn) return profile;
     const choice = cheapestOfBest(this.#estimates(slot, name).estimates, this.#costs);
     if (this.#costs[choice] < this.#costs[profile]) return choice;
     return this.#trial(slot, name, profile) ?? profile;
@@ -562,7 +561,7 @@ export class Learner implements Pacer {
    */
   #profilesOf(slot: number): readonly Profile[] {
     const silence = this.#sources.floats[this.#silenceAt(slot)];
-    if (!this.#options.learn || Number.isNaN(silence)) return this.#profiles;
+    if (Number.isNaN(silence)) return this.#profiles;
     return this.#profiles.map((profile) => firstByteBy(profile, withinSilence * silence));
   }
 
