@@ -343,12 +343,24 @@ export class Learner implements Pacer {
     const profiles = this.#profilesOf(slot);
     const here = known && this.#holds(known, profiles);
     const anywhere = known && (profiles === this.#profiles ? here : this.#holds(known));
+    const judgedAlike = evidence?.limit === "verdict" && profileSinceMs === 0
+      ? profiles.map((other, p) => p !== profile && judgedAsSoon(other, profiles[profile]))
+      : undefined;
     this.#levelsOf(slot, name).forEach((level, i) => {
       // The protocol's level judges by what each profile would have held: which profile
       // its clients were given depended on their sources.
       if (level !== this.#prior) addTo(level.held, level.tried, profile, held);
       const wouldHold = i === 0 ? here : anywhere;
-      if (wouldHold !== undefined) addEach(level.wouldHold, level.seen, wouldHold);
+      if (wouldHold === undefined) return;
+      addEach(level.wouldHold, level.seen, wouldHold);
+      // A client that judged its first bytes at once would have judged any as soon that
+      // came no later: each such profile was tried on it as well. So one verdict counts
+      // against them all, and a source that judges its first bytes retries none of them
+      // for the doubt the others had.
+      if (level === this.#prior) return;
+      judgedAlike?.forEach((alike, p) => {
+        if (alike) addTo(level.held, level.tried, p, wouldHold[p]);
+      });
     });
     return family;
   }
@@ -652,4 +664,15 @@ function satThrough(other: Profile, own: Profile, waitedS: number): boolean {
   const noLaterFirst = other.firstDelayMs <= own.firstDelayMs &&
     firstSilence(other) <= firstSilence(own);
   return (noLaterFirst || firstSilence(other) <= waitedS) && longestGap(other) <= waitedS;
+}
+
+/**
+ * Whether a client that judged the first bytes of `own` at once would judge those of
+ * `other` as soon: they come no later, drawn at their latest (as a first byte asked later
+ * is sent), and hold at least as much. A whole line holds a drip's first byte; a drip's
+ * first byte is not a whole line, which hydra judges where it waits on a drip.
+ */
+function judgedAsSoon(other: Profile, own: Profile): boolean {
+  return (own.pieceSize > 0 || other.pieceSize === 0) &&
+    firstSilence(other) <= firstSilence(own);
 }
