@@ -40,11 +40,14 @@ import {
   programEnv,
   rssBytes,
   RunningProcess,
+  stopAllOnSignal,
 } from "../tests/support/process.ts";
 import { floorServerArgv, readingClients, sleep } from "./support.ts";
 import { freePort, heapUsedBytes, untilListening } from "../tests/support/net.ts";
 import { loadArgv, tarpytArgv } from "../tests/support/tarpyt.ts";
 import { runtimeFlags } from "../src/runtime/flags.ts";
+
+stopAllOnSignal();
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -21,9 +21,11 @@ import {
   type SideResult,
   writeCampaignFiles,
 } from "../tests/support/campaigns.ts";
-import { RunningProcess } from "../tests/support/process.ts";
+import { RunningProcess, stopAllOnSignal } from "../tests/support/process.ts";
 import { tarpytArgv } from "../tests/support/tarpyt.ts";
 import { unmet } from "../tests/support/tools.ts";
+
+stopAllOnSignal();
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -15,10 +15,12 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { cpuSeconds, rssBytes, RunningProcess } from "../tests/support/process.ts";
+import { cpuSeconds, rssBytes, RunningProcess, stopAllOnSignal } from "../tests/support/process.ts";
 import { freePort, heapUsedBytes } from "../tests/support/net.ts";
 import { churn, tarpytArgv } from "../tests/support/tarpyt.ts";
 import { sleep } from "./support.ts";
+
+stopAllOnSignal();
 
 const { values } = parseArgs({
   args: Deno.args,

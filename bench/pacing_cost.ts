@@ -12,13 +12,15 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { cpuSeconds, rssBytes, RunningProcess } from "../tests/support/process.ts";
+import { cpuSeconds, rssBytes, RunningProcess, stopAllOnSignal } from "../tests/support/process.ts";
 import { floorServerArgv, readingClients, sleep } from "./support.ts";
 import { cpuOf } from "../tests/support/campaigns.ts";
 import { freePort, untilListening } from "../tests/support/net.ts";
 import { tarpytArgv } from "../tests/support/tarpyt.ts";
 import { protocols } from "../protocols/mod.ts";
 import { formatDuration } from "../src/text/duration.ts";
+
+stopAllOnSignal();
 
 const { values } = parseArgs({
   args: Deno.args,

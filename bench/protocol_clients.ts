@@ -9,11 +9,13 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { RunningProcess } from "../tests/support/process.ts";
+import { RunningProcess, stopAllOnSignal } from "../tests/support/process.ts";
 import { tarpytArgv } from "../tests/support/tarpyt.ts";
 import { allClients, type Outcome, trap } from "../tests/support/clients.ts";
 import { unmet } from "../tests/support/tools.ts";
 import { protocols } from "../protocols/mod.ts";
+
+stopAllOnSignal();
 
 const { values } = parseArgs({
   args: Deno.args,

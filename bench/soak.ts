@@ -14,7 +14,9 @@
 import { parseArgs } from "node:util";
 import { freePort, heapUsedBytes, untilListening } from "../tests/support/net.ts";
 import { loadArgv, tarpytArgv } from "../tests/support/tarpyt.ts";
-import { rssBytes, RunningProcess } from "../tests/support/process.ts";
+import { rssBytes, RunningProcess, stopAllOnSignal } from "../tests/support/process.ts";
+
+stopAllOnSignal();
 
 const { values } = parseArgs({
   args: Deno.args,

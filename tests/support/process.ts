@@ -44,6 +44,38 @@ export interface OutputOptions {
   readonly onLine?: (line: string) => void;
 }
 
+/** The processes started here that have not exited: what {@link stopAllOnSignal} stops. */
+const running = new Set<Deno.ChildProcess>();
+
+/**
+ * Makes SIGINT and SIGTERM stop every process started here, and its process group (a
+ * tool started with setsid leads one, with its children), before this program exits: a
+ * bench interrupted must not leave its tarpits and tools running. For a program's main
+ * module: a test must not listen for signals.
+ *
+ * @example
+ * ```ts ignore
+ * import { stopAllOnSignal } from "../tests/support/process.ts";
+ * stopAllOnSignal();
+ * ```
+ */
+export function stopAllOnSignal(): void {
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    Deno.addSignalListener(signal, () => {
+      for (const child of running) {
+        try {
+          Deno.kill(-child.pid, "SIGTERM");
+        } catch {
+          try {
+            child.kill("SIGTERM");
+          } catch { /* exited meanwhile */ }
+        }
+      }
+      Deno.exit(code);
+    });
+  }
+}
+
 /** A process whose stdout and stderr are collected, stopped at the end of the test. */
 export class RunningProcess implements AsyncDisposable {
   readonly child: Deno.ChildProcess;
@@ -73,6 +105,7 @@ export class RunningProcess implements AsyncDisposable {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
+    running.add(this.child);
     const collect = async (stream: ReadableStream<Uint8Array>) => {
       let rest = "";
       for await (const chunk of stream) {
@@ -92,6 +125,7 @@ export class RunningProcess implements AsyncDisposable {
     };
     const streams = Promise.all([collect(this.child.stdout), collect(this.child.stderr)]);
     this.#done = streams.then(() => this.child.status).then((status) => {
+      running.delete(this.child);
       this.#status = status;
       for (const wake of this.#waiters) wake();
       return status;
