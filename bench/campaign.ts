@@ -155,7 +155,7 @@ for (const [i, campaign] of running.entries()) {
     const cpu = clientCpu(result, j);
     const left = judged(result);
     const named = left.filter((c) =>
-      c.family === campaign.family || (campaign.triesTls && c.family === "tls")
+      campaign.families?.includes(c.family) || (campaign.triesTls && c.family === "tls")
     ).length;
     const total = totals[j];
     total.cpu += cpu;
@@ -164,14 +164,16 @@ for (const [i, campaign] of running.entries()) {
       total.toolCpu += cpu;
       total.toolHeld += held;
     }
-    if (campaign.family !== undefined) {
+    if (campaign.families !== undefined) {
       total.named += named;
       total.departed += left.length;
     }
-    if (result.falseSuccess) total.falseSuccess++;
-    const families = campaign.family === undefined
+    if (result.falseSuccess) {
+      total.falseSuccess++;
+    }
+    const families = campaign.families === undefined
       ? "-"
-      : `${named}/${left.length} ${campaign.family}`;
+      : `${named}/${left.length} ${campaign.families.join(",")}`;
     console.log(
       `| ${campaign.protocol} | ${campaign.tool} | ${side.name} | ${result.runs.length} | ${connections.length} | ${
         fmt(connections[0]?.seconds)

@@ -40,8 +40,11 @@ export interface Campaign {
   argv(port: number, files: CampaignFiles): string[];
   /** Output that says it believes it logged in. */
   readonly success: RegExp;
-  /** The family its departures are to be named, where the family table has one. */
-  readonly family?: string;
+  /**
+   * The families its departures may rightly be named, where the family table has them: one
+   * for each limit its source sets on a connection.
+   */
+  readonly families?: readonly string[];
   /**
    * Whether it retries a connection that got no greeting over TLS (nmap's scripts, by
    * nselib/comm.lua's `tryssl`): those connections are to be named `tls`.
@@ -102,10 +105,10 @@ function hydra(protocol: string): Campaign {
       ...(service === "http-get" ? ["http-get", "/"] : [service]),
     ],
     success: /\b[1-9]\d* valid passwords? found/,
-    family: protocol === "ssh"
-      ? "libssh"
+    families: protocol === "ssh"
+      ? ["libssh"]
       : protocol === "http" || protocol === "irc"
-      ? "hydra"
+      ? ["hydra"]
       : undefined,
     limit: protocol === "ssh" ? hydraSshLimit : protocol === "irc" ? hydraIrcLimit : undefined,
   };
@@ -130,7 +133,11 @@ function medusa(protocol: string): Campaign {
       medusaModule[protocol],
     ],
     success: /ACCOUNT FOUND/,
-    family: protocol === "ssh" ? "libssh2" : protocol === "http" ? undefined : "read-timeout-20s",
+    families: protocol === "ssh"
+      ? ["libssh2"]
+      : protocol === "http"
+      ? undefined
+      : ["read-timeout-20s"],
     limit: protocol === "ssh" ? undefined : medusaLimit,
   };
 }
@@ -152,12 +159,18 @@ function ncrack(protocol: string): Campaign {
   };
 }
 
-const nmapFamilies: Readonly<Record<string, string>> = {
-  ssh: "libssh2",
-  ftp: "read-timeout-5s",
-  telnet: "read-timeout-10s",
-  pop3: "read-timeout-20s",
-  imap: "read-timeout-10s",
+/**
+ * The families of nmap's brute-force scripts. telnet-brute probes the target with
+ * `comm.tryssl` and a 5 s timeout, which comm.lua doubles for a read (connect timeout plus
+ * request timeout: 10 s); its workers' connections wait 5 s a read (`telnet-brute.timeout`,
+ * telnet-brute.nse:41, :179). Only a probe that got a greeting starts the workers.
+ */
+const nmapFamilies: Readonly<Record<string, readonly string[]>> = {
+  ssh: ["libssh2"],
+  ftp: ["read-timeout-5s"],
+  telnet: ["read-timeout-10s", "read-timeout-5s"],
+  pop3: ["read-timeout-20s"],
+  imap: ["read-timeout-10s"],
 };
 
 /**
@@ -210,7 +223,7 @@ function nmapBrute(protocol: string): Campaign {
       "127.0.0.1",
     ],
     success: /Valid credentials/,
-    family: nmapFamilies[protocol],
+    families: nmapFamilies[protocol],
     triesTls: true,
     limit: protocol === "smtp"
       ? nmapSmtpBruteLimit
@@ -258,11 +271,11 @@ function patator(protocol: string): Campaign {
       "--max-retries=0",
     ],
     success: /\|\s*(230|235|\+OK|OK)\s/,
-    family: protocol === "ssh"
-      ? "paramiko"
+    families: protocol === "ssh"
+      ? ["paramiko"]
       : protocol === "telnet"
       ? undefined
-      : "read-timeout-10s",
+      : ["read-timeout-10s"],
     limit: protocol === "telnet" ? patatorTelnetLimit : undefined,
   };
 }
@@ -291,7 +304,7 @@ function scripted(protocol: string, kind: string, family?: string, limit?: HardL
       passwords,
     ],
     success: /^LOGGED IN$/m,
-    family,
+    families: family === undefined ? undefined : [family],
     limit,
   };
 }
@@ -311,7 +324,7 @@ function curl(protocol: string): Campaign {
       passwords,
     ],
     success: /^curl exit 0$/m,
-    family: "curl",
+    families: ["curl"],
     limit: protocol === "http" ? undefined : curlLimit,
   };
 }
@@ -352,7 +365,7 @@ const openssh: Campaign = {
     passwords,
   ],
   success: /^ssh exit 0$/m,
-  family: "openssh",
+  families: ["openssh"],
 };
 
 /**
