@@ -154,9 +154,10 @@ for (const [i, campaign] of running.entries()) {
     const held = heldSeconds(result);
     const cpu = clientCpu(result, j);
     const left = judged(result);
-    const named = left.filter((c) =>
-      campaign.families?.includes(c.family) || (campaign.triesTls && c.family === "tls")
-    ).length;
+    const misnamed = left.filter((c) =>
+      !campaign.families?.includes(c.family) && !(campaign.triesTls && c.family === "tls")
+    );
+    const named = left.length - misnamed.length;
     const total = totals[j];
     total.cpu += cpu;
     total.held += held;
@@ -171,9 +172,13 @@ for (const [i, campaign] of running.entries()) {
     if (result.falseSuccess) {
       total.falseSuccess++;
     }
+    // What the others were named instead, so that a wrong ground truth shows.
+    const instead = new Map<string, number>();
+    for (const { family } of misnamed) instead.set(family, (instead.get(family) ?? 0) + 1);
     const families = campaign.families === undefined
       ? "-"
-      : `${named}/${left.length} ${campaign.families.join(",")}`;
+      : `${named}/${left.length} ${campaign.families.join(",")}` +
+        (instead.size === 0 ? "" : ` (${[...instead].map(([f, n]) => `${n} ${f}`).join(", ")})`);
     console.log(
       `| ${campaign.protocol} | ${campaign.tool} | ${side.name} | ${result.runs.length} | ${connections.length} | ${
         fmt(connections[0]?.seconds)
