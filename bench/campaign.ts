@@ -169,9 +169,7 @@ for (const [i, campaign] of running.entries()) {
       total.named += named;
       total.departed += left.length;
     }
-    if (result.falseSuccess) {
-      total.falseSuccess++;
-    }
+    if (result.falseSuccess) total.falseSuccess++;
     // What the others were named instead, so that a wrong ground truth shows.
     const instead = new Map<string, number>();
     for (const { family } of misnamed) instead.set(family, (instead.get(family) ?? 0) + 1);
