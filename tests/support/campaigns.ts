@@ -18,6 +18,7 @@ import {
   hydraSshLimit,
   medusaLimit,
   medusaModule,
+  ncrackTlsLimit,
 } from "./clients.ts";
 import { programEnv, RunningProcess } from "./process.ts";
 import { loadArgv, tarpytArgv } from "./tarpyt.ts";
@@ -86,15 +87,18 @@ export async function writeCampaignFiles(dir: string): Promise<CampaignFiles> {
   return files;
 }
 
+/** hydra against `protocol`; on tls, its HTTPS mode (`-S`). */
 function hydra(protocol: string): Campaign {
-  const service = hydraProtocol[protocol];
+  const overTls = protocol === "tls";
+  const service = overTls ? "http-get" : hydraProtocol[protocol];
   return {
     protocol,
-    tool: "hydra",
+    tool: overTls ? "hydra -S" : "hydra",
     needs: ["hydra"],
     argv: (port, { passwords }) => [
       "hydra",
       "-I",
+      ...(overTls ? ["-S"] : []),
       "-l",
       "root",
       "-P",
@@ -114,13 +118,16 @@ function hydra(protocol: string): Campaign {
   };
 }
 
+/** medusa against `protocol`; on tls, its HTTP module over TLS (`-s`). */
 function medusa(protocol: string): Campaign {
+  const overTls = protocol === "tls";
   return {
     protocol,
-    tool: "medusa",
+    tool: overTls ? "medusa -s" : "medusa",
     needs: ["medusa"],
     argv: (port, { passwords }) => [
       "medusa",
+      ...(overTls ? ["-s"] : []),
       "-h",
       "127.0.0.1",
       "-n",
@@ -130,22 +137,24 @@ function medusa(protocol: string): Campaign {
       "-P",
       passwords,
       "-M",
-      medusaModule[protocol],
+      overTls ? "http" : medusaModule[protocol],
     ],
     success: /ACCOUNT FOUND/,
     families: protocol === "ssh"
       ? ["libssh2"]
-      : protocol === "http"
+      : protocol === "http" || overTls
       ? undefined
       : ["read-timeout-20s"],
-    limit: protocol === "ssh" ? undefined : medusaLimit,
+    limit: protocol === "ssh" || overTls ? undefined : medusaLimit,
   };
 }
 
+/** ncrack against `protocol`; on tls, its https module. */
 function ncrack(protocol: string): Campaign {
+  const overTls = protocol === "tls";
   return {
     protocol,
-    tool: "ncrack",
+    tool: overTls ? "ncrack https" : "ncrack",
     needs: ["ncrack"],
     argv: (port, { passwords }) => [
       "ncrack",
@@ -153,9 +162,10 @@ function ncrack(protocol: string): Campaign {
       "root",
       "-P",
       passwords,
-      `${protocol}://127.0.0.1:${port}`,
+      `${overTls ? "https" : protocol}://127.0.0.1:${port}`,
     ],
     success: /Discovered credentials/,
+    limit: overTls ? ncrackTlsLimit : undefined,
   };
 }
 
@@ -203,9 +213,12 @@ const nmapPop3BruteLimit: HardLimit = {
     "the first reply to USER ends the run (pop3.lua:46, pop3-brute.nse:88-90)",
 };
 
-/** nmap's NSE brute-force script for `protocol`, forced to run on any port (`+`). */
+/**
+ * nmap's NSE brute-force script for `protocol`, forced to run on any port (`+`); on tls,
+ * http-brute, which http.lua sends over TLS once plain text failed (comm.tryssl).
+ */
 function nmapBrute(protocol: string): Campaign {
-  const script = `${protocol}-brute`;
+  const script = `${protocol === "tls" ? "http" : protocol}-brute`;
   return {
     protocol,
     tool: `nmap ${script}`,
@@ -288,6 +301,17 @@ const paramikoTimeoutLimit: HardLimit = {
     "then fails with No existing session (transport.py:1497)",
 };
 
+/**
+ * Python's ssl with a socket timeout: the timeout is one deadline for the whole handshake,
+ * not a wait for each read.
+ */
+const pythonHandshakeLimit: HardLimit = {
+  seconds: 9.5,
+  why: "a socket timeout of 10 s is one deadline for the whole TLS handshake: do_handshake " +
+    "sets deadline = now + the socket's timeout and waits for each read only what is left " +
+    "of it (CPython Modules/_ssl.c, _ssl__SSLSocket_do_handshake_impl)",
+};
+
 /** A script of tests/support/scripted.py. */
 function scripted(protocol: string, kind: string, family?: string, limit?: HardLimit): Campaign {
   return {
@@ -309,8 +333,12 @@ function scripted(protocol: string, kind: string, family?: string, limit?: HardL
   };
 }
 
-/** curl trying each password in turn, as a shell loop does. */
+/**
+ * curl trying each password in turn, as a shell loop does; on tls, over https, taking
+ * any certificate (`-k`).
+ */
 function curl(protocol: string): Campaign {
+  const overTls = protocol === "tls";
   return {
     protocol,
     tool: "curl",
@@ -318,14 +346,16 @@ function curl(protocol: string): Campaign {
     argv: (port, { passwords }) => [
       "sh",
       "-c",
-      'while read -r p; do curl -s -u "root:$p" "$0://127.0.0.1:$1/"; echo "curl exit $?"; done < "$2"',
-      protocol,
+      'while read -r p; do curl -sk -u "root:$p" "$0://127.0.0.1:$1/"; echo "curl exit $?"; ' +
+      'done < "$2"',
+      overTls ? "https" : protocol,
       String(port),
       passwords,
     ],
     success: /^curl exit 0$/m,
-    families: ["curl"],
-    limit: protocol === "http" ? undefined : curlLimit,
+    // Over TLS its User-Agent is inside the handshake that never ends: nothing names it.
+    families: overTls ? undefined : ["curl"],
+    limit: protocol === "http" || overTls ? undefined : curlLimit,
   };
 }
 
@@ -441,6 +471,12 @@ export const campaigns: readonly Campaign[] = [
   curl("http"),
   hydra("irc"),
   nmapBrute("irc"),
+  hydra("tls"),
+  medusa("tls"),
+  ncrack("tls"),
+  nmapBrute("tls"),
+  scripted("tls", "https-10", undefined, pythonHandshakeLimit),
+  curl("tls"),
 ];
 
 /** One connection of a campaign, from the tarpit's CLOSE line. */

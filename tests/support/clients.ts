@@ -222,18 +222,18 @@ function ncrack(protocol: string, service: string): Client {
   };
 }
 
+/** ncrack's wait for a TLS handshake, on https. */
+export const ncrackTlsLimit: HardLimit = {
+  seconds: 7.5,
+  why: "DEFAULT_CONNECT_SSL_TIMEOUT, 8 s for connect() and the TLS handshake together " +
+    "(ncrack.cc:167, used at :2562)",
+};
+
 /** The TLS modes of the attack tools: hydra -S, medusa -s and ncrack, on HTTPS. */
 const tlsAttackTools: readonly Client[] = [
   hydra("tls", true),
   medusa("tls", true),
-  {
-    ...ncrack("tls", "https"),
-    limit: {
-      seconds: 7.5,
-      why: "DEFAULT_CONNECT_SSL_TIMEOUT, 8 s for connect() and the TLS handshake together " +
-        "(ncrack.cc:167, used at :2562)",
-    },
-  },
+  { ...ncrack("tls", "https"), limit: ncrackTlsLimit },
 ];
 
 /** A Go program (tests/support/tls_client.go) using crypto/tls, or net/http's default client. */

@@ -14,6 +14,7 @@ KIND is one of:
   poplib-10       poplib.POP3(timeout=10), then USER and PASS
   imaplib-10      imaplib.IMAP4(timeout=10), then LOGIN
   urllib-10       urllib.request.urlopen(timeout=10) with Basic credentials
+  https-10        the same over https, taking any certificate, as bots do
   line-alarm-30   asyncio: wait_for(readline(), 30) for each line of a reply, as bots
                   written on asyncio do, for any server-first line protocol
   telnet-prompts  a socket that reads up to 10 s for "login:", sends the name, reads up
@@ -63,12 +64,19 @@ def imaplib_10(host, port, password):
     client.login("root", password)
 
 
-def urllib_10(host, port, password):
+def urllib_10(host, port, password, scheme="http", context=None):
     token = base64.b64encode(("root:%s" % password).encode()).decode()
     request = urllib.request.Request(
-        "http://%s:%d/admin" % (host, port), headers={"Authorization": "Basic " + token}
+        "%s://%s:%d/admin" % (scheme, host, port), headers={"Authorization": "Basic " + token}
     )
-    urllib.request.urlopen(request, timeout=10).read()
+    urllib.request.urlopen(request, timeout=10, context=context).read()
+
+
+def https_10(host, port, password):
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    urllib_10(host, port, password, "https", context)
 
 
 def line_alarm_30(host, port, password):
@@ -191,6 +199,7 @@ KINDS = {
     "poplib-10": poplib_10,
     "imaplib-10": imaplib_10,
     "urllib-10": urllib_10,
+    "https-10": https_10,
     "line-alarm-30": line_alarm_30,
     "telnet-prompts": telnet_prompts,
     "mirai": mirai,
