@@ -109,7 +109,9 @@ function verdict(campaign: Campaign, result: SideResult): string {
   if (result.falseSuccess) return "FALSE SUCCESS";
   if (stuck(result)) return "STUCK";
   const limit = campaign.limit;
-  const left = departures(result);
+  // One that closed at once no pacing could have held: a tool quitting closes what it just
+  // opened (wfuzz, at its first timeout).
+  const left = judged(result);
   if (limit && left.length > 0 && left.every((c) => c.seconds >= limit.seconds)) {
     return "HARD LIMIT";
   }

@@ -333,6 +333,13 @@ function scripted(protocol: string, kind: string, family?: string, limit?: HardL
   };
 }
 
+/** curl's connect timeout, which holds the TLS handshake. */
+const curlTlsLimit: HardLimit = {
+  seconds: 299,
+  why: "CURLOPT_CONNECTTIMEOUT, 300 s by default: the connection phase is complete when the TCP " +
+    "and TLS handshakes are done (curl_easy_setopt(3), CURLOPT_CONNECTTIMEOUT); exit 28",
+};
+
 /**
  * curl trying each password in turn, as a shell loop does; on tls, over https, taking
  * any certificate (`-k`).
@@ -355,7 +362,7 @@ function curl(protocol: string): Campaign {
     success: /^curl exit 0$/m,
     // Over TLS its User-Agent is inside the handshake that never ends: nothing names it.
     families: overTls ? undefined : ["curl"],
-    limit: protocol === "http" || overTls ? undefined : curlLimit,
+    limit: overTls ? curlTlsLimit : protocol === "http" ? undefined : curlLimit,
   };
 }
 
@@ -396,6 +403,94 @@ const openssh: Campaign = {
   ],
   success: /^ssh exit 0$/m,
   families: ["openssh"],
+};
+
+/**
+ * A web content scanner, trying each password as a path, as it tries the words of any
+ * list; `families` names it by its User-Agent.
+ */
+interface WebScanner {
+  readonly tool: Need & string;
+  argv(url: string, words: string): string[];
+  readonly success: RegExp;
+  readonly family?: string;
+  readonly limit: HardLimit;
+}
+
+/** Go's net/http client: a Client.Timeout covers a whole request, headers and all. */
+const goClientTimeout = "net/http's Client.Timeout, over the whole request to its headers";
+
+const webScanners: readonly WebScanner[] = [
+  {
+    tool: "gobuster",
+    argv: (url, words) => ["gobuster", "dir", "-u", url, "-w", words],
+    success: /\(Status: \d+\)/,
+    family: "gobuster",
+    limit: {
+      seconds: 9.5,
+      why: `--timeout 10 s, ${goClientTimeout} (gobuster 3.5 cli/cmd/http.go:25, ` +
+        "libgobuster/http.go:81); a first request to the URL that fails ends the run " +
+        "(gobusterdir/gobusterdir.go:100-102)",
+    },
+  },
+  {
+    tool: "ffuf",
+    argv: (url, words) => ["ffuf", "-u", `${url}FUZZ`, "-w", words],
+    success: /\[Status: \d+/,
+    family: "ffuf",
+    limit: {
+      seconds: 9.5,
+      why: `-timeout 10 s, ${goClientTimeout} (ffuf 1.1 main.go, the "timeout" flag; ` +
+        "pkg/runner/simple.go)",
+    },
+  },
+  {
+    tool: "dirb",
+    argv: (url, words) => ["dirb", url, words, "-S"],
+    success: /\(CODE:\d+/,
+    limit: {
+      seconds: 49.5,
+      why: "CURLOPT_TIMEOUT of TIMEOUT, 50 s, for each whole request (dirb 2.22 " +
+        "src/global.h:27, src/get_url.c:54)",
+    },
+  },
+  {
+    tool: "wfuzz",
+    argv: (url, words) => ["wfuzz", "-w", words, `${url}FUZZ`],
+    success: /^\d{9}:\s+[1-5]\d\d /m,
+    family: "wfuzz",
+    limit: {
+      seconds: 89.5,
+      why: "req_delay, 90 s, is pycurl's TIMEOUT for a whole request (wfuzz 3.1 facade.py:41, " +
+        "externals/reqresp/Request.py:333); one that times out ends the run",
+    },
+  },
+];
+
+/** `scanner` against an http tarpit. */
+function webScanner(scanner: WebScanner): Campaign {
+  return {
+    protocol: "http",
+    tool: scanner.tool,
+    needs: [scanner.tool],
+    argv: (port, { passwords }) => scanner.argv(`http://127.0.0.1:${port}/`, passwords),
+    success: scanner.success,
+    families: scanner.family === undefined ? undefined : [scanner.family],
+    limit: scanner.limit,
+  };
+}
+
+/**
+ * WhatWeb fingerprinting a site, as it is run on every host a scan finds: 30 s a read
+ * (`$HTTP_READ_TIMEOUT`, whatweb.rb:75), which TarPyt's first silence stays within.
+ */
+const whatweb: Campaign = {
+  protocol: "http",
+  tool: "whatweb",
+  needs: ["whatweb"],
+  argv: (port) => ["whatweb", `http://127.0.0.1:${port}/`],
+  success: /\[\d{3} /,
+  families: ["whatweb"],
 };
 
 /**
@@ -469,6 +564,8 @@ export const campaigns: readonly Campaign[] = [
   nmapBrute("http"),
   scripted("http", "urllib-10", "python-urllib"),
   curl("http"),
+  ...webScanners.map(webScanner),
+  whatweb,
   hydra("irc"),
   nmapBrute("irc"),
   hydra("tls"),

@@ -32,6 +32,12 @@ export const debianPackages = {
   "gnutls-cli": "gnutls-bin",
   go: "golang-go",
   "rsvg-convert": "librsvg2-bin",
+  // Web scanners, for `deno task bench-campaign` only.
+  gobuster: "gobuster",
+  ffuf: "ffuf",
+  dirb: "dirb",
+  wfuzz: "wfuzz",
+  whatweb: "whatweb",
 } as const;
 
 /** A program a test needs. */
