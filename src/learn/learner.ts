@@ -330,6 +330,10 @@ export class Learner implements Pacer {
     }
     // A trial ends with its client, whatever it shows.
     this.#endTrial(slot, name, profile);
+    // One that left before any profile could have sent it a byte (a scan that connects and
+    // closes) says nothing of how well one holds: counted as a hold of its profile, a port
+    // scan would make the source's brute force that follows begin on another.
+    if (departure.heldMs < this.#soonestFirstMs) return family;
     // A client whose profile was changed on the way, and that left at a time of its own
     // (or was closed), says nothing of how well its last profile holds.
     if (profileSinceMs > 0 && (evidence === undefined || evidence.limit === "time")) {

@@ -1,7 +1,8 @@
 /**
  * Clients leaving in numbers, against the real program: ghosts that connect and close
- * cost no slot for long, and every client that came has its CLOSE in the log, at a stop
- * with thousands held too, and whether stderr is a file or a non-blocking pipe.
+ * cost no slot for long and teach the learner nothing, and every client that came has its
+ * CLOSE in the log, at a stop with thousands held too, and whether stderr is a file or a
+ * non-blocking pipe.
  *
  * @module
  */
@@ -49,6 +50,46 @@ Deno.test(needing(["python3"], {
     assert(most < 600, `${most} slots held by clients that had left (${seen})`);
   },
 }));
+
+Deno.test({
+  name:
+    "a port scan's connections, closed at once, say nothing to the learner: the client after them gets the default, as a first contact does",
+  fn: async () => {
+    const [port, metricsPort] = [freePort(), freePort()];
+    await using tarpyt = new RunningProcess(tarpytArgv([
+      "--protocol",
+      "ssh",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--metrics-listen",
+      `127.0.0.1:${metricsPort}`,
+    ]));
+    await untilListening(port);
+    await untilListening(metricsPort);
+    const scans = 10;
+    for (let i = 1; i <= scans; i++) {
+      // Each is decided on as it closes its end, and gone by its first write: its CLOSE says
+      // what the learner was told before the next comes.
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      await tarpyt.waitFor(/CLOSE host=127\.0\.0\.1 /, { times: i });
+    }
+    using _brute = await Deno.connect({ hostname: "127.0.0.1", port });
+    // Each profile's count of clients given it, once the last has been decided on.
+    let paced: Map<string, number> = new Map();
+    // Polled: the bound only ends a failing wait.
+    for (let decided = 0, polls = 0; decided < scans + 1; polls++) {
+      assert(polls < 150 && tarpyt.status === undefined, `${decided} decided on\n${tarpyt.output}`);
+      await tarpyt.until(() => false, 200);
+      const exposition = parseExposition(
+        await fetchText(`http://127.0.0.1:${metricsPort}/metrics`),
+      );
+      const samples = exposition.samples.filter((s) => s.name === "tarpyt_paced_clients_total");
+      paced = new Map(samples.map((s) => [s.labels.profile, s.value]));
+      decided = samples.reduce((sum, s) => sum + s.value, 0);
+    }
+    assertEquals(paced.get("default"), scans + 1, JSON.stringify([...paced]));
+  },
+});
 
 /** TarPyt with stderr to a file, as journald reads it; its log once it has exited. */
 class LoggingToFile implements AsyncDisposable {

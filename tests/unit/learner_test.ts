@@ -277,6 +277,19 @@ Deno.test("a source's TLS handshakes are learned apart from its plain-text clien
   }
 });
 
+Deno.test("connections that close at once, as a port scan's do, say nothing of how well a profile holds", () => {
+  const profiles = profilesOf("ssh");
+  const learn = new Learner({ protocol: "ssh", profiles, learn: true });
+  const source = "192.0.2.120";
+  for (let i = 0; i < 10; i++) {
+    // The engine decides on a client as it closes its end, and its first write finds it gone.
+    const { profile } = learn.choose(source, undefined);
+    learn.departed(source, 0, departure(5, { silenceMs: 5, profile }));
+  }
+  const first = new Learner({ protocol: "ssh", profiles, learn: true }).choose(source, undefined);
+  assertEquals(learn.choose(source, undefined), first, "the brute force after the scan");
+});
+
 /** A departure that shows a silence of `seconds`. */
 const silence = (seconds: number, profile: number) =>
   departure(seconds * 1000, { silenceMs: seconds * 1000, profile });
