@@ -8,8 +8,11 @@ import { protocols } from "../../protocols/mod.ts";
 import { httpContinueLine } from "../../protocols/http.ts";
 import { preBannerLineOf } from "../../protocols/ssh.ts";
 import {
+  endlessLines,
   headEnd,
   lineAlternatives,
+  LinePool,
+  linePoolSize,
   longestSilenceMs,
   randomText,
   randomTextPoolLength,
@@ -274,4 +277,20 @@ Deno.test("a protocol with nothing to remember per client gives its clients one 
     assertEquals(lines.next().done, false);
   }
   assert(protocols.telnet.lines(options(32)) !== protocols.telnet.lines(options(32)));
+});
+
+Deno.test("endless lines are made until a pool of them is full, then drawn from it, for every client of a protocol", () => {
+  let made = 0;
+  const lines = endlessLines((max) => `${made++}`.padStart(max - 2, "x") + "\r\n", ["hi\r\n"]);
+  const clients = [
+    lines({ maxLineLength: 8, banner: "" }),
+    lines({ maxLineLength: 8, banner: "" }),
+  ];
+  const sent = new Set<string>();
+  for (let i = 0; i < 4 * linePoolSize; i++) {
+    for (const client of clients) sent.add(client.next().value ?? "");
+  }
+  assertEquals(made, linePoolSize, "lines made, for both clients");
+  assertEquals(sent.size, linePoolSize + 1, "lines sent: the opening and the pool's");
+  assertEquals(new LinePool((max) => "y".repeat(max), 4).next(), "yyyy");
 });
