@@ -417,7 +417,10 @@ interface WebScanner {
   readonly limit: HardLimit;
 }
 
-/** Go's net/http client: a Client.Timeout covers a whole request, headers and all. */
+/**
+ * Go's net/http client: a Client.Timeout covers a whole request, headers and all, from
+ * before its connect, so a tarpit that accepts late on a loaded machine sees less of it.
+ */
 const goClientTimeout = "net/http's Client.Timeout, over the whole request to its headers";
 
 const webScanners: readonly WebScanner[] = [
@@ -427,7 +430,7 @@ const webScanners: readonly WebScanner[] = [
     success: /\(Status: \d+\)/,
     family: "gobuster",
     limit: {
-      seconds: 9.5,
+      seconds: 9,
       why: `--timeout 10 s, ${goClientTimeout} (gobuster 3.5 cli/cmd/http.go:25, ` +
         "libgobuster/http.go:81); a first request to the URL that fails ends the run " +
         "(gobusterdir/gobusterdir.go:100-102)",
@@ -439,7 +442,7 @@ const webScanners: readonly WebScanner[] = [
     success: /\[Status: \d+/,
     family: "ffuf",
     limit: {
-      seconds: 9.5,
+      seconds: 9,
       why: `-timeout 10 s, ${goClientTimeout} (ffuf 1.1 main.go, the "timeout" flag; ` +
         "pkg/runner/simple.go)",
     },
