@@ -512,6 +512,22 @@ function waitingBots(protocol: string): Campaign {
   };
 }
 
+/**
+ * A botnet of impatient clients: 500 connections from 500 sources (127.1.0.1 up) that read
+ * what they get and give up after 10 s without a byte, as a read timeout does, then connect
+ * again from the same address, as a bot retrying its target does.
+ */
+function impatientBots(protocol: string): Campaign {
+  return {
+    protocol,
+    tool: "500 bots, 10 s a read",
+    needs: ["python3"],
+    argv: (port) => loadArgv("impatient", "127.0.0.1", port, 500, 500, 10),
+    success: /(?!)/, // they never say
+    families: ["read-timeout-10s"],
+  };
+}
+
 /** Every campaign, by protocol. */
 export const campaigns: readonly Campaign[] = [
   hydra("ssh"),
@@ -540,6 +556,7 @@ export const campaigns: readonly Campaign[] = [
   swaks,
   curl("smtp"),
   waitingBots("smtp"),
+  impatientBots("smtp"),
   hydra("pop3"),
   medusa("pop3"),
   ncrack("pop3"),
@@ -569,6 +586,7 @@ export const campaigns: readonly Campaign[] = [
   curl("http"),
   ...webScanners.map(webScanner),
   whatweb,
+  impatientBots("http"),
   hydra("irc"),
   nmapBrute("irc"),
   hydra("tls"),

@@ -22,6 +22,11 @@
       a scan storm: connect at RATE connections a second for SECONDS, from SOURCES
       loopback addresses (127.1.0.1 up), keep each HOLD seconds without reading, then
       reset it, as connect scanners do; prints a JSON summary.
+  impatient HOST PORT COUNT SOURCES TIMEOUT
+      a botnet of impatient clients: COUNT connections from SOURCES loopback addresses
+      (127.1.0.1 up) that read what they get and give up after TIMEOUT seconds without a
+      byte, as a read timeout does; each that gives up, or is closed, connects again from
+      its address, as a bot retrying its target does. Runs until stopped.
   soak HOST PORT CLIENTS CHURN SECONDS STALE
       hold CLIENTS connections that read what they get; each second close CHURN of them
       and open CHURN new ones. At the end print a JSON summary: how many were lost (closed
@@ -169,6 +174,46 @@ def storm(host, port, rate, seconds, hold, sources):
     print(json.dumps({"connections": done, "failed": failed, "per_second": done / elapsed}))
 
 
+def impatient(host, port, count, sources, timeout):
+    selector = selectors.DefaultSelector()
+    timeout = float(timeout)
+    last_data = {}
+
+    def open_from(n):
+        try:
+            conn = connect(host, int(port), n, timeout=5, sources=int(sources))
+        except OSError:
+            return
+        conn.setblocking(False)
+        selector.register(conn, selectors.EVENT_READ, n)
+        last_data[conn] = time.monotonic()
+
+    def give_up(conn, n):
+        selector.unregister(conn)
+        del last_data[conn]
+        conn.close()
+        open_from(n)
+
+    for n in range(int(count)):
+        open_from(n)
+    while True:
+        for key, _ in selector.select(0.2):
+            try:
+                data = key.fileobj.recv(65536)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            if data:
+                last_data[key.fileobj] = time.monotonic()
+            else:
+                give_up(key.fileobj, key.data)
+        now = time.monotonic()
+        for conn, at in list(last_data.items()):
+            if now - at >= timeout:
+                give_up(conn, selector.get_key(conn).data)
+
+
 def soak(host, port, clients, churn_per_second, seconds, stale):
     port, clients, churn_per_second = int(port), int(clients), int(churn_per_second)
     seconds, stale = float(seconds), float(stale)
@@ -232,6 +277,8 @@ def soak(host, port, clients, churn_per_second, seconds, stale):
 
 
 if __name__ == "__main__":
-    {"hold": hold, "read": read, "flood": flood, "churn": churn, "ghosts": ghosts, "storm": storm, "soak": soak}[
-        sys.argv[1]
-    ](*sys.argv[2:])
+    modes = {
+        "hold": hold, "read": read, "flood": flood, "churn": churn, "ghosts": ghosts,
+        "storm": storm, "impatient": impatient, "soak": soak,
+    }
+    modes[sys.argv[1]](*sys.argv[2:])
