@@ -22,7 +22,7 @@ import {
 } from "./clients.ts";
 import { programEnv, RunningProcess } from "./process.ts";
 import { loadArgv, tarpytArgv } from "./tarpyt.ts";
-import type { Need } from "./tools.ts";
+import type { Need, Tool } from "./tools.ts";
 
 const support = new URL(".", import.meta.url).pathname;
 
@@ -410,7 +410,7 @@ const openssh: Campaign = {
  * list; `families` names it by its User-Agent.
  */
 interface WebScanner {
-  readonly tool: Need & string;
+  readonly tool: Tool;
   argv(url: string, words: string): string[];
   readonly success: RegExp;
   readonly family?: string;

@@ -72,11 +72,16 @@ def urllib_10(host, port, password, scheme="http", context=None):
     urllib.request.urlopen(request, timeout=10, context=context).read()
 
 
-def https_10(host, port, password):
+def unverified_context():
+    """A TLS context that takes any certificate, as attack scripts set one up."""
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    urllib_10(host, port, password, "https", context)
+    return context
+
+
+def https_10(host, port, password):
+    urllib_10(host, port, password, "https", unverified_context())
 
 
 def line_alarm_30(host, port, password):
@@ -161,9 +166,7 @@ def tryssl_5(host, port, password):
                 raise ConnectionError("no login over plain text")
     except TimeoutError:
         pass
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
+    context = unverified_context()
     with context.wrap_socket(socket.create_connection((host, port), timeout=5)) as conn:
         conn.recv(4096)
     raise ConnectionError("no login over TLS")

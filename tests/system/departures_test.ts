@@ -7,7 +7,7 @@
  * @module
  */
 import { assert, assertEquals } from "../support/assert.ts";
-import { fetchText, freePort, untilListening } from "../support/net.ts";
+import { connect, fetchText, freePort, untilListening } from "../support/net.ts";
 import { parseExposition, sampleValue } from "../support/prometheus_text.ts";
 import { programEnv, RunningProcess } from "../support/process.ts";
 import { loadArgv, tarpytArgv } from "../support/tarpyt.ts";
@@ -70,10 +70,10 @@ Deno.test({
     for (let i = 1; i <= scans; i++) {
       // Each is decided on as it closes its end, and gone by its first write: its CLOSE says
       // what the learner was told before the next comes.
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      (await connect({ hostname: "127.0.0.1", port })).close();
       await tarpyt.waitFor(/CLOSE host=127\.0\.0\.1 /, { times: i });
     }
-    using _brute = await Deno.connect({ hostname: "127.0.0.1", port });
+    using _brute = await connect({ hostname: "127.0.0.1", port });
     // Each profile's count of clients given it, once the last has been decided on.
     let paced: Map<string, number> = new Map();
     // Polled: the bound only ends a failing wait.
