@@ -11,14 +11,12 @@
  * @module
  */
 import {
+  type BruteForcer,
   curlLimit,
   type HardLimit,
-  hydraIrcLimit,
-  hydraProtocol,
-  hydraSshLimit,
-  medusaLimit,
-  medusaModule,
-  ncrackTlsLimit,
+  hydra as hydraOn,
+  medusa as medusaOn,
+  ncrack as ncrackOn,
 } from "./clients.ts";
 import { programEnv, RunningProcess } from "./process.ts";
 import { loadArgv, tarpytArgv } from "./tarpyt.ts";
@@ -87,86 +85,44 @@ export async function writeCampaignFiles(dir: string): Promise<CampaignFiles> {
   return files;
 }
 
-/** hydra against `protocol`; on tls, its HTTPS mode (`-S`). */
+/**
+ * A brute-forcer of the scoreboard (tests/support/clients.ts) trying the campaign's
+ * passwords, its departures to be named `families`.
+ */
+function bruteForce(client: BruteForcer, families?: readonly string[]): Campaign {
+  const { protocol, name, needs, success, limit } = client;
+  return {
+    protocol,
+    tool: name,
+    needs,
+    argv: (port, { passwords }) => client.argv(port, 0, passwords),
+    success,
+    families,
+    limit,
+  };
+}
+
+/** hydra against `protocol`: libssh on ssh, and named by its requests on http and irc. */
 function hydra(protocol: string): Campaign {
-  const overTls = protocol === "tls";
-  const service = overTls ? "http-get" : hydraProtocol[protocol];
-  return {
-    protocol,
-    tool: overTls ? "hydra -S" : "hydra",
-    needs: ["hydra"],
-    argv: (port, { passwords }) => [
-      "hydra",
-      "-I",
-      ...(overTls ? ["-S"] : []),
-      "-l",
-      "root",
-      "-P",
-      passwords,
-      "-s",
-      String(port),
-      "127.0.0.1",
-      ...(service === "http-get" ? ["http-get", "/"] : [service]),
-    ],
-    success: /\b[1-9]\d* valid passwords? found/,
-    families: protocol === "ssh"
-      ? ["libssh"]
-      : protocol === "http" || protocol === "irc"
-      ? ["hydra"]
-      : undefined,
-    limit: protocol === "ssh" ? hydraSshLimit : protocol === "irc" ? hydraIrcLimit : undefined,
-  };
+  const named = protocol === "http" || protocol === "irc";
+  return bruteForce(
+    hydraOn(protocol),
+    protocol === "ssh" ? ["libssh"] : named ? ["hydra"] : undefined,
+  );
 }
 
-/** medusa against `protocol`; on tls, its HTTP module over TLS (`-s`). */
+/** medusa against `protocol`: libssh2 on ssh, and its 20 s wait on the server-first ones. */
 function medusa(protocol: string): Campaign {
-  const overTls = protocol === "tls";
-  return {
-    protocol,
-    tool: overTls ? "medusa -s" : "medusa",
-    needs: ["medusa"],
-    argv: (port, { passwords }) => [
-      "medusa",
-      ...(overTls ? ["-s"] : []),
-      "-h",
-      "127.0.0.1",
-      "-n",
-      String(port),
-      "-u",
-      "root",
-      "-P",
-      passwords,
-      "-M",
-      overTls ? "http" : medusaModule[protocol],
-    ],
-    success: /ACCOUNT FOUND/,
-    families: protocol === "ssh"
-      ? ["libssh2"]
-      : protocol === "http" || overTls
-      ? undefined
-      : ["read-timeout-20s"],
-    limit: protocol === "ssh" || overTls ? undefined : medusaLimit,
-  };
+  const unnamed = protocol === "http" || protocol === "tls";
+  return bruteForce(
+    medusaOn(protocol),
+    protocol === "ssh" ? ["libssh2"] : unnamed ? undefined : ["read-timeout-20s"],
+  );
 }
 
-/** ncrack against `protocol`; on tls, its https module. */
+/** ncrack against `protocol`. */
 function ncrack(protocol: string): Campaign {
-  const overTls = protocol === "tls";
-  return {
-    protocol,
-    tool: overTls ? "ncrack https" : "ncrack",
-    needs: ["ncrack"],
-    argv: (port, { passwords }) => [
-      "ncrack",
-      "--user",
-      "root",
-      "-P",
-      passwords,
-      `${overTls ? "https" : protocol}://127.0.0.1:${port}`,
-    ],
-    success: /Discovered credentials/,
-    limit: overTls ? ncrackTlsLimit : undefined,
-  };
+  return bruteForce(ncrackOn(protocol));
 }
 
 /**

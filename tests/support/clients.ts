@@ -35,11 +35,30 @@ export interface Client {
   readonly name: string;
   /** What it needs installed (tests/support/tools.ts). */
   readonly needs: readonly Need[];
-  /** Its command line against the tarpit at 127.0.0.1:`port`. */
-  argv(port: number, capSeconds: number): string[];
+  /**
+   * Its command line against the tarpit at 127.0.0.1:`port`. A brute-forcer tries one
+   * password, or with `passwordFile`, each of that file's, as a campaign's do.
+   */
+  argv(port: number, capSeconds: number, passwordFile?: string): string[];
   /** Output that says it believes it logged in. */
   readonly success?: RegExp;
   readonly limit?: HardLimit;
+}
+
+/** A client that tries passwords, and says when it believes one worked. */
+export interface BruteForcer extends Client {
+  readonly success: RegExp;
+}
+
+/** The password a brute-forcer tries alone, on the scoreboard. */
+const password = "123456";
+
+/**
+ * A tool's flags for the passwords it tries: `one` and a password, or `many` and
+ * `passwordFile` when given.
+ */
+function passwordFlags(one: string, many: string, passwordFile?: string): string[] {
+  return passwordFile === undefined ? [one, password] : [many, passwordFile];
 }
 
 /** medusa's wait for a reply, where it gives up on a tarpit that has not begun one. */
@@ -109,24 +128,21 @@ export const medusaModule: Readonly<Record<string, string>> = {
   telnet: "telnet",
 };
 
-/**
- * hydra against `protocol`: one login, one password, no restore file; with `overTls`, its
- * HTTPS mode (`-S`).
- */
-function hydra(protocol: string, overTls = false): Client {
+/** hydra against `protocol`, as root; on tls, its HTTPS mode (`-S`). No restore file. */
+export function hydra(protocol: string): BruteForcer {
+  const overTls = protocol === "tls";
   const service = overTls ? "http-get" : hydraProtocol[protocol];
   return {
     protocol,
     name: overTls ? "hydra -S" : "hydra",
     needs: ["hydra"],
-    argv: (port) => [
+    argv: (port, _cap, passwordFile) => [
       "hydra",
       "-I",
       ...(overTls ? ["-S"] : []),
       "-l",
       "root",
-      "-p",
-      "123456",
+      ...passwordFlags("-p", "-P", passwordFile),
       "-s",
       String(port),
       "127.0.0.1",
@@ -137,14 +153,15 @@ function hydra(protocol: string, overTls = false): Client {
   };
 }
 
-/** medusa against `protocol`; with `overTls`, its HTTP module over TLS (`-s`). */
-function medusa(protocol: string, overTls = false): Client {
+/** medusa against `protocol`, as root; on tls, its HTTP module over TLS (`-s`). */
+export function medusa(protocol: string): BruteForcer {
+  const overTls = protocol === "tls";
   const module = overTls ? "http" : medusaModule[protocol];
   return {
     protocol,
     name: overTls ? "medusa -s" : "medusa",
     needs: ["medusa"],
-    argv: (port) => [
+    argv: (port, _cap, passwordFile) => [
       "medusa",
       ...(overTls ? ["-s"] : []),
       "-h",
@@ -153,8 +170,7 @@ function medusa(protocol: string, overTls = false): Client {
       String(port),
       "-u",
       "root",
-      "-p",
-      "123456",
+      ...passwordFlags("-p", "-P", passwordFile),
       "-M",
       module,
     ],
@@ -209,16 +225,25 @@ function paramiko(protocol: string): Client {
   };
 }
 
-/** ncrack against `protocol`. */
-function ncrack(protocol: string, service: string): Client {
+/**
+ * ncrack against `protocol` as its module `service` (its own name, unless given), as root;
+ * on tls, its https module.
+ */
+export function ncrack(protocol: string, service = protocol): BruteForcer {
+  const overTls = protocol === "tls";
   return {
     protocol,
-    name: "ncrack",
+    name: overTls ? "ncrack https" : "ncrack",
     needs: ["ncrack"],
-    argv: (
-      port,
-    ) => ["ncrack", "--user", "root", "--pass", "123456", `${service}://127.0.0.1:${port}`],
+    argv: (port, _cap, passwordFile) => [
+      "ncrack",
+      "--user",
+      "root",
+      ...passwordFlags("--pass", "-P", passwordFile),
+      `${overTls ? "https" : service}://127.0.0.1:${port}`,
+    ],
     success: /Discovered credentials/,
+    limit: overTls ? ncrackTlsLimit : undefined,
   };
 }
 
@@ -231,9 +256,9 @@ export const ncrackTlsLimit: HardLimit = {
 
 /** The TLS modes of the attack tools: hydra -S, medusa -s and ncrack, on HTTPS. */
 const tlsAttackTools: readonly Client[] = [
-  hydra("tls", true),
-  medusa("tls", true),
-  { ...ncrack("tls", "https"), limit: ncrackTlsLimit },
+  hydra("tls"),
+  medusa("tls"),
+  ncrack("tls"),
 ];
 
 /** A Go program (tests/support/tls_client.go) using crypto/tls, or net/http's default client. */
