@@ -79,7 +79,8 @@ export interface Departure {
   readonly greetedMs: number;
   /**
    * When, after its connect, it answered: spoke after a piece, having spoken after an
-   * earlier one, so took something it was sent for a reply. Infinity if it never did.
+   * earlier one, so took something it was sent for a reply; and went on, still there at
+   * its next turn. Infinity if it never did, or left at once.
    */
   readonly answeredMs: number;
   /**

@@ -231,10 +231,17 @@ export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
   /**
    * When (ms after its connect) it answered: spoke after a piece, having spoken after
    * an earlier one. It then took something it was sent for a reply to what it had said,
-   * as a brute-forcer that reads any 3 bytes for its answer does: that is progress for
-   * it. {@link never} until it does.
+   * as a brute-forcer that reads any 3 bytes for its answer does. {@link never} until it
+   * does.
    */
   answeredMs: number = never;
+  /**
+   * Whether it went on after its answer, still there at its next turn: only then was the
+   * answer progress (a brute-forcer trying password after password on one connection),
+   * and the pacer is told. One that leaves at once said its last words (smtp-brute's
+   * `QUIT` as its wait for a reply times out), and its stay is judged as any other's.
+   */
+  wentOn = false;
   /** When (ms after its connect) it last spoke: 0 until it did. */
   spokeAtMs = 0;
   /** Whether the pacer was told its profile held it to the horizon. */
@@ -482,6 +489,10 @@ export class Tarpit<C, L> {
       this.#drop(client, "lifetime");
       return;
     }
+    // Still there, and not closing: a client that closed its end is probed, not going on.
+    if (client.answeredMs !== never && !client.wentOn && client.closedEnd === undefined) {
+      this.#wentOn(client);
+    }
     if (group === decisionGroup) {
       this.#decide(client);
       this.#waitForFirst(client, now);
@@ -584,6 +595,18 @@ export class Tarpit<C, L> {
   }
 
   /**
+   * The client answered and is still there: the pacer hears of its progress. That began
+   * when it took what it was sent for a greeting: its profile held it until then, or,
+   * moved since, until it answered.
+   */
+  #wentOn(client: TrappedClient<C>): void {
+    client.wentOn = true;
+    const { greetedMs, answeredMs, profileSince } = client;
+    const heldMs = (greetedMs >= profileSince ? greetedMs : answeredMs) - profileSince;
+    this.#pacer.answered(client.source, client.tag, client.profile, heldMs);
+  }
+
+  /**
    * The client sent something. What it says is never looked at; when it says it is. Its
    * options' replies to one piece (telnet's) are one answer however many reads they take.
    */
@@ -593,11 +616,6 @@ export class Tarpit<C, L> {
     if (pieces === client.spokeAfterPiece || client.answeredMs !== never) return;
     if (client.spokeAfterPiece > 0) {
       client.answeredMs = client.spokeAtMs;
-      // Its progress began when it took what it was sent for a greeting: its profile held
-      // it until then, or, moved since, until it answered.
-      const { greetedMs, profileSince } = client;
-      const heldMs = (greetedMs >= profileSince ? greetedMs : client.answeredMs) - profileSince;
-      this.#pacer.answered(client.source, client.tag, client.profile, heldMs);
     } else {
       client.greetedMs = client.spokeAtMs;
     }
@@ -797,7 +815,7 @@ function departureOf<C>(
     profile: client.profile,
     profileSinceMs: client.profileSince,
     greetedMs: asRecorded(client.greetedMs),
-    answeredMs: asRecorded(client.answeredMs),
+    answeredMs: client.wentOn ? asRecorded(client.answeredMs) : Infinity,
     counted,
   };
 }

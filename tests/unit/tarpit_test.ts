@@ -639,27 +639,41 @@ Deno.test("a client answers when it speaks after a piece, having spoken after an
   assertEquals(lastDeparture().heldMs, 10_500);
 });
 
-Deno.test("a client that answers is told to the pacer when it answers, held only until it took its greeting", async () => {
+Deno.test("a client that answers and goes on is told to the pacer at its next turn, held only until it took its greeting; one that answers and leaves is not", async () => {
   const answered: [string, number, number, number, number][] = [];
+  const departed: Departure[] = [];
   const pacer: Pacer = {
     ...fixedPacer,
     choose: () => ({ profile: 0, tag: 5 }),
     answered: (source, tag, profile, heldMs) =>
       answered.push([source, tag, profile, heldMs, clock.now()]),
+    departed: (_, _tag, departure) => (departed.push(departure), "unknown"),
   };
   const { clock, connect } = setUp({ pacer });
   const talker = connect("192.0.2.7");
+  const leaver = connect("192.0.2.8");
   await clock.advance(5_000);
   talker.send("USER root\r\n");
+  leaver.send("EHLO x\r\n");
   await clock.advance(3_000);
   assertEquals(answered, []);
   talker.send("PASS x\r\n");
+  // Its last words, as its wait for a reply ends mid-line: no progress.
+  leaver.send("QUIT\r\n");
+  leaver.closeEnd();
+  assertEquals(answered, [], "not yet: only a client still there at its next turn went on");
+  await clock.advance(1_000);
   // USER answered the first piece, at 5 s: from then on it made progress.
-  assertEquals(answered, [["192.0.2.7", 5, 0, 5_000, 8_000]]);
-  await clock.advance(3_000);
+  assertEquals(answered, [["192.0.2.7", 5, 0, 5_000, 9_000]]);
   talker.send("PASS y\r\n");
+  await clock.advance(1_000);
   talker.resetNow();
   assertEquals(answered.length, 1, "once");
+  assertEquals(
+    departed.map((d) => [d.heldMs, d.greetedMs, d.answeredMs]),
+    [[8_000, 5_000, Infinity], [10_000, 5_000, 8_000]],
+    "the leaver's stay is judged as any other's",
+  );
 });
 
 Deno.test("a client that answered and then sat silent a horizon is stuck again: told to the pacer, and moved", async () => {
