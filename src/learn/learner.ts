@@ -60,7 +60,8 @@ import { SourceTable } from "./source_table.ts";
 export const horizonMs = 60_000;
 
 /**
- * The benefit of the doubt a profile gets, as a share of the horizon, shrinking with how
+ * The benefit of the doubt a profile gets, as a share of the longest hold its source is
+ * expected to get (the horizon, for one that some profile holds), shrinking with how
  * often it was tried (UCB1's bonus): a profile that did badly once, perhaps on a client
  * unlike the source's others, is tried again now and then, less often the more it fails,
  * so no source locks into a worse one and the choice stays deterministic.
@@ -428,7 +429,10 @@ export class Learner implements Pacer {
       const longer = estimates.some((estimate) => estimate > estimates[0] / nearlyAsLong);
       return longer ? cheapestOfBest(estimates, this.#costs) : 0;
     }
-    const unit = optimism * this.horizonMs / 1000;
+    // The doubt is a share of what is at stake: the longest the source's clients are
+    // expected to be held. A source held seconds by a limit of its own (smtp-brute's two
+    // 7 s reads) would otherwise retry every profile for a doubt longer than its holds.
+    const unit = optimism * Math.max(...estimates);
     const spread = Math.log(1 + tried.reduce((sum, n) => sum + n, 0));
     // A profile judged but not tried has one observation's doubt: what it would have held.
     const scores = estimates.map((estimate, p) =>
