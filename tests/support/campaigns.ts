@@ -51,6 +51,8 @@ export interface Campaign {
   readonly triesTls?: boolean;
   /** A limit of its own no pacing can outlast, with where its source sets it. */
   readonly limit?: HardLimit;
+  /** Whether it is hundreds of bots at once, which the bench runs apart from the rest. */
+  readonly crowd?: boolean;
 }
 
 /** The passwords every campaign tries: the most common, as bots' lists begin. */
@@ -465,6 +467,7 @@ function waitingBots(protocol: string): Campaign {
     argv: (port) =>
       loadArgv("read", "127.0.0.1", port, 1_000, ...(protocol === "ssh" ? ["SSH-2.0-Go"] : [])),
     success: /(?!)/, // they never say
+    crowd: true,
   };
 }
 
@@ -481,6 +484,7 @@ function impatientBots(protocol: string): Campaign {
     argv: (port) => loadArgv("impatient", "127.0.0.1", port, 500, 500, 10),
     success: /(?!)/, // they never say
     families: ["read-timeout-10s"],
+    crowd: true,
   };
 }
 
