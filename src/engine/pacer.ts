@@ -52,10 +52,11 @@ export interface Pacer {
    */
   reconsider(source: string, tag: number, profile: number): number;
   /**
-   * A client from `source`, tagged `tag`, answered (src/engine/tarpit.ts, `#spoke`): it
-   * took something it was sent for a reply, so what it took before for a greeting, after
-   * `profile` had held it `heldMs`, let it make progress. It is held on, but as far as it
-   * is concerned it was held only until then.
+   * A client from `source`, tagged `tag`, answered and went on, still there at its next
+   * turn (src/engine/tarpit.ts, `#spoke` and `#wentOn`): it took something it was sent
+   * for a reply, so what it took before for a greeting, after `profile` had held it
+   * `heldMs`, let it make progress. It is held on, but as far as it is concerned it was
+   * held only until then.
    */
   answered(source: string, tag: number, profile: number, heldMs: number): void;
   /**

@@ -315,7 +315,7 @@ export class Learner implements Pacer {
     const { leftBy, aliveMs, profile, profileSinceMs, answeredMs } = departure;
     // One held to the horizon by its profile was counted when it got there.
     if (departure.counted) return family;
-    // One that answered on its profile was judged when it answered. One moved since, stuck
+    // One that answered on its profile and went on was judged then. One moved since, stuck
     // again after it answered, is judged as any other.
     if (answeredMs !== Infinity && answeredMs >= profileSinceMs) return family;
     // One that spoke after its greeting and left at once at a piece that came after took
