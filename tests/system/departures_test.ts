@@ -10,7 +10,7 @@ import { assert, assertEquals } from "../support/assert.ts";
 import { connect, fetchText, freePort, untilListening } from "../support/net.ts";
 import { parseExposition, sampleValue } from "../support/prometheus_text.ts";
 import { programEnv, RunningProcess } from "../support/process.ts";
-import { loadArgv, tarpytArgv } from "../support/tarpyt.ts";
+import { listening, loadArgv, tarpytArgv } from "../support/tarpyt.ts";
 import { needing } from "../support/tools.ts";
 
 Deno.test(needing(["python3"], {
@@ -55,16 +55,14 @@ Deno.test({
   name:
     "a port scan's connections, closed at once, say nothing to the learner: the client after them gets the default, as a first contact does",
   fn: async () => {
-    const [port, metricsPort] = [freePort(), freePort()];
-    await using tarpyt = new RunningProcess(tarpytArgv([
+    const metricsPort = freePort();
+    const [started, { port }] = await listening([
       "--protocol",
       "ssh",
-      "--listen",
-      `127.0.0.1:${port}`,
       "--metrics-listen",
       `127.0.0.1:${metricsPort}`,
-    ]));
-    await untilListening(port);
+    ]);
+    await using tarpyt = started;
     await untilListening(metricsPort);
     const scans = 10;
     for (let i = 1; i <= scans; i++) {
