@@ -3,11 +3,10 @@
  * and scripts (tests/support/campaigns.ts) run as campaigns, each against a tarpit with
  * fixed pacing and one that learns, side by side, for M minutes (10 by default), the tool
  * run again when it quits, up to N runs (3); the crowds of bots after the rest, by
- * themselves. Prints per campaign and side: runs,
- * connections, the seconds the first, third and last connection were held, held time in
- * all, how long the first run stayed before it quit, the tarpit's CPU per held
- * client-second, departures named with the right family, and the verdict; then the totals
- * the learning is judged by.
+ * themselves. Prints per campaign and side: runs, connections, the seconds the first,
+ * third and last connection were held, held time in all, how long the first run stayed
+ * before it quit, the tarpit's CPU per held client-second, departures named with the right
+ * family, and the verdict; then the totals the learning is judged by.
  *
  * @module
  */

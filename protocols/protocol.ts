@@ -215,23 +215,19 @@ export function endlessLines(
   line: (maxLineLength: number) => string,
   opening: readonly string[] = [],
 ): Protocol["lines"] {
-  const pools = new Map<number, LinePool>();
-  const poolFor = (maxLineLength: number): LinePool => {
-    let pool = pools.get(maxLineLength);
-    if (pool === undefined) pools.set(maxLineLength, pool = new LinePool(line, maxLineLength));
-    return pool;
-  };
-  if (opening.length > 0) {
-    return ({ maxLineLength }) => new EndlessLines(poolFor(maxLineLength), opening);
-  }
+  // Per line length, the iterator of the clients that have no opening, and its pool.
   const shared = new Map<number, EndlessLines>();
-  return ({ maxLineLength }) => {
+  const sharedFor = (maxLineLength: number): EndlessLines => {
     let lines = shared.get(maxLineLength);
     if (lines === undefined) {
-      shared.set(maxLineLength, lines = new EndlessLines(poolFor(maxLineLength), []));
+      shared.set(maxLineLength, lines = new EndlessLines(new LinePool(line, maxLineLength), []));
     }
     return lines;
   };
+  if (opening.length > 0) {
+    return ({ maxLineLength }) => new EndlessLines(sharedFor(maxLineLength).pool, opening);
+  }
+  return ({ maxLineLength }) => sharedFor(maxLineLength);
 }
 
 /** Lines a {@link LinePool} makes before it draws from those it made. */
