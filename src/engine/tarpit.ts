@@ -110,6 +110,13 @@ export const probeMs = 1_000;
  */
 export const keepAliveMs = 60_000;
 
+/**
+ * A client still there this long after its answer went on, even if it left before its
+ * next turn: it waited for more. One that leaves as it speaks (smtp-brute's `QUIT` as
+ * its wait for a reply ends) closes within a round trip of its last words.
+ */
+export const wentOnMs = 1_000;
+
 /** How often each kind of trouble (full, out of files, accept failing) is reported. */
 export const troubleReportMs = 10_000;
 
@@ -702,13 +709,19 @@ export class Tarpit<C, L> {
     const closedEnd = closed ? client.closedEnd : undefined;
     const now = this.#time.now();
     const heldMs = closedEnd === undefined ? now - client.connectedAt : closedEnd.heldMs;
+    // One that waited on after its answer, and left before its next turn, went on too.
+    if (
+      client.answeredMs !== never && !client.wentOn && heldMs - client.answeredMs >= wentOnMs
+    ) {
+      this.#wentOn(client);
+    }
     const stayed = !client.credited && heldByProfile(client, heldMs) >= this.#pacer.horizonMs;
     if (stayed) this.#pacer.stayed(client.source, client.tag, client.profile, client.longestGapMs);
     const counted = client.credited || stayed;
     // Made whole here, not copied: a record per client, made jitless.
     const departure = closedEnd === undefined
       ? departureOf(client, leftBy, now, counted)
-      : { ...closedEnd, counted };
+      : { ...closedEnd, counted, answeredMs: recordedAnswer(client) };
     const family = this.#pacer.departed(client.source, client.tag, departure);
     this.#emit({ type: "close", client, departure, family, error });
     if (this.#stopping) return;
@@ -815,9 +828,14 @@ function departureOf<C>(
     profile: client.profile,
     profileSinceMs: client.profileSince,
     greetedMs: asRecorded(client.greetedMs),
-    answeredMs: client.wentOn ? asRecorded(client.answeredMs) : Infinity,
+    answeredMs: recordedAnswer(client),
     counted,
   };
+}
+
+/** When the client answered, as its departure record says it: only if it went on after. */
+function recordedAnswer<C>(client: TrappedClient<C>): number {
+  return client.wentOn ? asRecorded(client.answeredMs) : Infinity;
 }
 
 /** A time kept in a client's record as a departure record says it: "never" is Infinity. */

@@ -17,6 +17,7 @@ import {
   Tarpit,
   type TarpitOptions,
   troubleReportMs,
+  wentOnMs,
 } from "../../src/engine/tarpit.ts";
 import { peerReadLimit } from "../../src/engine/transport.ts";
 import { realTime } from "../../src/engine/pacing_clock.ts";
@@ -673,6 +674,41 @@ Deno.test("a client that answers and goes on is told to the pacer at its next tu
     departed.map((d) => [d.heldMs, d.greetedMs, d.answeredMs]),
     [[8_000, 5_000, Infinity], [10_000, 5_000, 8_000]],
     "the leaver's stay is judged as any other's",
+  );
+});
+
+Deno.test("a client that answers and waits on, but leaves before its next turn, went on: told as it leaves", async () => {
+  const answered: [string, number, number, number, number][] = [];
+  const departed: Departure[] = [];
+  const pacer: Pacer = {
+    ...fixedPacer,
+    answered: (source, tag, profile, heldMs) =>
+      answered.push([source, tag, profile, heldMs, clock.now()]),
+    departed: (_, _tag, departure) => (departed.push(departure), "unknown"),
+  };
+  // Whole lines 10 s apart: its next turn comes long after it answered.
+  const { clock, connect } = setUp({
+    pacer,
+    profiles: [pacing({ delayMs: 10_000, pieceSize: 0 })],
+  });
+  const waiter = connect("192.0.2.9");
+  const quitter = connect("192.0.2.10");
+  await clock.advance(5_000);
+  waiter.send("USER root\r\n");
+  quitter.send("EHLO x\r\n");
+  await clock.advance(10_000);
+  waiter.send("PASS x\r\n");
+  quitter.send("QUIT\r\n");
+  // Its last words: it closes as it says them.
+  quitter.closeEnd();
+  await clock.advance(wentOnMs);
+  // The other waited for a reply to PASS a second and more, then gave up.
+  waiter.closeEnd();
+  await clock.advance(probeMs);
+  assertEquals(answered, [["192.0.2.9", 0, 0, 5_000, 16_000 + probeMs]]);
+  assertEquals(
+    departed.map((d) => [d.heldMs, d.answeredMs]),
+    [[15_000, Infinity], [16_000, 15_000]],
   );
 });
 
