@@ -13,7 +13,8 @@
  *   3 s since the one before ended: an alarm on reading a line. Whole lines, each well
  *   within the alarm, hold it.
  * - `lines`: it left at a line's end after many lines (OpenSSH reads 1,024 lines before
- *   a version string, paramiko 100). Fewer lines a minute hold it longer.
+ *   a version string, paramiko 100), or after a few, having spoken: it took the last for
+ *   the reply to what it said. Fewer lines a minute hold it longer.
  * - `time`: none of these: it stopped at a time of its own (hydra's 32 s on ssh). No
  *   pacing changes that.
  *
@@ -79,6 +80,12 @@ export function evidenceOf(departure: Departure): Evidence | undefined {
   const { profileLines, profilePieces } = departure;
   if (silenceMs < soonAfterMs && profileLines < firstLines && profilePieces <= firstPieces) {
     return { limit: "verdict", value: silenceMs / 1000 };
+  }
+  // It spoke after an earlier piece, and left as a line ended: it took that line for the
+  // reply to what it said, as a tool that reads a line a step does, and would have taken
+  // any line that came as soon.
+  if (silenceMs < soonAfterMs && lineBytes === 0 && departure.greetedMs < heldMs - silenceMs) {
+    return { limit: "lines", value: lines };
   }
   if (lineBytes > 0 && lineMs >= slowLineMs) return { limit: "line", value: lineMs / 1000 };
   return { limit: "time", value: heldMs / 1000 };

@@ -287,13 +287,22 @@ export class Learner implements Pacer {
   #judgeAnswer(slot: number, name: string | undefined, profile: number, heldMs: number): void {
     if (heldMs >= this.horizonMs) return;
     this.#endTrial(slot, name, profile);
+    // A client that took a whole line for its reply would have taken one as soon from
+    // any profile whose lines come no sooner than they did: held no longer.
+    const profiles = this.#profilesOf(slot);
+    const alike = profiles.map((other, p) =>
+      p === profile || judgedAsSoon(other, profiles[profile], replyLine)
+    );
     for (const level of this.#levelsOf(slot, name)) {
       if (level === this.#prior) continue;
-      addTo(level.held, level.tried, profile, heldMs / 1000);
-      // An answer is what the profile does for a brute-forcer, not a client unlike its
-      // source's others: believed at once, as if tried as often as a count holds, it
-      // leaves the profile no benefit of the doubt.
-      level.tried[profile] = mostCounted;
+      alike.forEach((answered, p) => {
+        if (!answered) return;
+        addTo(level.held, level.tried, p, heldMs / 1000);
+        // An answer is what the profile does for a brute-forcer, not a client unlike its
+        // source's others: believed at once, as if tried as often as a count holds, it
+        // leaves the profile no benefit of the doubt.
+        level.tried[p] = mostCounted;
+      });
     }
   }
 
@@ -348,8 +357,10 @@ export class Learner implements Pacer {
     const profiles = this.#profilesOf(slot);
     const here = known && this.#holds(known, profiles);
     const anywhere = known && (profiles === this.#profiles ? here : this.#holds(known));
-    const judgedAlike = evidence?.limit === "verdict" && profileSinceMs === 0
-      ? profiles.map((other, p) => p !== profile && judgedAsSoon(other, profiles[profile]))
+    const judgedAlike = evidence !== undefined && profileSinceMs === 0
+      ? profiles.map((other, p) =>
+        p !== profile && judgedAsSoon(other, profiles[profile], evidence)
+      )
       : undefined;
     this.#levelsOf(slot, name).forEach((level, i) => {
       // The protocol's level judges by what each profile would have held: which profile
@@ -359,9 +370,9 @@ export class Learner implements Pacer {
       if (wouldHold === undefined) return;
       addEach(level.wouldHold, level.seen, wouldHold);
       // A client that judged its first bytes at once would have judged any as soon that
-      // came no later: each such profile was tried on it as well. So one verdict counts
-      // against them all, and a source that judges its first bytes retries none of them
-      // for the doubt the others had.
+      // came no later, and one that left at its Nth line any Nth line: each such profile
+      // was tried on it as well. So one verdict counts against them all, and a source
+      // that judges what it reads retries none of them for the doubt the others had.
       if (level === this.#prior) return;
       judgedAlike?.forEach((alike, p) => {
         if (alike) addTo(level.held, level.tried, p, wouldHold[p]);
@@ -644,6 +655,9 @@ function firstByteBy(profile: Profile, latestS: number): Profile {
   return firstDelayMs > profile.firstDelayMs ? { ...profile, firstDelayMs } : profile;
 }
 
+/** A reply taken from a whole line: the line after the one it spoke to, its second. */
+const replyLine: Evidence = { limit: "lines", value: 2 };
+
 /** Holds within this share of the longest count as as long. */
 const nearlyAsLong = 0.9;
 
@@ -675,12 +689,20 @@ function satThrough(other: Profile, own: Profile, waitedS: number): boolean {
 }
 
 /**
- * Whether a client that judged the first bytes of `own` at once would judge those of
- * `other` as soon: they come no later, drawn at their latest (as a first byte asked later
- * is sent), and hold at least as much. A whole line holds a drip's first byte; a drip's
- * first byte is not a whole line, which hydra judges where it waits on a drip.
+ * Whether a client that judged what `own` sent it, as `evidence` shows, would have judged
+ * what `other` sends as soon. Its first bytes at once (a verdict): those of `other` come
+ * no later, drawn at their latest (as a first byte asked later is sent), and hold at
+ * least as much; a whole line holds a drip's first byte, and a drip's first byte is not a
+ * whole line, which hydra judges where it waits on a drip. Its Nth line: whole lines
+ * both, and the Nth of `other` comes no later.
  */
-function judgedAsSoon(other: Profile, own: Profile): boolean {
-  return (own.pieceSize > 0 || other.pieceSize === 0) &&
-    firstSilence(other) <= firstSilence(own);
+function judgedAsSoon(other: Profile, own: Profile, evidence: Evidence): boolean {
+  if (evidence.limit === "verdict") {
+    return (own.pieceSize > 0 || other.pieceSize === 0) &&
+      firstSilence(other) <= firstSilence(own);
+  }
+  if (evidence.limit !== "lines" || own.pieceSize > 0 || other.pieceSize > 0) return false;
+  const nth = (profile: Profile) =>
+    firstSilence(profile) + (evidence.value - 1) * longestGap(profile);
+  return nth(other) <= nth(own);
 }
