@@ -640,16 +640,30 @@ Deno.test("a client answers when it speaks after a piece, having spoken after an
   assertEquals(lastDeparture().heldMs, 10_500);
 });
 
-Deno.test("a client that answers and goes on is told to the pacer at its next turn, held only until it took its greeting; one that answers and leaves is not", async () => {
+/** A pacer that keeps what it is told of answers and departures. */
+interface AnswerRecorder {
+  readonly pacer: Pacer;
+  /** Each answer: source, tag, profile, held ms, and when it was told (by `now`). */
+  readonly answered: [string, number, number, number, number][];
+  readonly departed: Departure[];
+}
+
+/** An {@link AnswerRecorder} that tags every client `tag`, telling time by `now`. */
+function answerRecorder(now: () => number, tag = 0): AnswerRecorder {
   const answered: [string, number, number, number, number][] = [];
   const departed: Departure[] = [];
   const pacer: Pacer = {
     ...fixedPacer,
-    choose: () => ({ profile: 0, tag: 5 }),
+    choose: () => ({ profile: 0, tag }),
     answered: (source, tag, profile, heldMs) =>
-      answered.push([source, tag, profile, heldMs, clock.now()]),
+      answered.push([source, tag, profile, heldMs, now()]),
     departed: (_, _tag, departure) => (departed.push(departure), "unknown"),
   };
+  return { pacer, answered, departed };
+}
+
+Deno.test("a client that answers and goes on is told to the pacer at its next turn, held only until it took its greeting; one that answers and leaves is not", async () => {
+  const { pacer, answered, departed } = answerRecorder(() => clock.now(), 5);
   const { clock, connect } = setUp({ pacer });
   const talker = connect("192.0.2.7");
   const leaver = connect("192.0.2.8");
@@ -678,14 +692,7 @@ Deno.test("a client that answers and goes on is told to the pacer at its next tu
 });
 
 Deno.test("a client that answers and waits on, but leaves before its next turn, went on: told as it leaves", async () => {
-  const answered: [string, number, number, number, number][] = [];
-  const departed: Departure[] = [];
-  const pacer: Pacer = {
-    ...fixedPacer,
-    answered: (source, tag, profile, heldMs) =>
-      answered.push([source, tag, profile, heldMs, clock.now()]),
-    departed: (_, _tag, departure) => (departed.push(departure), "unknown"),
-  };
+  const { pacer, answered, departed } = answerRecorder(() => clock.now());
   // Whole lines 10 s apart: its next turn comes long after it answered.
   const { clock, connect } = setUp({
     pacer,
