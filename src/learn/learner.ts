@@ -288,7 +288,7 @@ export class Learner implements Pacer {
     if (heldMs >= this.horizonMs) return;
     this.#endTrial(slot, name, profile);
     // A client that took a whole line for its reply would have taken one as soon from
-    // any profile whose lines come no sooner than they did: held no longer.
+    // any profile whose lines come no later than these did: held no longer.
     const profiles = this.#profilesOf(slot);
     const alike = profiles.map((other, p) =>
       p === profile || judgedAsSoon(other, profiles[profile], replyLine)
