@@ -40,12 +40,6 @@ if (!Number.isInteger(connections) || connections < 12) {
   Deno.exit(2);
 }
 
-/** What each protocol's clients send as they connect, where they speak first. */
-const openings: Readonly<Record<string, string>> = {
-  ssh: "SSH-2.0-Model_1.0\r\n",
-  http: "GET / HTTP/1.1\r\nHost: example\r\nUser-Agent: Model/1.0\r\n\r\n",
-};
-
 const sum = (values: readonly number[]): number => values.reduce((total, v) => total + v, 0);
 /** Seconds held per connection from the third on. */
 const settled = (run: ModelRun): number => sum(run.heldS.slice(2)) / (run.heldS.length - 2);
@@ -68,7 +62,7 @@ for (const name of names) {
     Deno.exit(2);
   }
   const profiles = [{ ...protocol.pacing, name: "default" }, ...protocol.alternatives];
-  const options = { connections, capS: 300, opening: openings[name] };
+  const options = { connections, capS: 300 };
   const rows: Row[] = [];
   const writes = { fixed: 0, learn: 0 }, held = { fixed: 0, learn: 0 };
   const started = performance.now();

@@ -92,6 +92,20 @@ export function modelGrid(): ClientModel[] {
   return models;
 }
 
+/**
+ * What a model's client sends as it connects, on a protocol where clients speak first: a
+ * version string or a request no family's prefix names.
+ *
+ * @example
+ * ```ts ignore
+ * openings.ssh; // "SSH-2.0-Model_1.0\r\n"
+ * ```
+ */
+export const openings: Readonly<Record<string, string>> = {
+  ssh: "SSH-2.0-Model_1.0\r\n",
+  http: "GET / HTTP/1.1\r\nHost: example\r\nUser-Agent: Model/1.0\r\n\r\n",
+};
+
 /** What a bot of one model got from a tarpit. */
 export interface ModelRun {
   /**
@@ -111,8 +125,6 @@ export interface BotOptions {
   readonly capS: number;
   /** The address it connects from. */
   readonly source?: string;
-  /** What it sends as it connects, on a protocol where the client speaks first. */
-  readonly opening?: string;
   /** Seeds the jitter and the lines: 1 unless given. */
   readonly seed?: number;
 }
@@ -300,7 +312,8 @@ function run(
       client = state;
       listener.backlog.push(connection);
       transport.acceptWaiting(listener);
-      if (options.opening !== undefined) connection.send(options.opening);
+      const opening = openings[protocol.name];
+      if (opening !== undefined) connection.send(opening);
     } else {
       const fire = clock.fire!;
       clock.disarm();

@@ -14,10 +14,8 @@ import {
   type ModelRun,
   runBot,
 } from "../support/client_models.ts";
-import { protocols } from "../../protocols/mod.ts";
+import { type Protocol, protocols } from "../../protocols/mod.ts";
 
-const protocol = protocols.smtp;
-const profiles = [{ ...protocol.pacing, name: "default" }, ...protocol.alternatives];
 const options = { connections: 12, capS: 120 };
 
 const sum = (values: readonly number[]): number => values.reduce((total, v) => total + v, 0);
@@ -31,52 +29,62 @@ interface Held {
   readonly best: number;
 }
 
-/** What fixed pacing, learning and the best profile alone held `model`, from the third on. */
-async function held(model: ClientModel): Promise<Held> {
-  const fixed = fromThird(await runBot(model, protocol, profiles, false, options));
-  const learn = fromThird(await runBot(model, protocol, profiles, true, options));
-  let best = 0;
-  for (const profile of profiles) {
-    best = Math.max(best, fromThird(await runBot(model, protocol, [profile], false, options)));
-  }
-  return { model, fixed, learn, best };
-}
-
-/** Every model of the grid, run once for all the tests below. */
-const results: Promise<Held[]> = (async () => {
+/**
+ * What fixed pacing, learning and the best profile alone held each model of the grid on
+ * `protocol`, from the third connection on.
+ */
+async function heldOn(protocol: Protocol): Promise<Held[]> {
+  const profiles = [{ ...protocol.pacing, name: "default" }, ...protocol.alternatives];
   const all: Held[] = [];
-  for (const model of modelGrid()) all.push(await held(model));
+  for (const model of modelGrid()) {
+    const fixed = fromThird(await runBot(model, protocol, profiles, false, options));
+    const learn = fromThird(await runBot(model, protocol, profiles, true, options));
+    let best = 0;
+    for (const profile of profiles) {
+      best = Math.max(best, fromThird(await runBot(model, protocol, [profile], false, options)));
+    }
+    all.push({ model, fixed, learn, best });
+  }
   return all;
-})();
+}
 
 /** The models listed with what fixed pacing and learning held them. */
 const list = (rows: readonly Held[]): string =>
   rows.map(({ model, fixed, learn }) => `${modelName(model)} ${fixed} ${learn}`).join(", ");
 
-Deno.test("a client that escapes fixed pacing is held twice as long from its third connection, whatever its timers", async () => {
-  const all = await results;
-  const escaping = all.filter(({ fixed, best }) => fixed < best / 2);
-  const short = escaping.filter(({ fixed, learn }) => learn < 2 * fixed);
-  assert(escaping.length >= all.length / 3, `${escaping.length} of ${all.length} escape`);
-  assert(
-    short.length <= escaping.length / 10,
-    `${short.length} of ${escaping.length} held under 2x: ${list(short)}`,
-  );
-});
+// smtp: many lines, sent whole or dripped; http: one status line, dripped, to clients that
+// speak first.
+for (const name of ["smtp", "http"]) {
+  const results = heldOn(protocols[name]);
 
-Deno.test("a client fixed pacing holds is held as long, give or take the tenth a cheaper profile may cost", async () => {
-  const holding = (await results).filter(({ fixed, best }) => fixed >= best / 2);
-  const less = holding.filter(({ fixed, learn }) => learn < 0.85 * fixed);
-  assert(less.length === 0, `${less.length} of ${holding.length} held under 0.85x: ${list(less)}`);
-});
+  Deno.test(`${name}: a client that escapes fixed pacing is held twice as long from its third connection, whatever its timers`, async () => {
+    const all = await results;
+    const escaping = all.filter(({ fixed, best }) => fixed < best / 2);
+    const short = escaping.filter(({ fixed, learn }) => learn < 2 * fixed);
+    assert(escaping.length >= all.length / 3, `${escaping.length} of ${all.length} escape`);
+    assert(
+      short.length <= escaping.length / 10,
+      `${short.length} of ${escaping.length} held under 2x: ${list(short)}`,
+    );
+  });
 
-Deno.test("a client that judges its first bytes loses a tenth of its silence to a try, and is tried once or twice", async () => {
-  const judging = (await results).filter(({ model, fixed, best }) =>
-    model.judges === "first-bytes" && fixed >= best / 2
-  );
-  const fixed = sum(judging.map((row) => row.fixed));
-  const learn = sum(judging.map((row) => row.learn));
-  // Fixed pacing lets it wait out its silence on each of its ten connections; a try
-  // sends its first bytes just within that silence (withinSilence).
-  assert(learn >= 0.98 * fixed, `${learn} s against ${fixed} s, over ${judging.length} models`);
-});
+  Deno.test(`${name}: a client fixed pacing holds is held as long, give or take the tenth a cheaper profile may cost`, async () => {
+    const holding = (await results).filter(({ fixed, best }) => fixed >= best / 2);
+    const less = holding.filter(({ fixed, learn }) => learn < 0.85 * fixed);
+    assert(
+      less.length === 0,
+      `${less.length} of ${holding.length} held under 0.85x: ${list(less)}`,
+    );
+  });
+
+  Deno.test(`${name}: a client that judges its first bytes loses a tenth of its silence to a try, and is tried once or twice`, async () => {
+    const judging = (await results).filter(({ model, fixed, best }) =>
+      model.judges === "first-bytes" && fixed >= best / 2
+    );
+    const fixed = sum(judging.map((row) => row.fixed));
+    const learn = sum(judging.map((row) => row.learn));
+    // Fixed pacing lets it wait out its silence on each of its ten connections; a try
+    // sends its first bytes just within that silence (withinSilence).
+    assert(learn >= 0.98 * fixed, `${learn} s against ${fixed} s, over ${judging.length} models`);
+  });
+}
