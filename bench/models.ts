@@ -27,17 +27,28 @@ import {
 } from "../tests/support/client_models.ts";
 import { protocols } from "../protocols/mod.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    only: { type: "string" },
-    connections: { type: "string", default: "30" },
-  },
-});
+/** Stops with a one-line error, as the program does with bad input. */
+function fail(message: string): never {
+  console.error(`bench-models: ${message}`);
+  Deno.exit(2);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    args: Deno.args,
+    options: {
+      only: { type: "string" },
+      connections: { type: "string", default: "30" },
+    },
+  });
+} catch (error) {
+  fail(JSON.stringify(error instanceof Error ? error.message : String(error)));
+}
+const { values } = parsed;
 const connections = Number(values.connections);
 if (!Number.isInteger(connections) || connections < 12) {
-  console.error("bench-models: --connections must be a whole number of 12 or more");
-  Deno.exit(2);
+  fail("--connections must be a whole number of 12 or more");
 }
 
 const sum = (values: readonly number[]): number => values.reduce((total, v) => total + v, 0);
@@ -57,10 +68,7 @@ interface Row {
 const names = values.only === undefined ? ["smtp", "ssh", "http"] : values.only.split(",");
 for (const name of names) {
   const protocol = protocols[name];
-  if (protocol === undefined) {
-    console.error(`bench-models: no protocol ${JSON.stringify(name)}`);
-    Deno.exit(2);
-  }
+  if (protocol === undefined) fail(`no protocol ${JSON.stringify(name)}`);
   const profiles = [{ ...protocol.pacing, name: "default" }, ...protocol.alternatives];
   const options = { connections, capS: 300 };
   const rows: Row[] = [];
@@ -91,7 +99,7 @@ for (const name of names) {
   const holding = rows.filter((row) => row.fixed >= row.best / 2);
   const doubled = escaping.filter((row) => row.learn >= 2 * row.fixed);
   const less = holding.filter((row) => row.learn < 0.9 * row.fixed);
-  const cheaper = holding.filter((row) => row.learn < row.fixed);
+  const heldLess = holding.filter((row) => row.learn < row.fixed);
   const firstTen = rows.map((row) => row.firstTen).sort((a, b) => a - b);
   const seconds = ((performance.now() - started) / 1000).toFixed(0);
   const line = (row: Row) =>
@@ -104,7 +112,7 @@ for (const name of names) {
       ` (${(100 * doubled.length / Math.max(1, escaping.length)).toFixed(0)}%)`,
   );
   console.log(
-    `  held by fixed pacing: ${holding.length}; held less by learning: ${cheaper.length}, ` +
+    `  held by fixed pacing: ${holding.length}; held less by learning: ${heldLess.length}, ` +
       `of which under 0.9x: ${less.length}`,
   );
   console.log(
