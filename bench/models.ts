@@ -20,10 +20,12 @@
 import { parseArgs } from "node:util";
 import {
   type ClientModel,
+  fromThird,
   modelGrid,
   modelName,
   type ModelRun,
-  runBot,
+  profilesOf,
+  runSides,
 } from "../tests/support/client_models.ts";
 import { protocols } from "../protocols/mod.ts";
 
@@ -53,7 +55,7 @@ if (!Number.isInteger(connections) || connections < 12) {
 
 const sum = (values: readonly number[]): number => values.reduce((total, v) => total + v, 0);
 /** Seconds held per connection from the third on. */
-const settled = (run: ModelRun): number => sum(run.heldS.slice(2)) / (run.heldS.length - 2);
+const settled = (run: ModelRun): number => fromThird(run) / (run.heldS.length - 2);
 
 interface Row {
   readonly model: ClientModel;
@@ -67,20 +69,15 @@ interface Row {
 
 const names = values.only === undefined ? ["smtp", "ssh", "http"] : values.only.split(",");
 for (const name of names) {
-  const protocol = protocols[name];
-  if (protocol === undefined) fail(`no protocol ${JSON.stringify(name)}`);
-  const profiles = [{ ...protocol.pacing, name: "default" }, ...protocol.alternatives];
+  if (protocols[name] === undefined) fail(`no protocol ${JSON.stringify(name)}`);
+  const profiles = profilesOf(name);
   const options = { connections, capS: 300 };
   const rows: Row[] = [];
   const writes = { fixed: 0, learn: 0 }, held = { fixed: 0, learn: 0 };
   const started = performance.now();
   for (const model of modelGrid()) {
-    const fixed = await runBot(model, protocol, profiles, false, options);
-    const learn = await runBot(model, protocol, profiles, true, options);
-    const alone: number[] = [];
-    for (const profile of profiles) {
-      alone.push(settled(await runBot(model, protocol, [profile], false, options)));
-    }
+    const { fixed, learn, alone: runs } = await runSides(model, name, options);
+    const alone = runs.map(settled);
     const best = Math.max(...alone);
     writes.fixed += fixed.writes;
     writes.learn += learn.writes;

@@ -12,7 +12,7 @@
 import { Tarpit } from "../../src/engine/tarpit.ts";
 import type { Clock } from "../../src/engine/pacing_clock.ts";
 import { Learner } from "../../src/learn/learner.ts";
-import type { Protocol } from "../../protocols/mod.ts";
+import { type Protocol, protocols } from "../../protocols/mod.ts";
 import type { Profile } from "../../protocols/protocol.ts";
 import type { WriteOutcome } from "../../src/engine/transport.ts";
 import { Connection, Listener, MemoryTransport } from "./memory_transport.ts";
@@ -117,16 +117,68 @@ export interface ModelRun {
   readonly writes: number;
 }
 
+/**
+ * Seconds a run's connections were held from the third on: a tool's first two are what
+ * learning learns from.
+ */
+export function fromThird(run: ModelRun): number {
+  return run.heldS.slice(2).reduce((total, seconds) => total + seconds, 0);
+}
+
 /** How a bot's connections are run. */
 export interface BotOptions {
   /** Connections it makes, one after another. */
   readonly connections: number;
   /** The most a connection is run for: a client that waits for ever is held this long. */
   readonly capS: number;
-  /** The address it connects from. */
-  readonly source?: string;
-  /** Seeds the jitter and the lines: 1 unless given. */
-  readonly seed?: number;
+}
+
+/**
+ * A protocol's profiles as the program gives its learner them: the default pacing first,
+ * then the protocol's alternatives.
+ *
+ * @example
+ * ```ts ignore
+ * profilesOf("smtp").map((profile) => profile.name); // ["default", "early", "lines", ...]
+ * ```
+ */
+export function profilesOf(name: string): Profile[] {
+  const protocol = protocols[name];
+  return [{ ...protocol.pacing, name: "default" }, ...protocol.alternatives];
+}
+
+/** What bots of one model got from fixed pacing, from learning, and from each profile alone. */
+export interface Sides {
+  readonly fixed: ModelRun;
+  readonly learn: ModelRun;
+  /** Per profile of {@link profilesOf}, in its order. */
+  readonly alone: readonly ModelRun[];
+}
+
+/**
+ * Runs bots of `model` against tarpits of the protocol `name`: with fixed pacing, with
+ * learning, and with each of its profiles alone, which says what the best single pacing
+ * would have held it.
+ *
+ * @example
+ * ```ts ignore
+ * const { fixed, learn, alone } = await runSides(model, "smtp", { connections: 12, capS: 120 });
+ * ```
+ */
+export async function runSides(
+  model: ClientModel,
+  name: string,
+  options: BotOptions,
+): Promise<Sides> {
+  const protocol = protocols[name];
+  const profiles = profilesOf(name);
+  const fixed = await runBot(model, protocol, profiles, false, options);
+  const learn = await runBot(model, protocol, profiles, true, options);
+  const alone: ModelRun[] = [];
+  for (const profile of profiles) {
+    alone.push(await runBot(model, protocol, [profile], false, options));
+  }
+  return { fixed, learn, alone };
 }
 
 /** A client's state, as its timers see it. */
@@ -167,13 +219,8 @@ class SteppedClock implements Clock {
 /**
  * Runs a bot of `model` against a tarpit of `protocol` with `profiles` (the first the
  * default), learning or not, and returns what each connection was held.
- *
- * @example
- * ```ts ignore
- * const run = await runBot(model, protocols.smtp, profiles, true, { connections: 10, capS: 600 });
- * ```
  */
-export async function runBot(
+async function runBot(
   model: ClientModel,
   protocol: Protocol,
   profiles: readonly Profile[],
@@ -183,7 +230,7 @@ export async function runBot(
   // The engine's jitter and the protocol's lines draw from Math.random: seeded here, a
   // run is the same on every machine, and fixed pacing and learning draw alike.
   const random = Math.random;
-  Math.random = seeded(options.seed ?? 1);
+  Math.random = seeded(1);
   try {
     return run(model, protocol, profiles, learn, options);
   } finally {
@@ -245,7 +292,6 @@ function run(
   });
   const listener = new Listener(25);
   tarpit.serve(listener);
-  const source = options.source ?? "192.0.2.1";
 
   /** When the client leaves, as its timers and its judging say, with what it has now. */
   const leaveAt = (state: ClientState): number => {
@@ -296,7 +342,7 @@ function run(
       connection.closeEnd();
       connectAt = next + 500;
     } else if (client === undefined && connectAt === next && next < clock.armedAt) {
-      const connection = new Connection(source, port++);
+      const connection = new Connection("192.0.2.1", port++);
       const state: ClientState = {
         connection,
         connectedAt: next,

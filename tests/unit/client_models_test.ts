@@ -9,18 +9,15 @@
 import { assert } from "../support/assert.ts";
 import {
   type ClientModel,
+  fromThird,
   modelGrid,
   modelName,
-  type ModelRun,
-  runBot,
+  runSides,
 } from "../support/client_models.ts";
-import { type Protocol, protocols } from "../../protocols/mod.ts";
 
 const options = { connections: 12, capS: 120 };
 
 const sum = (values: readonly number[]): number => values.reduce((total, v) => total + v, 0);
-/** Seconds held from the third connection on: a tool's first two are learned from. */
-const fromThird = (run: ModelRun): number => sum(run.heldS.slice(2));
 
 interface Held {
   readonly model: ClientModel;
@@ -31,19 +28,14 @@ interface Held {
 
 /**
  * What fixed pacing, learning and the best profile alone held each model of the grid on
- * `protocol`, from the third connection on.
+ * the protocol `name`, from the third connection on.
  */
-async function heldOn(protocol: Protocol): Promise<Held[]> {
-  const profiles = [{ ...protocol.pacing, name: "default" }, ...protocol.alternatives];
+async function heldOn(name: string): Promise<Held[]> {
   const all: Held[] = [];
   for (const model of modelGrid()) {
-    const fixed = fromThird(await runBot(model, protocol, profiles, false, options));
-    const learn = fromThird(await runBot(model, protocol, profiles, true, options));
-    let best = 0;
-    for (const profile of profiles) {
-      best = Math.max(best, fromThird(await runBot(model, protocol, [profile], false, options)));
-    }
-    all.push({ model, fixed, learn, best });
+    const { fixed, learn, alone } = await runSides(model, name, options);
+    const best = Math.max(...alone.map(fromThird));
+    all.push({ model, fixed: fromThird(fixed), learn: fromThird(learn), best });
   }
   return all;
 }
@@ -55,7 +47,7 @@ const list = (rows: readonly Held[]): string =>
 // smtp: many lines, sent whole or dripped; http: one status line, dripped, to clients that
 // speak first.
 for (const name of ["smtp", "http"]) {
-  const results = heldOn(protocols[name]);
+  const results = heldOn(name);
 
   Deno.test(`${name}: a client that escapes fixed pacing is held twice as long from its third connection, whatever its timers`, async () => {
     const all = await results;

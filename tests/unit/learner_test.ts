@@ -8,19 +8,15 @@
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import { departure } from "../support/memory_transport.ts";
+import { profilesOf } from "../support/client_models.ts";
 import { evidenceOf, holdFor } from "../../src/learn/evidence.ts";
 import { familyByLeaving, nameByFirstBytes } from "../../src/learn/families.ts";
 import { crowd, horizonMs, Learner } from "../../src/learn/learner.ts";
 import { SourceTable } from "../../src/learn/source_table.ts";
 import { protocols } from "../../protocols/mod.ts";
-import type { Profile } from "../../protocols/protocol.ts";
 import type { PacerChoice } from "../../src/engine/pacer.ts";
+import type { Departure } from "../../src/engine/events.ts";
 
-/** A protocol's profiles as the program gives them to its learner: the default first. */
-const profilesOf = (name: string): Profile[] => [
-  { ...protocols[name].pacing, name: "default" },
-  ...protocols[name].alternatives,
-];
 const smtpProfiles = profilesOf("smtp");
 /** The index of the profile named `name` among `profiles` (smtp's unless given). */
 const byName = (name: string, profiles = smtpProfiles) =>
@@ -290,6 +286,28 @@ Deno.test("connections that close at once, as a port scan's do, say nothing of h
   assertEquals(learn.choose(source, undefined), first, "the brute force after the scan");
 });
 
+/**
+ * Connections of one source one after another to a learner for smtp, the `i`th leaving
+ * as `leave` says for the choice it was given: the profile each got, and the seconds each
+ * was held.
+ */
+function connections(
+  count: number,
+  leave: (choice: PacerChoice, i: number) => Departure,
+): { chosen: number[]; held: number[] } {
+  const learn = learner();
+  const chosen: number[] = [];
+  const held: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const choice = learn.choose("192.0.2.60", undefined);
+    chosen.push(choice.profile);
+    const departed = leave(choice, i);
+    learn.departed("192.0.2.60", 0, departed);
+    held.push(departed.heldMs / 1000);
+  }
+  return { chosen, held };
+}
+
 /** A departure that shows a silence of `seconds`. */
 const silence = (seconds: number, profile: number) =>
   departure(seconds * 1000, { silenceMs: seconds * 1000, profile });
@@ -305,22 +323,13 @@ const verdict = (seconds: number, profile: number) =>
   });
 
 Deno.test("medusa, connection after connection: the default's first silence wins, the others are tried less and less often, each try holds it nearly as long, and few are made", () => {
-  const learn = learner();
-  const source = "192.0.2.60";
-  const chosen: number[] = [];
-  const held: number[] = [];
-  for (let i = 0; i < 400; i++) {
-    const choice = learn.choose(source, undefined);
-    const { profile } = choice;
-    chosen.push(profile);
+  // Gone at 20 s of silence, or 0.3 s after its first bytes.
+  const { chosen, held } = connections(400, (choice) => {
     const firstDelayMs = firstByteMs(choice);
-    // Gone at 20 s of silence, or 0.3 s after its first bytes.
-    const departed = firstDelayMs >= 20_000
-      ? silence(20, profile)
-      : verdict(firstDelayMs / 1000, profile);
-    learn.departed(source, 0, departed);
-    held.push(departed.heldMs / 1000);
-  }
+    return firstDelayMs >= 20_000
+      ? silence(20, choice.profile)
+      : verdict(firstDelayMs / 1000, choice.profile);
+  });
   // A profile tried on it sends its first bytes just within the silence it left at, so a
   // try costs at most the tenth of the 20 s the default holds it that the first byte is
   // brought forward by, whatever the profile's jitter: over a bot's ten runs as well.
@@ -347,11 +356,7 @@ Deno.test("medusa, connection after connection: the default's first silence wins
 });
 
 Deno.test("smtp-brute, run after run: a source held seconds by limits of its own keeps the profile that holds it longest, and retries the others for a doubt the size of its holds", () => {
-  const learn = learner();
-  const source = "192.0.2.65";
-  const held: number[] = [];
-  for (let i = 0; i < 40; i++) {
-    const choice = learn.choose(source, undefined);
+  const { held } = connections(40, (choice, i) => {
     const { profile } = choice;
     const first = firstByteMs(choice);
     const { pieceSize, delayMs } = smtpProfiles[profile];
@@ -359,9 +364,7 @@ Deno.test("smtp-brute, run after run: a source held seconds by limits of its own
     // time; a whole line that comes within them is taken for the reply, and it leaves.
     const greeted = { greetedMs: first, longestGapMs: first };
     const secondLine = delayMs + (i % 2 === 0 ? -1_000 : 1_000);
-    const departed = first >= 7_000
-      ? silence(7, profile)
-      : pieceSize > 0
+    return first >= 7_000 ? silence(7, profile) : pieceSize > 0
       ? departure(first + 7_000, {
         ...greeted,
         bytes: 7,
@@ -381,9 +384,7 @@ Deno.test("smtp-brute, run after run: a source held seconds by limits of its own
         silenceMs: 7_000,
         profile,
       });
-    learn.departed(source, 0, departed);
-    held.push(departed.heldMs / 1000);
-  }
+  });
   // The default's silence loses it at 7 s; a drip from within that silence holds it to
   // its 13 s. Tried profiles are retried now and then, for a doubt of a fifth of 13 s,
   // not of the minute a profile may hold a client that stays.
