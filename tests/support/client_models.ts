@@ -13,7 +13,7 @@ import { Tarpit } from "../../src/engine/tarpit.ts";
 import type { Clock } from "../../src/engine/pacing_clock.ts";
 import { Learner } from "../../src/learn/learner.ts";
 import { type Protocol, protocols } from "../../protocols/mod.ts";
-import type { Profile } from "../../protocols/protocol.ts";
+import { linePoolSize, type Profile } from "../../protocols/protocol.ts";
 import type { WriteOutcome } from "../../src/engine/transport.ts";
 import { Connection, Listener, MemoryTransport } from "./memory_transport.ts";
 
@@ -230,6 +230,7 @@ async function runBot(
   // The engine's jitter and the protocol's lines draw from Math.random: seeded here, a
   // run is the same on every machine, and fixed pacing and learning draw alike.
   const random = Math.random;
+  primePool(protocol);
   Math.random = seeded(1);
   try {
     return run(model, protocol, profiles, learn, options);
@@ -239,6 +240,23 @@ async function runBot(
     // runs now, and lets the tarpit go.
     await Promise.resolve();
   }
+}
+
+/** The protocols whose pools of lines {@link primePool} filled. */
+const primed = new Set<Protocol>();
+
+/**
+ * Fills the pool of lines `protocol` keeps for all its clients (`LinePool`), from a seed of
+ * its own, before its first run: filled by whichever runs came first, it would hold lines
+ * of other lengths after any change to what those runs were sent, and every later model's
+ * holds would move with it.
+ */
+function primePool(protocol: Protocol): void {
+  if (primed.has(protocol)) return;
+  primed.add(protocol);
+  Math.random = seeded(0);
+  const lines = protocol.lines({ maxLineLength: protocol.pacing.maxLineLength, banner: "" });
+  for (let i = 0; i < 2 * linePoolSize; i++) lines.next();
 }
 
 /** A generator of numbers in [0, 1) from `seed` (mulberry32). */
