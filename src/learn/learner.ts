@@ -125,14 +125,20 @@ function addEach(means: Float32Array, counts: Uint8Array, values: readonly numbe
 }
 
 /**
- * The limits a client that met `evidence` is known to have: that one, and those its
- * program `name` has ({@link knownLimitOf}): a TLS client that left at a silence would
- * have left at any greeting too.
+ * The limits a client that met `evidence` is known to have: that one, those its program
+ * `name` has ({@link knownLimitOf}): a TLS client that left at a silence would have left
+ * at any greeting too; and the shortest `silence` its source's clients left at, seconds
+ * (NaN for none), which the source's profiles already send their first byte within.
  */
-function limitsOf(evidence: Evidence, name?: string): Partial<Record<Limit, number>> {
+function limitsOf(
+  evidence: Evidence,
+  name?: string,
+  silence = NaN,
+): Partial<Record<Limit, number>> {
   const known: Partial<Record<Limit, number>> = { [evidence.limit]: evidence.value };
   const own = name === undefined ? undefined : knownLimitOf(name);
   if (own !== undefined) known[own.limit] = Math.min(known[own.limit] ?? Infinity, own.value);
+  if (!Number.isNaN(silence)) known.silence = Math.min(known.silence ?? Infinity, silence);
   return known;
 }
 
@@ -353,7 +359,13 @@ export class Learner implements Pacer {
     const held = Math.max(0, leftMs - profileSinceMs) / 1000;
     // How it left says what would have held it: on the profiles as its source gets them,
     // and as a first contact gets them, for the levels beyond its source.
-    const known = evidence === undefined ? undefined : limitsOf(evidence, name);
+    // A source's clients are one program: the shortest silence any left at is a limit of
+    // this one too, though its own leaving showed another. Without it nmap's smtp-brute,
+    // held by a drip from within its 7 s wait for a greeting to the end of its 7 s wait for
+    // a reply, leaves at an alarm on the line, which says the default's silence would have
+    // held it as long, and the default, which loses it at 7 s, is tried again.
+    const silence = this.#sources.floats[this.#silenceAt(slot)];
+    const known = evidence === undefined ? undefined : limitsOf(evidence, name, silence);
     const profiles = this.#profilesOf(slot);
     const here = known && this.#holds(known, profiles);
     const anywhere = known && (profiles === this.#profiles ? here : this.#holds(known));
