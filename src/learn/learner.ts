@@ -111,9 +111,15 @@ function newLevel(profiles: number): Level {
   };
 }
 
-/** Adds `value` to the running mean at `at` of `means`, counted in `counts`. */
+/**
+ * Adds `value` to the running mean at `at` of `means`, counted in `counts`. A count that
+ * would pass {@link mostCounted} halves them all: counts that stopped growing would stop
+ * the benefit of the doubt from shrinking for the profile tried most, and a profile tried
+ * less would never be tried again.
+ */
 function addTo(means: Float32Array, counts: Uint8Array, at: number, value: number): void {
-  const n = Math.min(counts[at] + 1, mostCounted);
+  if (counts[at] === mostCounted) counts.forEach((count, i) => counts[i] = (count + 1) >> 1);
+  const n = counts[at] + 1;
   counts[at] = n;
   const mean = means[at];
   means[at] = Number.isNaN(mean) ? value : mean + (value - mean) / Math.min(n, memory);
@@ -463,7 +469,15 @@ export class Learner implements Pacer {
         ? estimate + unit * Math.sqrt(spread / Math.max(tried[p], 1))
         : estimate
     );
-    return cheapestOfBest(scores, this.#costs);
+    // A cheaper profile is given for holding nearly as long only when it is expected to,
+    // not when it is only hoped to: hope must beat every other profile's outright. nmap's
+    // pop3-brute, held longer by early bytes than by the default's silence, was given the
+    // slow drip for its doubt and for being cheap, and its run ended with no greeting.
+    const enough = nearlyAsLong * Math.max(...estimates), top = Math.max(...scores);
+    return cheapestOfBest(
+      scores.map((score, p) => score === top || estimates[p] >= enough ? score : 0),
+      this.#costs,
+    );
   }
 
   /**
@@ -667,6 +681,14 @@ function firstByteBy(profile: Profile, latestS: number): Profile {
   return firstDelayMs > profile.firstDelayMs ? { ...profile, firstDelayMs } : profile;
 }
 
+/**
+ * The soonest a client of `profile` may get its first piece, in seconds: its jitter's
+ * earliest draw.
+ */
+function soonestFirst(profile: Profile): number {
+  return (profile.firstDelayMs - Math.min(profile.jitterMs, profile.firstDelayMs / 2)) / 1000;
+}
+
 /** A reply taken from a whole line: the line after the one it spoke to, its second. */
 const replyLine: Evidence = { limit: "lines", value: 2 };
 
@@ -706,9 +728,15 @@ function satThrough(other: Profile, own: Profile, waitedS: number): boolean {
  * no later, drawn at their latest (as a first byte asked later is sent), and hold at
  * least as much; a whole line holds a drip's first byte, and a drip's first byte is not a
  * whole line, which hydra judges where it waits on a drip. Its Nth line: whole lines
- * both, and the Nth of `other` comes no later.
+ * both, and the Nth of `other` comes no later. A silence before `own` could have sent
+ * anything: `other` could not have sent anything by then either, and lost it as soon
+ * (the slow drip keeps the default's first silence, so one client that left the default
+ * in it tried both).
  */
 function judgedAsSoon(other: Profile, own: Profile, evidence: Evidence): boolean {
+  if (evidence.limit === "silence") {
+    return soonestFirst(own) >= evidence.value && soonestFirst(other) >= evidence.value;
+  }
   if (evidence.limit === "verdict") {
     return (own.pieceSize > 0 || other.pieceSize === 0) &&
       firstSilence(other) <= firstSilence(own);

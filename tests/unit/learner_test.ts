@@ -832,3 +832,30 @@ Deno.test("a crowd is of clients held now: as many that came and went are none",
     }
   }
 });
+
+Deno.test("pop3-brute, run after run: a silence that lost it is tried again for the doubt only, never for being cheap, and the slow drip, as silent, was tried with the default", () => {
+  // 20 s for a greeting; given one, 20 s more for the reply to USER, which a line never
+  // ends in time; the run's other connections are closed as a greeting's first bytes come.
+  const { held } = connections(60, (choice, i) => {
+    const { profile } = choice;
+    const first = firstByteMs(choice);
+    if (first >= 20_000) return silence(20, profile);
+    if (i % 3 === 2) return verdict(first / 1000, profile);
+    return departure(first + 20_000, {
+      greetedMs: first,
+      longestGapMs: first,
+      bytes: 10,
+      pieces: 10,
+      silenceMs: 1_500,
+      lineBytes: 10,
+      lineMs: first + 20_000,
+      profile,
+    });
+  });
+  // Early bytes hold it 31 s a connection on average, silence 20: a silence is tried
+  // again only for the doubt, and not within a bot's first runs.
+  const lost = (from: number, to: number) =>
+    held.slice(from, to).filter((seconds) => seconds === 20).length;
+  assertEquals(lost(1, 30), 0, held.join(" "));
+  assert(lost(30, 60) <= 2, held.join(" "));
+});
