@@ -315,8 +315,10 @@ function run(
   const leaveAt = (state: ClientState): number => {
     const { connectedAt, firstByteAt, lastByteAt, lineFrom } = state;
     let at = Math.min(connectedAt + model.totalS * 1000, connectedAt + options.capS * 1000);
+    // The alarm on a line runs from the connect for the first: before any byte as well.
+    at = Math.min(at, lineFrom + model.lineAlarmS * 1000);
     if (firstByteAt === Infinity) return Math.min(at, connectedAt + model.firstWaitS * 1000);
-    at = Math.min(at, lastByteAt + model.readWaitS * 1000, lineFrom + model.lineAlarmS * 1000);
+    at = Math.min(at, lastByteAt + model.readWaitS * 1000);
     if (model.judges === "first-bytes") at = Math.min(at, firstByteAt + verdictMs);
     return at;
   };
@@ -348,6 +350,9 @@ function run(
   let connectAt = 0;
   while (heldS.length < options.connections) {
     const next = Math.min(client?.leaveAt ?? connectAt, client?.speakAt ?? Infinity, clock.armedAt);
+    if (next < clock.at) {
+      throw new Error(`${modelName(model)}: a timer at ${next} ms, after ${clock.at}`);
+    }
     clock.at = next;
     if (client !== undefined && client.speakAt === next && client.leaveAt > next) {
       client.speakAt = Infinity;
