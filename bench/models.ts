@@ -26,6 +26,7 @@ import {
   type ModelRun,
   profilesOf,
   runSides,
+  sum,
 } from "../tests/support/client_models.ts";
 import { protocols } from "../protocols/mod.ts";
 
@@ -53,7 +54,6 @@ if (!Number.isInteger(connections) || connections < 12) {
   fail("--connections must be a whole number of 12 or more");
 }
 
-const sum = (values: readonly number[]): number => values.reduce((total, v) => total + v, 0);
 /** Seconds held per connection from the third on. */
 const settled = (run: ModelRun): number => fromThird(run) / (run.heldS.length - 2);
 

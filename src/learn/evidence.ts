@@ -148,7 +148,26 @@ export function holdFor(
  * ```
  */
 export function firstSilence(pacing: Pacing): number {
-  return (pacing.firstDelayMs + Math.min(pacing.jitterMs, pacing.firstDelayMs / 2)) / 1000;
+  return (pacing.firstDelayMs + firstJitterMs(pacing)) / 1000;
+}
+
+/**
+ * The soonest a client of `pacing` may get its first piece, in seconds: its jitter's
+ * earliest draw.
+ *
+ * @example
+ * ```ts
+ * import { soonestFirst } from "./evidence.ts";
+ * soonestFirst({ firstDelayMs: 22_000, delayMs: 2_000, jitterMs: 1_000, pieceSize: 1, maxLineLength: 32 }); // 21
+ * ```
+ */
+export function soonestFirst(pacing: Pacing): number {
+  return (pacing.firstDelayMs - firstJitterMs(pacing)) / 1000;
+}
+
+/** How far a first delay may be drawn either way: its jitter, at most half the delay. */
+function firstJitterMs(pacing: Pacing): number {
+  return Math.min(pacing.jitterMs, pacing.firstDelayMs / 2);
 }
 
 /**

@@ -43,6 +43,7 @@ import {
   holdFor,
   type Limit,
   longestGap,
+  soonestFirst,
 } from "./evidence.ts";
 import { familyByLeaving, familyNames, knownLimitOf, nameByFirstBytes } from "./families.ts";
 import { SourceTable } from "./source_table.ts";
@@ -679,14 +680,6 @@ function firstByteBy(profile: Profile, latestS: number): Profile {
   if (firstSilence(profile) >= latestS) return profile;
   const firstDelayMs = Math.floor(latestS - profile.jitterMs / 1000) * 1000;
   return firstDelayMs > profile.firstDelayMs ? { ...profile, firstDelayMs } : profile;
-}
-
-/**
- * The soonest a client of `profile` may get its first piece, in seconds: its jitter's
- * earliest draw.
- */
-function soonestFirst(profile: Profile): number {
-  return (profile.firstDelayMs - Math.min(profile.jitterMs, profile.firstDelayMs / 2)) / 1000;
 }
 
 /** A reply taken from a whole line: the line after the one it spoke to, its second. */

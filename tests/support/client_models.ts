@@ -122,7 +122,19 @@ export interface ModelRun {
  * learning learns from.
  */
 export function fromThird(run: ModelRun): number {
-  return run.heldS.slice(2).reduce((total, seconds) => total + seconds, 0);
+  return sum(run.heldS.slice(2));
+}
+
+/**
+ * The sum of `values`.
+ *
+ * @example
+ * ```ts ignore
+ * sum([1, 2, 3]); // 6
+ * ```
+ */
+export function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
 }
 
 /** How a bot's connections are run. */

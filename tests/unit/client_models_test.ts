@@ -13,11 +13,10 @@ import {
   modelGrid,
   modelName,
   runSides,
+  sum,
 } from "../support/client_models.ts";
 
 const options = { connections: 12, capS: 120 };
-
-const sum = (values: readonly number[]): number => values.reduce((total, v) => total + v, 0);
 
 interface Held {
   readonly model: ClientModel;
