@@ -365,8 +365,8 @@ export class Learner implements Pacer {
     const leftMs = leftBy === "write" || leftBy === "ended" ? aliveMs : departure.heldMs;
     const held = Math.max(0, leftMs - profileSinceMs) / 1000;
     // How it left says what would have held it: on the profiles as its source gets them,
-    // and as a first contact gets them, for the levels beyond its source.
-    // A source's clients are one program: the shortest silence any left at is a limit of
+    // and as a first contact gets them, for the levels beyond its source. So does how its
+    // source's clients left, one program: the shortest silence any left at is a limit of
     // this one too, though its own leaving showed another. Without it nmap's smtp-brute,
     // held by a drip from within its 7 s wait for a greeting to the end of its 7 s wait for
     // a reply, leaves at an alarm on the line, which says the default's silence would have
