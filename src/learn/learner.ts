@@ -462,7 +462,8 @@ export class Learner implements Pacer {
     // The doubt is a share of what is at stake: the longest the source's clients are
     // expected to be held. A source held seconds by a limit of its own (smtp-brute's two
     // 7 s reads) would otherwise retry every profile for a doubt longer than its holds.
-    const unit = optimism * Math.max(...estimates);
+    const longest = Math.max(...estimates);
+    const unit = optimism * longest;
     const spread = Math.log(1 + tried.reduce((sum, n) => sum + n, 0));
     // A profile judged but not tried has one observation's doubt: what it would have held.
     const scores = estimates.map((estimate, p) =>
@@ -474,7 +475,7 @@ export class Learner implements Pacer {
     // not when it is only hoped to: hope must beat every other profile's outright. nmap's
     // pop3-brute, held longer by early bytes than by the default's silence, was given the
     // slow drip for its doubt and for being cheap, and its run ended with no greeting.
-    const enough = nearlyAsLong * Math.max(...estimates), top = Math.max(...scores);
+    const enough = nearlyAsLong * longest, top = Math.max(...scores);
     return cheapestOfBest(
       scores.map((score, p) => score === top || estimates[p] >= enough ? score : 0),
       this.#costs,
