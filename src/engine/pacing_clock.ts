@@ -12,26 +12,13 @@
  * wait before closing): {@link PacingClock.schedule} puts an item in a random lane of the
  * group it names. The clock knows nothing of what the groups mean.
  *
- * The lists are intrusive: the links live in the paced items themselves, so scheduling
- * allocates nothing and removing a client that left is O(1).
+ * Items are numbers below the clock's capacity (the engine's client slots), and the lists'
+ * links live in typed arrays indexed by item: scheduling allocates nothing, removing a
+ * client that left is O(1), and an item costs no object, only its elements.
  *
  * @module
  */
-
-/** The clock's bookkeeping, carried by each paced item. Initialise with {@link unscheduled}. */
-export interface Paced {
-  /** When the item is due, in {@link Clock} time (ms). */
-  dueAt: number;
-  /** The lane the item waits in; -1 when it is not scheduled. */
-  lane: number;
-  /** The item before it in its lane, or null at the head. */
-  prev: Paced | null;
-  /** The item after it in its lane, or null at the tail. */
-  next: Paced | null;
-}
-
-/** The field values of an item that is not scheduled. */
-export const unscheduled: Readonly<Paced> = { dueAt: 0, lane: -1, prev: null, next: null };
+import { zeroed } from "../runtime/zeroed.ts";
 
 /**
  * The time and the one timer a {@link PacingClock} runs on: real time by default
@@ -59,8 +46,8 @@ export interface Clock {
 export function realTime(): Clock {
   let timer: ReturnType<typeof setTimeout> | undefined;
   return {
-    // Whole milliseconds: V8 keeps an integer in a client's record itself, and a
-    // fraction in a box of its own for each of the times the record holds.
+    // Whole milliseconds: grid points and lane delays are whole too, so turns that fall
+    // together compare equal.
     now: () => Math.floor(performance.now()),
     arm(fire, ms): void {
       clearTimeout(timer);
@@ -80,8 +67,9 @@ interface Lane {
   readonly longestMs: number;
   /** The grid its items' turns fall on ({@link gridFor}); 0 for none. */
   readonly gridMs: number;
-  head: Paced | null;
-  tail: Paced | null;
+  /** The first and last item waiting in it; -1 when none. */
+  head: number;
+  tail: number;
 }
 
 /** The finest grid worth keeping: below it, turns are served where they fall. */
@@ -107,7 +95,7 @@ const finestGridMs = 10;
 export function gridFor(spanMs: number): number {
   let grid = 1_000;
   while (4 * grid <= spanMs) grid *= 2;
-  // Halved to whole milliseconds: a time in a client's record stays an integer.
+  // Halved to whole milliseconds, as the clock's time is.
   for (; grid >= finestGridMs; grid = Math.floor(grid / 2)) {
     if (2 * grid <= spanMs) return grid;
   }
@@ -159,29 +147,35 @@ export function laneDelays(delayMs: number, jitterMs: number): number[] {
  *
  * @example
  * ```ts
- * import { PacingClock, unscheduled } from "./pacing_clock.ts";
+ * import { PacingClock } from "./pacing_clock.ts";
  * const [arrival, tick] = [0, 1];
  * const clock = new PacingClock([[1_000], [10_000]], 10_000, (item, now) => {
- *   console.log("due", now);
+ *   console.log("item", item, "due", now);
  *   clock.schedule(item, tick);
  * });
- * clock.schedule({ ...unscheduled }, arrival); // due after 1 s, then every 10 s
+ * clock.schedule(0, arrival); // item 0: due after 1 s, then every 10 s
  * ```
  */
-export class PacingClock<T extends Paced> {
+export class PacingClock {
   readonly #lanes: Lane[] = [];
   /** The first lane of each group, and then the end of the last. */
   readonly #groupStarts: number[] = [];
   /** The group of each lane. */
   readonly #groupOf: number[] = [];
-  readonly #onDue: (item: T, now: number, group: number) => void;
+  readonly #onDue: (item: number, now: number, group: number) => void;
+  // Per item: when it is due, and its lane and neighbours, each + 1 so that the zeros the
+  // arrays start with mean "none", and pages of items never scheduled are never written.
+  readonly #dueAt: Float64Array;
+  readonly #laneOf: Int32Array;
+  readonly #prev: Int32Array;
+  readonly #next: Int32Array;
   readonly #clock: Clock;
   readonly #slackMs: number;
   #armedFor = Infinity;
   /** Set while serving due items: they are rescheduled, and the timer armed once after. */
   #firing = false;
-  /** The item being served, whose next turn counts from when it was due. */
-  #serving: T | undefined;
+  /** The item being served, whose next turn counts from when it was due; -1 for none. */
+  #serving = -1;
   /** How late an item may be and still count its next turn from when it was due. */
   readonly #catchUpMs: number;
   #size = 0;
@@ -193,19 +187,25 @@ export class PacingClock<T extends Paced> {
    * @param tickMs the shortest time between an item's turns, which sets the batching slack
    * @param onDue serves an item that came due from a lane of `group`
    * @param clock the time and the timer; {@link realTime} by default
+   * @param capacity items are numbers from 0 to this, less one
    */
   constructor(
     groups: readonly (readonly number[])[],
     tickMs: number,
-    onDue: (item: T, now: number, group: number) => void,
+    onDue: (item: number, now: number, group: number) => void,
     clock: Clock = realTime(),
+    capacity = 1_024,
   ) {
+    this.#dueAt = zeroed(Float64Array, capacity);
+    this.#laneOf = zeroed(Int32Array, capacity);
+    this.#prev = zeroed(Int32Array, capacity);
+    this.#next = zeroed(Int32Array, capacity);
     for (const [group, delays] of groups.entries()) {
       this.#groupStarts.push(this.#lanes.length);
       const shortestMs = Math.min(...delays), longestMs = Math.max(...delays);
       const gridMs = gridFor(longestMs - shortestMs);
       for (const delayMs of delays) {
-        this.#lanes.push({ delayMs, shortestMs, longestMs, gridMs, head: null, tail: null });
+        this.#lanes.push({ delayMs, shortestMs, longestMs, gridMs, head: -1, tail: -1 });
         this.#groupOf.push(group);
       }
     }
@@ -225,23 +225,41 @@ export class PacingClock<T extends Paced> {
    * Schedules an unscheduled item in a random lane of `group`, from `now`: the time an
    * `onDue` call was given, or the clock's.
    */
-  schedule(item: T, group: number, now: number = this.#clock.now()): void {
+  schedule(item: number, group: number, now: number = this.#clock.now()): void {
     const first = this.#groupStarts[group];
     const lanes = this.#groupStarts[group + 1] - first;
-    const from = item === this.#serving ? Math.max(item.dueAt, now - this.#catchUpMs) : now;
-    this.#append(item, from, lanes === 1 ? first : first + Math.floor(Math.random() * lanes));
+    const laneIndex = lanes === 1 ? first : first + Math.floor(Math.random() * lanes);
+    const lane = this.#lanes[laneIndex];
+    // The item goes to the tail of its lane. Runs for every piece: each column read once.
+    const dueAts = this.#dueAt, next = this.#next;
+    const from = item === this.#serving ? Math.max(dueAts[item], now - this.#catchUpMs) : now;
+    const dueAt = onGrid(lane, from);
+    dueAts[item] = dueAt;
+    this.#laneOf[item] = laneIndex + 1;
+    const tail = lane.tail;
+    this.#prev[item] = tail + 1;
+    next[item] = 0;
+    if (tail !== -1) next[tail] = item + 1;
+    else lane.head = item;
+    lane.tail = item;
     this.#size++;
-    if (!this.#firing && item.dueAt < this.#armedFor) this.#arm(item.dueAt, now);
+    if (!this.#firing && dueAt < this.#armedFor) this.#arm(dueAt, now);
   }
 
   /** The group an item is scheduled in, or -1 when it is not scheduled. */
-  groupOf(item: T): number {
-    return item.lane === -1 ? -1 : this.#groupOf[item.lane];
+  groupOf(item: number): number {
+    const lane = this.#laneOf[item] - 1;
+    return lane === -1 ? -1 : this.#groupOf[lane];
+  }
+
+  /** When the item is, or was last, due. */
+  dueAt(item: number): number {
+    return this.#dueAt[item];
   }
 
   /** Unschedules an item; removing one that is not scheduled does nothing. */
-  remove(item: T): void {
-    if (item.lane === -1) return;
+  remove(item: number): void {
+    if (this.#laneOf[item] === 0) return;
     this.#unlink(item);
     this.#size--;
   }
@@ -257,29 +275,31 @@ export class PacingClock<T extends Paced> {
     this.#firing = true;
     const now = this.#clock.now();
     const horizon = now + this.#slackMs;
+    const dueAt = this.#dueAt, next = this.#next, prev = this.#prev, laneOf = this.#laneOf;
     for (let index = 0; index < this.#lanes.length; index++) {
       const lane = this.#lanes[index];
       const group = this.#groupOf[index];
       // An item served now is scheduled again at now + a lane delay, past the horizon.
-      for (let item = lane.head; item !== null && item.dueAt <= horizon; item = lane.head) {
-        // The head leaves its lane: #unlink, inlined, as this runs for every piece.
-        lane.head = item.next;
-        if (lane.head === null) lane.tail = null;
-        else lane.head.prev = null;
-        item.next = null;
-        item.lane = -1;
+      for (let item = lane.head; item !== -1 && dueAt[item] <= horizon; item = lane.head) {
+        // The head leaves its lane: #unlink, inlined, as this runs for every piece. The
+        // links of an item not scheduled are never read, so its own are left as they are.
+        const after = next[item] - 1;
+        lane.head = after;
+        if (after === -1) lane.tail = -1;
+        else prev[after] = 0;
+        laneOf[item] = 0;
         this.#size--;
-        this.#serving = item as T;
-        this.#onDue(item as T, now, group);
+        this.#serving = item;
+        this.#onDue(item, now, group);
       }
     }
     this.#firing = false;
-    this.#serving = undefined;
-    let next = Infinity;
+    this.#serving = -1;
+    let soonest = Infinity;
     for (const lane of this.#lanes) {
-      if (lane.head !== null && lane.head.dueAt < next) next = lane.head.dueAt;
+      if (lane.head !== -1 && dueAt[lane.head] < soonest) soonest = dueAt[lane.head];
     }
-    if (next < Infinity) this.#arm(next, now);
+    if (soonest < Infinity) this.#arm(soonest, now);
   };
 
   #arm(dueAt: number, now: number): void {
@@ -288,25 +308,14 @@ export class PacingClock<T extends Paced> {
     this.#clock.arm(this.#fire, Math.max(0, dueAt - now));
   }
 
-  #append(item: Paced, from: number, laneIndex: number): void {
-    const lane = this.#lanes[laneIndex];
-    item.lane = laneIndex;
-    item.dueAt = onGrid(lane, from);
-    item.next = null;
-    item.prev = lane.tail;
-    if (lane.tail) lane.tail.next = item;
-    else lane.head = item;
-    lane.tail = item;
-  }
-
-  #unlink(item: Paced): void {
-    const lane = this.#lanes[item.lane];
-    if (item.prev) item.prev.next = item.next;
-    else lane.head = item.next;
-    if (item.next) item.next.prev = item.prev;
-    else lane.tail = item.prev;
-    item.prev = item.next = null;
-    item.lane = -1;
+  #unlink(item: number): void {
+    const lane = this.#lanes[this.#laneOf[item] - 1];
+    const prev = this.#prev[item] - 1, next = this.#next[item] - 1;
+    if (prev !== -1) this.#next[prev] = next + 1;
+    else lane.head = next;
+    if (next !== -1) this.#prev[next] = prev + 1;
+    else lane.tail = prev;
+    this.#laneOf[item] = 0;
   }
 }
 

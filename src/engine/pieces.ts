@@ -9,58 +9,67 @@
  */
 import { headEnd } from "../../protocols/protocol.ts";
 
-/** Where a client is in its protocol's lines; the engine keeps one per client. */
-export interface LineCursor {
-  /** The line being sent; empty once its last piece has gone. */
-  line: string;
-  /** The index of its next byte; 0 once its last piece has gone. */
-  offset: number;
+/**
+ * Where each client is in its protocol's lines, a column each, indexed by client: the
+ * engine's client table is one.
+ */
+export interface LineCursors {
   /** The lines still to come. */
-  readonly lines: Iterator<string, void, undefined>;
+  readonly lines: readonly Iterator<string, void, undefined>[];
+  /** The line being sent; empty between lines. */
+  readonly line: string[];
+  /** The index of its next byte; 0 between lines. */
+  readonly offset: { [client: number]: number };
 }
 
 /**
- * The next piece for `cursor`, at most `pieceSize` bytes (0: a whole line), a head
- * whole; undefined when the protocol has no more lines.
+ * The next piece for `client`, at most `pieceSize` bytes (0: a whole line), a head whole;
+ * undefined when the protocol has no more lines.
  *
  * @example
  * ```ts
  * import { nextPiece } from "./pieces.ts";
- * const cursor = { line: "", offset: 0, lines: ["220-\u0100hi\r\n"].values() };
- * nextPiece(cursor, 1); // "220-"
- * nextPiece(cursor, 1); // "h"
+ * const cursors = { line: [""], offset: [0], lines: [["220-\u0100hi\r\n"].values()] };
+ * nextPiece(cursors, 0, 1); // "220-"
+ * nextPiece(cursors, 0, 1); // "h"
  * ```
  */
-export function nextPiece(cursor: LineCursor, pieceSize: number): string | undefined {
-  if (cursor.offset >= cursor.line.length) {
-    const next = cursor.lines.next();
+export function nextPiece(
+  cursors: LineCursors,
+  client: number,
+  pieceSize: number,
+): string | undefined {
+  const offset = cursors.offset[client];
+  if (offset === 0) {
+    // Between lines: a line sent whole, or whose head is all of it, is never kept.
+    const next = cursors.lines[client].next();
     if (next.done) return undefined;
     const line = next.value;
     const head = line.indexOf(headEnd);
-    cursor.line = line;
-    cursor.offset = head + 1;
     if (head >= 0) {
       // Heads are rare (a protocol's first line): the allocation is too.
-      if (pieceSize > 0) return line.slice(0, head);
-      letGo(cursor);
-      return line.slice(0, head) + line.slice(head + 1);
+      if (pieceSize === 0) return line.slice(0, head) + line.slice(head + 1);
+      if (head + 1 < line.length) keep(cursors, client, line, head + 1);
+      return line.slice(0, head);
     }
+    if (pieceSize === 0 || pieceSize >= line.length) return line;
+    keep(cursors, client, line, pieceSize);
+    return pieceSize === 1 ? line[0] : line.slice(0, pieceSize);
   }
-  const { line, offset } = cursor;
+  const line = cursors.line[client];
   if (pieceSize === 0 || pieceSize >= line.length - offset) {
-    letGo(cursor);
-    return offset === 0 ? line : line.slice(offset);
+    // Let go once its last piece is going: held until the next line, it would outlive a
+    // young-generation collection or two and be moved to the old generation, where a line
+    // sent whole each second piles up as garbage until a full collection.
+    keep(cursors, client, "", 0);
+    return line.slice(offset);
   }
-  cursor.offset = offset + pieceSize;
+  cursors.offset[client] = offset + pieceSize;
   return pieceSize === 1 ? line[offset] : line.slice(offset, offset + pieceSize);
 }
 
-/**
- * Lets go of a line whose last piece is going: held until the next line, it would
- * outlive a young-generation collection or two and be moved to the old generation, where
- * a line sent whole each second piles up as garbage until a full collection.
- */
-function letGo(cursor: LineCursor): void {
-  cursor.line = "";
-  cursor.offset = 0;
+/** Keeps `line` as the client's, `offset` bytes of it sent. */
+function keep(cursors: LineCursors, client: number, line: string, offset: number): void {
+  cursors.line[client] = line;
+  cursors.offset[client] = offset;
 }

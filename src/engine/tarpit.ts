@@ -21,11 +21,11 @@
  * report for each condition: `full`, `file-limit` (out of descriptors, however it was
  * found) and `accept-failed` (any other error).
  *
- * What a client costs is its connection in the runtime plus one small record: the line
- * iterator, the line being sent and how far, the pacing clock's links and the few times
- * its departure record needs. No timer, closure or listener is made per client, and a
- * tick of one byte allocates nothing: the byte is a one-character string, which V8 keeps
- * cached.
+ * What a client costs is its connection in the runtime plus one slot of the tables that
+ * hold its state (src/engine/client_table.ts) and the pacing clock's links: the line being
+ * sent and how far, its counts and the few times its departure record needs, each in a
+ * typed array. No object, timer, closure or listener is made per client, and a tick of one
+ * byte allocates nothing: the byte is a one-character string, which V8 keeps cached.
  *
  * Bounds under abuse:
  * - a client's bytes are read only up to `peerReadLimit` in all, into one shared buffer;
@@ -40,10 +40,11 @@
 import type { LineOptions, Protocol } from "../../protocols/mod.ts";
 import { headEnd, longestSilenceMs, type Pacing } from "../../protocols/protocol.ts";
 import { sourceOf } from "../text/address.ts";
+import { ClientTable, noLines } from "./client_table.ts";
 import type { ClientRef, Departure, LeftBy, TarpitEvent } from "./events.ts";
 import { fixedPacer, type Pacer } from "./pacer.ts";
-import { type Clock, laneDelays, type Paced, PacingClock, realTime } from "./pacing_clock.ts";
-import { type LineCursor, nextPiece } from "./pieces.ts";
+import { type Clock, laneDelays, PacingClock, realTime } from "./pacing_clock.ts";
+import { nextPiece } from "./pieces.ts";
 import type { Gate, PeerWatch, Transport } from "./transport.ts";
 
 /** How a {@link Tarpit} treats its clients: the command line's flags, checked. */
@@ -166,123 +167,6 @@ class ReportLimiter {
 }
 
 /**
- * "Never", as a time after a client's connect: the largest integer V8 keeps in an
- * object's field itself (a small integer). Infinity would take a box of its own in every
- * client's record, as a fraction would (src/runtime/transport.ts lists it).
- */
-const never = 2 ** 31 - 1;
-
-/** The time a watched peer stopped being watched: never. */
-const watched = never;
-
-/** A client held, with the pacing clock's links and its place in its protocol's lines. */
-export class TrappedClient<C> implements Paced, LineCursor, ClientRef {
-  dueAt = 0;
-  /** The pacing clock's lane it waits in; -1 when not scheduled. */
-  lane: number = -1;
-  /** The client before it in its lane. */
-  prev: Paced | null = null;
-  /** The client after it in its lane. */
-  next: Paced | null = null;
-  /** Bytes the kernel has taken for it so far. */
-  bytesSent = 0;
-  /**
-   * The length of a piece the kernel has not taken yet, as when the client does not
-   * read: no other is sent until it has. 0 when none waits.
-   */
-  pendingBytes = 0;
-  /** The lines its protocol makes for it, from when its profile is chosen. */
-  lines: Iterator<string, void, undefined> = noLines;
-  /** The line being sent, and the index of its next character. */
-  line = "";
-  offset = 0;
-  /** Its pacing profile: an index into the tarpit's profiles. */
-  profile = 0;
-  /** What the pacer tagged it with, given back to the pacer with it. */
-  tag = 0;
-  /** Lines sent whole. */
-  linesSent = 0;
-  /** Pieces the kernel took for it. */
-  piecesSent = 0;
-  /** When its last piece was sent. */
-  lastPieceAt: number;
-  /** The longest wait between two of its pieces, or before its first. */
-  longestGapMs = 0;
-  /**
-   * Since when it has waited for the line being sent: when the line before it ended, or
-   * when it connected. A client reading a line with an alarm waits that long.
-   */
-  lineWaitFrom: number;
-  /** Since when (ms after its connect) its peer is no longer watched; {@link never} while it is. */
-  unwatchedAfter: number = watched;
-  /** What it sent first, kept until its profile is chosen. */
-  firstBytes: string | undefined = undefined;
-  /**
-   * Its departure as it stood when it closed its end (FIN), while that is not known to be
-   * a half-close: the write that tells must not count as something it got.
-   */
-  closedEnd: Departure | undefined = undefined;
-  /** When (ms after its connect) its profile began: 0, or when the pacer changed it. */
-  profileSince = 0;
-  /** Pieces it had been sent when its profile began. */
-  piecesBeforeProfile = 0;
-  /** Lines it had been sent whole when its profile began. */
-  linesBeforeProfile = 0;
-  /** Pieces it had been sent when it last spoke; 0 until it spoke after one. */
-  spokeAfterPiece = 0;
-  /**
-   * When (ms after its connect) it first spoke after a piece: if it answers, it took
-   * what it had been sent then for a greeting. {@link never} until it does.
-   */
-  greetedMs: number = never;
-  /**
-   * When (ms after its connect) it answered: spoke after a piece, having spoken after
-   * an earlier one. It then took something it was sent for a reply to what it had said,
-   * as a brute-forcer that reads any 3 bytes for its answer does. {@link never} until it
-   * does.
-   */
-  answeredMs: number = never;
-  /**
-   * Whether it went on after its answer, still there at its next turn: only then was the
-   * answer progress (a brute-forcer trying password after password on one connection),
-   * and the pacer is told. One that leaves at once said its last words (smtp-brute's
-   * `QUIT` as its wait for a reply times out), and its stay is judged as any other's.
-   */
-  wentOn = false;
-  /** When (ms after its connect) it last spoke: 0 until it did. */
-  spokeAtMs = 0;
-  /** Whether the pacer was told its profile held it to the horizon. */
-  credited = false;
-  /** When (ms after its connect) the pacer was last told it stayed: 0 until then. */
-  checkedAt = 0;
-  /** The pacer's news when it last chose this client's profile at a horizon. */
-  news = 0;
-  /**
-   * When (ms after its connect) its first piece goes, when its pacer asked for it later
-   * than its profile's; 0 otherwise.
-   */
-  waitsUntil = 0;
-
-  /** A client just admitted. */
-  constructor(
-    readonly connection: C,
-    readonly host: string,
-    readonly port: number,
-    readonly source: string,
-    readonly id: number,
-    readonly localPort: number,
-    readonly connectedAt: number,
-  ) {
-    this.lastPieceAt = connectedAt;
-    this.lineWaitFrom = connectedAt;
-  }
-}
-
-const noLines: Iterator<string, void, undefined> = {
-  next: () => ({ done: true, value: undefined }),
-};
-
-/**
  * A tarpit serving one protocol on any number of listeners.
  *
  * @example
@@ -305,11 +189,13 @@ export class Tarpit<C, L> {
   readonly #pacer: Pacer;
   /** One object for each profile's line iterators. */
   readonly #lineOptions: readonly LineOptions[];
-  readonly #clients = new Set<TrappedClient<C>>();
+  /** The clients held, a slot each. */
+  readonly #clients: ClientTable<C>;
   /** Clients held per source; never larger than the clients held. */
   readonly #perSource = new Map<string, number>();
   readonly #time: Clock;
-  readonly #clock: PacingClock<TrappedClient<C>>;
+  /** Paces the clients by slot. */
+  readonly #clock: PacingClock;
   readonly #gates: Gate[] = [];
   #nextId = 1;
   #acceptPaused = false;
@@ -324,9 +210,12 @@ export class Tarpit<C, L> {
   /** Per profile, whether a client may go {@link keepAliveMs} without a piece. */
   readonly #needsKeepAlive: readonly boolean[];
   readonly #maxLifetimeMs: number;
-  /** Bound once: the callbacks handed to the transport with each watch and write. */
-  readonly #watch: PeerWatch<TrappedClient<C>>;
-  readonly #written: (client: TrappedClient<C>, error?: string) => void;
+  /**
+   * Bound once: the callbacks handed to the transport with each watch and write, which
+   * name the client by its slot's key (`ClientTable.keyOf`).
+   */
+  readonly #watch: PeerWatch<number>;
+  readonly #written: (key: number, error?: string) => void;
   readonly #endedGroup: number;
 
   /** A tarpit with `options`; it serves nothing until {@link Tarpit.serve} is given a listener. */
@@ -344,6 +233,7 @@ export class Tarpit<C, L> {
     this.#pieceSizes = profiles.map((profile) => profile.pieceSize);
     this.#needsKeepAlive = profiles.map((profile) => longestSilence(profile) >= keepAliveMs);
     this.#maxLifetimeMs = options.maxLifetimeMs;
+    this.#clients = new ClientTable(options.maxClients);
     const decideAfter = Math.min(decisionMs, ...profiles.map((p) => p.firstDelayMs));
     // Groups: the check after a probe, the decision, each profile's first piece and ticks,
     // then the wait of a client whose protocol has ended. The clock serves the clients due
@@ -364,15 +254,32 @@ export class Tarpit<C, L> {
       // Bound, not wrapped: one call less for every piece.
       this.#due.bind(this),
       this.#time,
+      options.maxClients,
     );
+    const clients = this.#clients;
     this.#watch = {
-      sent: (client, firstBytes) => {
-        if (client.lines === noLines) client.firstBytes = firstBytes;
+      sent: (key, firstBytes) => {
+        const slot = clients.slotOf(key);
+        if (slot !== -1 && clients.lines[slot] === noLines) {
+          clients.firstBytes.set(slot, firstBytes);
+        }
       },
-      spoke: (client) => this.#spoke(client),
-      left: (client, code) =>
-        code === "EOF" ? this.#closedEnd(client) : this.#drop(client, "reset", code),
-      stopped: (client) => client.unwatchedAfter = this.#time.now() - client.connectedAt,
+      spoke: (key) => {
+        const slot = clients.slotOf(key);
+        if (slot !== -1) this.#spoke(slot);
+      },
+      left: (key, code) => {
+        const slot = clients.slotOf(key);
+        if (slot === -1) return;
+        if (code === "EOF") this.#closedEnd(slot);
+        else this.#drop(slot, "reset", code);
+      },
+      stopped: (key) => {
+        const slot = clients.slotOf(key);
+        if (slot !== -1) {
+          clients.unwatchedAfter[slot] = this.#time.now() - clients.connectedAt[slot];
+        }
+      },
     };
     this.#written = this.#pieceWritten.bind(this);
   }
@@ -433,15 +340,15 @@ export class Tarpit<C, L> {
    */
   held(): Map<number, HeldOnPort> {
     const now = this.#time.now();
+    const clients = this.#clients;
     const ports = new Map<number, HeldOnPort>();
-    for (const client of this.#clients) {
-      let port = ports.get(client.localPort);
-      if (port === undefined) {
-        ports.set(client.localPort, port = { held: 0, bytes: 0, trappedMs: 0 });
-      }
+    for (const slot of clients.slots()) {
+      const localPort = clients.localPort[slot];
+      let port = ports.get(localPort);
+      if (port === undefined) ports.set(localPort, port = { held: 0, bytes: 0, trappedMs: 0 });
       port.held++;
-      port.bytes += client.bytesSent;
-      port.trappedMs += now - client.connectedAt;
+      port.bytes += clients.bytesSent[slot];
+      port.trappedMs += now - clients.connectedAt[slot];
     }
     return ports;
   }
@@ -451,7 +358,7 @@ export class Tarpit<C, L> {
     this.#stopping = true;
     this.#clock.stop();
     for (const gate of this.#gates) gate.close();
-    for (const client of [...this.#clients]) this.#drop(client, "shutdown");
+    for (const slot of [...this.#clients.slots()]) this.#drop(slot, "shutdown");
   }
 
   #admit(connection: C, localPort: number): void {
@@ -475,52 +382,50 @@ export class Tarpit<C, L> {
     }
     this.#perSource.set(source, fromSource + 1);
     const now = this.#time.now();
-    const client = new TrappedClient(
-      connection,
-      host,
-      port,
-      source,
-      this.#nextId++,
-      localPort,
-      now,
-    );
-    this.#clients.add(client);
-    this.#clock.schedule(client, decisionGroup, now);
-    this.#emit({ type: "accept", client, held: this.#clients.size, max: this.#options.maxClients });
-    transport.watch(connection, client, this.#watch);
+    const id = this.#nextId++;
+    const clients = this.#clients;
+    const slot = clients.take(connection, host, port, source, id, localPort, now);
+    this.#clock.schedule(slot, decisionGroup, now);
+    const client: ClientRef = { host, port, id, localPort, source };
+    this.#emit({ type: "accept", client, held: clients.size, max: this.#options.maxClients });
+    transport.watch(connection, clients.keyOf(slot), this.#watch);
   }
 
-  #due(client: TrappedClient<C>, now: number, group: number): void {
+  #due(slot: number, now: number, group: number): void {
+    const clients = this.#clients;
     const maxLifetimeMs = this.#maxLifetimeMs;
-    if (maxLifetimeMs > 0 && now - client.connectedAt >= maxLifetimeMs) {
-      this.#drop(client, "lifetime");
+    if (maxLifetimeMs > 0 && now - clients.connectedAt[slot] >= maxLifetimeMs) {
+      this.#drop(slot, "lifetime");
       return;
     }
     // Still there, and not closing: a client that closed its end is probed, not going on.
-    if (client.answeredMs !== never && !client.wentOn && client.closedEnd === undefined) {
-      this.#wentOn(client);
+    if (
+      clients.answeredMs[slot] !== Infinity && clients.wentOn[slot] === 0 &&
+      !clients.closedEnd.has(slot)
+    ) {
+      this.#wentOn(slot);
     }
     if (group === decisionGroup) {
-      this.#decide(client);
-      this.#waitForFirst(client, now);
+      this.#decide(slot);
+      this.#waitForFirst(slot, now);
     } else if (group > this.#endedGroup) {
-      this.#waitForFirst(client, now);
+      this.#waitForFirst(slot, now);
     } else if (group === this.#endedGroup) {
-      this.#creditIfStayed(client, now);
+      this.#creditIfStayed(slot, now);
       // Nothing more to send: while its peer is watched its leaving will be seen, so it
       // is held; once not, only a write could tell, and none will come.
-      if (client.unwatchedAfter === watched) this.#clock.schedule(client, group, now);
-      else this.#drop(client, "ended");
+      if (clients.unwatchedAfter[slot] === Infinity) this.#clock.schedule(slot, group, now);
+      else this.#drop(slot, "ended");
     } else if (group === probeGroup) {
-      if (this.#transport.peer(client.connection) === undefined) {
-        this.#drop(client, "closed");
+      if (this.#transport.peer(clients.connection[slot]!) === undefined) {
+        this.#drop(slot, "closed");
         return;
       }
       // Still there after a write: it only stopped sending, and reads on.
-      client.closedEnd = undefined;
-      this.#clock.schedule(client, tickGroup(client.profile), now);
+      clients.closedEnd.delete(slot);
+      this.#clock.schedule(slot, tickGroup(clients.profile[slot]), now);
     } else {
-      this.#send(client, now, tickGroup(client.profile));
+      this.#send(slot, now, tickGroup(clients.profile[slot]));
     }
   }
 
@@ -528,28 +433,30 @@ export class Tarpit<C, L> {
    * Sends the client its next piece, and schedules it in `group` for its next turn; or,
    * when its protocol has nothing more, in the wait of an ended protocol.
    */
-  #send(client: TrappedClient<C>, now: number, group: number): void {
-    if (this.#creditIfStayed(client, now) && group !== probeGroup) {
-      group = tickGroup(client.profile);
+  #send(slot: number, now: number, group: number): void {
+    const clients = this.#clients;
+    if (this.#creditIfStayed(slot, now) && group !== probeGroup) {
+      group = tickGroup(clients.profile[slot]);
     }
     // The kernel has not taken the last piece yet (the client is not reading): do not
     // queue another in user space.
-    const piece = client.pendingBytes > 0
+    const piece = clients.pendingBytes[slot] > 0
       ? ""
-      : nextPiece(client, this.#pieceSizes[client.profile]);
+      : nextPiece(clients, slot, this.#pieceSizes[clients.profile[slot]]);
+    const connection = clients.connection[slot]!;
     if (piece === undefined) {
-      if (client.unwatchedAfter === watched) {
-        this.#transport.keepAlive(client.connection, keepAliveMs);
+      if (clients.unwatchedAfter[slot] === Infinity) {
+        this.#transport.keepAlive(connection, keepAliveMs);
       }
-      this.#clock.schedule(client, this.#endedGroup, now);
+      this.#clock.schedule(slot, this.#endedGroup, now);
       return;
     }
-    this.#clock.schedule(client, group, now);
+    this.#clock.schedule(slot, group, now);
     if (piece === "") return;
-    const outcome = this.#transport.write(client.connection, piece, client, this.#written);
-    if (outcome === "sent") this.#taken(client, piece.length, now);
-    else if (outcome === "pending") client.pendingBytes = piece.length;
-    else this.#dropAfterWrite(client, outcome.gone);
+    const outcome = this.#transport.write(connection, piece, clients.keyOf(slot), this.#written);
+    if (outcome === "sent") this.#taken(slot, piece.length, now);
+    else if (outcome === "pending") clients.pendingBytes[slot] = piece.length;
+    else this.#dropAfterWrite(slot, outcome.gone);
   }
 
   /**
@@ -558,14 +465,15 @@ export class Tarpit<C, L> {
    * checked {@link probeMs} later. A protocol that has ended has nothing to write: its
    * client, no longer watched, is closed after the bound on silence.
    */
-  #closedEnd(client: TrappedClient<C>): void {
+  #closedEnd(slot: number): void {
+    const clients = this.#clients;
     const now = this.#time.now();
-    client.closedEnd = departureOf(client, "closed", now, false);
-    client.unwatchedAfter = now - client.connectedAt;
-    if (this.#clock.groupOf(client) === this.#endedGroup) return;
-    this.#clock.remove(client);
-    if (client.lines === noLines) this.#decide(client);
-    this.#send(client, now, probeGroup);
+    clients.closedEnd.set(slot, departureOf(clients, slot, "closed", now, false));
+    clients.unwatchedAfter[slot] = now - clients.connectedAt[slot];
+    if (this.#clock.groupOf(slot) === this.#endedGroup) return;
+    this.#clock.remove(slot);
+    if (clients.lines[slot] === noLines) this.#decide(slot);
+    this.#send(slot, now, probeGroup);
   }
 
   /**
@@ -575,29 +483,38 @@ export class Tarpit<C, L> {
    * is asked again when the pacer has news, not a horizon later. Returns whether the
    * profile changed.
    */
-  #creditIfStayed(client: TrappedClient<C>, now: number): boolean {
+  #creditIfStayed(slot: number, now: number): boolean {
     const pacer = this.#pacer;
-    const heldMs = now - client.connectedAt;
+    // A pacer that is never told (fixed pacing) is not asked either.
+    if (pacer.horizonMs === Infinity) return false;
+    const clients = this.#clients;
+    const heldMs = now - clients.connectedAt[slot];
+    const stayed = heldByProfile(clients, slot, heldMs) >= pacer.horizonMs;
+    if (!stayed && (clients.credited[slot] === 0 || clients.news[slot] === pacer.news >>> 0)) {
+      return false;
+    }
+    const source = clients.source[slot], tag = clients.tag[slot];
+    const profile = clients.profile[slot];
     let next: number;
-    if (heldByProfile(client, heldMs) >= pacer.horizonMs) {
-      client.checkedAt = heldMs;
-      next = pacer.stayed(client.source, client.tag, client.profile, client.longestGapMs);
-    } else if (client.credited && client.news !== pacer.news) {
-      next = pacer.reconsider(client.source, client.tag, client.profile);
+    if (stayed) {
+      clients.checkedAt[slot] = heldMs;
+      next = pacer.stayed(source, tag, profile, clients.longestGapMs[slot]);
     } else {
+      next = pacer.reconsider(source, tag, profile);
+    }
+    clients.news[slot] = pacer.news;
+    if (next === profile) {
+      clients.credited[slot] = 1;
       return false;
     }
-    client.news = pacer.news;
-    if (next === client.profile) {
-      client.credited = true;
-      return false;
+    clients.credited[slot] = 0;
+    clients.profile[slot] = next;
+    clients.profileSince[slot] = heldMs;
+    clients.piecesBeforeProfile[slot] = clients.piecesSent[slot];
+    clients.linesBeforeProfile[slot] = clients.linesSent[slot];
+    if (this.#needsKeepAlive[next]) {
+      this.#transport.keepAlive(clients.connection[slot]!, keepAliveMs);
     }
-    client.credited = false;
-    client.profile = next;
-    client.profileSince = heldMs;
-    client.piecesBeforeProfile = client.piecesSent;
-    client.linesBeforeProfile = client.linesSent;
-    if (this.#needsKeepAlive[next]) this.#transport.keepAlive(client.connection, keepAliveMs);
     return true;
   }
 
@@ -606,43 +523,47 @@ export class Tarpit<C, L> {
    * when it took what it was sent for a greeting: its profile held it until then, or,
    * moved since, until it answered.
    */
-  #wentOn(client: TrappedClient<C>): void {
-    client.wentOn = true;
-    const { greetedMs, answeredMs, profileSince } = client;
-    const heldMs = (greetedMs >= profileSince ? greetedMs : answeredMs) - profileSince;
-    this.#pacer.answered(client.source, client.tag, client.profile, heldMs);
+  #wentOn(slot: number): void {
+    const clients = this.#clients;
+    clients.wentOn[slot] = 1;
+    const greetedMs = clients.greetedMs[slot], profileSince = clients.profileSince[slot];
+    const heldMs = (greetedMs >= profileSince ? greetedMs : clients.answeredMs[slot]) -
+      profileSince;
+    this.#pacer.answered(clients.source[slot], clients.tag[slot], clients.profile[slot], heldMs);
   }
 
   /**
    * The client sent something. What it says is never looked at; when it says it is. Its
    * options' replies to one piece (telnet's) are one answer however many reads they take.
    */
-  #spoke(client: TrappedClient<C>): void {
-    const pieces = client.piecesSent;
-    client.spokeAtMs = this.#time.now() - client.connectedAt;
-    if (pieces === client.spokeAfterPiece || client.answeredMs !== never) return;
-    if (client.spokeAfterPiece > 0) {
-      client.answeredMs = client.spokeAtMs;
-    } else {
-      client.greetedMs = client.spokeAtMs;
-    }
-    client.spokeAfterPiece = pieces;
+  #spoke(slot: number): void {
+    const clients = this.#clients;
+    const pieces = clients.piecesSent[slot];
+    const spokeAtMs = this.#time.now() - clients.connectedAt[slot];
+    clients.spokeAtMs[slot] = spokeAtMs;
+    const spokeAfterPiece = clients.spokeAfterPiece[slot];
+    if (pieces === spokeAfterPiece || clients.answeredMs[slot] !== Infinity) return;
+    if (spokeAfterPiece > 0) clients.answeredMs[slot] = spokeAtMs;
+    else clients.greetedMs[slot] = spokeAtMs;
+    clients.spokeAfterPiece[slot] = pieces;
   }
 
   /** Picks the client's profile and makes its lines. */
-  #decide(client: TrappedClient<C>): void {
-    const choice = this.#pacer.choose(client.source, client.firstBytes);
+  #decide(slot: number): void {
+    const clients = this.#clients;
+    const choice = this.#pacer.choose(clients.source[slot], clients.firstBytes.get(slot));
     const { profile, tag } = choice;
-    client.firstBytes = undefined;
-    client.profile = profile;
-    client.tag = tag;
-    client.lines = this.#options.protocol.lines(this.#lineOptions[profile]);
+    clients.firstBytes.delete(slot);
+    clients.profile[slot] = profile;
+    clients.tag[slot] = tag;
+    clients.lines[slot] = this.#options.protocol.lines(this.#lineOptions[profile]);
     let needsKeepAlive = this.#needsKeepAlive[profile];
     if (choice.firstDelayMs !== undefined) {
-      client.waitsUntil = Math.min(choice.firstDelayMs, longestSilenceMs);
-      needsKeepAlive ||= client.waitsUntil >= keepAliveMs;
+      const waitsUntil = Math.min(choice.firstDelayMs, longestSilenceMs);
+      clients.waitsUntil[slot] = waitsUntil;
+      needsKeepAlive ||= waitsUntil >= keepAliveMs;
     }
-    if (needsKeepAlive) this.#transport.keepAlive(client.connection, keepAliveMs);
+    if (needsKeepAlive) this.#transport.keepAlive(clients.connection[slot]!, keepAliveMs);
   }
 
   /**
@@ -650,79 +571,99 @@ export class Tarpit<C, L> {
    * pacer asked for it later, at that time to the second, after a wait made in
    * whole-second hops, each the longest of {@link waitStepsMs} that fits what is left.
    */
-  #waitForFirst(client: TrappedClient<C>, now: number): void {
-    if (client.waitsUntil === 0) {
-      this.#clock.schedule(client, firstPieceGroup(client.profile), now);
+  #waitForFirst(slot: number, now: number): void {
+    const clients = this.#clients;
+    const waitsUntil = clients.waitsUntil[slot];
+    if (waitsUntil === 0) {
+      this.#clock.schedule(slot, firstPieceGroup(clients.profile[slot]), now);
       return;
     }
     // Counted from when this turn was due, as the clock counts the next: a timer that
     // fires late must not make the rest fall short of a whole second, and lose one.
-    const restMs = client.waitsUntil - Math.round(client.dueAt - client.connectedAt);
+    const restMs = waitsUntil - Math.round(this.#clock.dueAt(slot) - clients.connectedAt[slot]);
     let step = waitStepsMs.length - 1;
     while (step >= 0 && waitStepsMs[step] > restMs) step--;
-    if (step >= 0) this.#clock.schedule(client, this.#endedGroup + 1 + step, now);
-    else this.#send(client, now, tickGroup(client.profile));
+    if (step >= 0) this.#clock.schedule(slot, this.#endedGroup + 1 + step, now);
+    else this.#send(slot, now, tickGroup(clients.profile[slot]));
   }
 
   /** The kernel took `bytes` of the client's piece. */
-  #taken(client: TrappedClient<C>, bytes: number, now: number): void {
+  #taken(slot: number, bytes: number, now: number): void {
+    const clients = this.#clients;
     // Counted once the kernel took them, as endlessh counts what write(2) returns.
-    client.bytesSent += bytes;
-    client.piecesSent++;
-    if (now - client.lastPieceAt > client.longestGapMs) {
-      client.longestGapMs = now - client.lastPieceAt;
-    }
-    client.lastPieceAt = now;
-    if (client.offset >= client.line.length) {
-      client.linesSent++;
-      client.lineWaitFrom = now;
+    clients.bytesSent[slot] += bytes;
+    clients.piecesSent[slot]++;
+    const gapMs = now - clients.lastPieceAt[slot];
+    if (gapMs > clients.longestGapMs[slot]) clients.longestGapMs[slot] = gapMs;
+    clients.lastPieceAt[slot] = now;
+    if (clients.offset[slot] === 0) {
+      clients.linesSent[slot]++;
+      clients.lineWaitFrom[slot] = now;
     }
   }
 
   /** A pending write finished: the kernel took the piece, or the peer is gone. */
-  #pieceWritten(client: TrappedClient<C>, error?: string): void {
-    const bytes = client.pendingBytes;
-    client.pendingBytes = 0;
-    if (!this.#clients.has(client)) return;
-    if (error === undefined) this.#taken(client, bytes, this.#time.now());
-    else this.#dropAfterWrite(client, error);
+  #pieceWritten(key: number, error?: string): void {
+    const clients = this.#clients;
+    const slot = clients.slotOf(key);
+    if (slot === -1) return;
+    const bytes = clients.pendingBytes[slot];
+    clients.pendingBytes[slot] = 0;
+    if (error === undefined) this.#taken(slot, bytes, this.#time.now());
+    else this.#dropAfterWrite(slot, error);
   }
 
   /**
    * A write failed. While its peer is watched, the reset that failed it was seen as it
    * came; once not, the client left some time before.
    */
-  #dropAfterWrite(client: TrappedClient<C>, error: string): void {
-    this.#drop(client, client.unwatchedAfter === watched ? "reset" : "write", error);
+  #dropAfterWrite(slot: number, error: string): void {
+    const watched = this.#clients.unwatchedAfter[slot] === Infinity;
+    this.#drop(slot, watched ? "reset" : "write", error);
   }
 
   /** Closes a client's connection and forgets it; `error` says what told it was gone. */
-  #drop(client: TrappedClient<C>, leftBy: LeftBy, error?: string): void {
-    if (!this.#clients.delete(client)) return;
-    this.#transport.close(client.connection);
-    const fromSource = (this.#perSource.get(client.source) ?? 1) - 1;
-    if (fromSource === 0) this.#perSource.delete(client.source);
-    else this.#perSource.set(client.source, fromSource);
-    this.#clock.remove(client);
+  #drop(slot: number, leftBy: LeftBy, error?: string): void {
+    const clients = this.#clients;
+    const connection = clients.connection[slot];
+    if (connection === undefined) return;
+    // Gone from now on, whatever closing it may call back.
+    clients.connection[slot] = undefined;
+    this.#transport.close(connection);
+    const source = clients.source[slot];
+    const fromSource = (this.#perSource.get(source) ?? 1) - 1;
+    if (fromSource === 0) this.#perSource.delete(source);
+    else this.#perSource.set(source, fromSource);
+    this.#clock.remove(slot);
     // One that closed its end and was then found gone by a write left when it closed.
     const closed = leftBy === "closed" || leftBy === "reset" || leftBy === "write";
-    const closedEnd = closed ? client.closedEnd : undefined;
+    const closedEnd = closed ? clients.closedEnd.get(slot) : undefined;
     const now = this.#time.now();
-    const heldMs = closedEnd === undefined ? now - client.connectedAt : closedEnd.heldMs;
+    const heldMs = closedEnd === undefined ? now - clients.connectedAt[slot] : closedEnd.heldMs;
     // One that waited on after its answer, and left before its next turn, went on too.
-    if (
-      client.answeredMs !== never && !client.wentOn && heldMs - client.answeredMs >= wentOnMs
-    ) {
-      this.#wentOn(client);
+    const answeredMs = clients.answeredMs[slot];
+    if (answeredMs !== Infinity && clients.wentOn[slot] === 0 && heldMs - answeredMs >= wentOnMs) {
+      this.#wentOn(slot);
     }
-    const stayed = !client.credited && heldByProfile(client, heldMs) >= this.#pacer.horizonMs;
-    if (stayed) this.#pacer.stayed(client.source, client.tag, client.profile, client.longestGapMs);
-    const counted = client.credited || stayed;
-    // Made whole here, not copied: a record per client, made jitless.
+    const tag = clients.tag[slot];
+    const stayed = clients.credited[slot] === 0 &&
+      heldByProfile(clients, slot, heldMs) >= this.#pacer.horizonMs;
+    if (stayed) {
+      this.#pacer.stayed(source, tag, clients.profile[slot], clients.longestGapMs[slot]);
+    }
+    const counted = clients.credited[slot] === 1 || stayed;
     const departure = closedEnd === undefined
-      ? departureOf(client, leftBy, now, counted)
-      : { ...closedEnd, counted, answeredMs: recordedAnswer(client) };
-    const family = this.#pacer.departed(client.source, client.tag, departure);
+      ? departureOf(clients, slot, leftBy, now, counted)
+      : { ...closedEnd, counted, answeredMs: recordedAnswer(clients, slot) };
+    const client: ClientRef = {
+      host: clients.host[slot],
+      port: clients.port[slot],
+      id: clients.id[slot],
+      localPort: clients.localPort[slot],
+      source,
+    };
+    clients.release(slot);
+    const family = this.#pacer.departed(source, tag, departure);
     this.#emit({ type: "close", client, departure, family, error });
     if (this.#stopping) return;
     // Its room and its descriptor may be what a listener the runtime stopped polling
@@ -788,11 +729,12 @@ function tickGroup(profile: number): number {
  * hydra on telnet is once it has sent a user name no prompt asked for, and its profile
  * holds it from when it last spoke.
  */
-function heldByProfile<C>(client: TrappedClient<C>, heldMs: number): number {
-  const since = Math.max(client.profileSince, client.checkedAt);
-  if (client.answeredMs === never) return heldMs - since;
-  if (client.unwatchedAfter !== watched) return client.answeredMs - since;
-  return heldMs - Math.max(since, client.spokeAtMs);
+function heldByProfile<C>(clients: ClientTable<C>, slot: number, heldMs: number): number {
+  const since = Math.max(clients.profileSince[slot], clients.checkedAt[slot]);
+  const answeredMs = clients.answeredMs[slot];
+  if (answeredMs === Infinity) return heldMs - since;
+  if (clients.unwatchedAfter[slot] !== Infinity) return answeredMs - since;
+  return heldMs - Math.max(since, clients.spokeAtMs[slot]);
 }
 
 /**
@@ -800,45 +742,42 @@ function heldByProfile<C>(client: TrappedClient<C>, heldMs: number): number {
  * pacer was told it stayed.
  */
 function departureOf<C>(
-  client: TrappedClient<C>,
+  clients: ClientTable<C>,
+  slot: number,
   leftBy: LeftBy,
   now: number,
   counted: boolean,
 ): Departure {
-  const heldMs = now - client.connectedAt;
+  const heldMs = now - clients.connectedAt[slot];
   const late = leftBy === "write" || leftBy === "ended";
-  const { line, offset } = client;
+  const line = clients.line[slot], offset = clients.offset[slot];
   // Characters of the line sent so far, less its head mark, which is no byte.
   const sent = offset > 0 && offset < line.length
     ? offset - (line.lastIndexOf(headEnd, offset - 1) >= 0 ? 1 : 0)
     : 0;
+  const linesSent = clients.linesSent[slot], piecesSent = clients.piecesSent[slot];
   return {
     heldMs,
-    aliveMs: late ? Math.min(heldMs, client.unwatchedAfter) : heldMs,
+    aliveMs: late ? Math.min(heldMs, clients.unwatchedAfter[slot]) : heldMs,
     leftBy,
-    bytes: client.bytesSent,
-    lines: client.linesSent,
-    pieces: client.piecesSent,
-    profileLines: client.linesSent - client.linesBeforeProfile,
-    profilePieces: client.piecesSent - client.piecesBeforeProfile,
-    silenceMs: now - client.lastPieceAt,
-    longestGapMs: client.longestGapMs,
+    bytes: clients.bytesSent[slot],
+    lines: linesSent,
+    pieces: piecesSent,
+    profileLines: linesSent - clients.linesBeforeProfile[slot],
+    profilePieces: piecesSent - clients.piecesBeforeProfile[slot],
+    silenceMs: now - clients.lastPieceAt[slot],
+    longestGapMs: clients.longestGapMs[slot],
     lineBytes: sent,
-    lineMs: sent > 0 ? now - client.lineWaitFrom : 0,
-    profile: client.profile,
-    profileSinceMs: client.profileSince,
-    greetedMs: asRecorded(client.greetedMs),
-    answeredMs: recordedAnswer(client),
+    lineMs: sent > 0 ? now - clients.lineWaitFrom[slot] : 0,
+    profile: clients.profile[slot],
+    profileSinceMs: clients.profileSince[slot],
+    greetedMs: clients.greetedMs[slot],
+    answeredMs: recordedAnswer(clients, slot),
     counted,
   };
 }
 
 /** When the client answered, as its departure record says it: only if it went on after. */
-function recordedAnswer<C>(client: TrappedClient<C>): number {
-  return client.wentOn ? asRecorded(client.answeredMs) : Infinity;
-}
-
-/** A time kept in a client's record as a departure record says it: "never" is Infinity. */
-function asRecorded(ms: number): number {
-  return ms === never ? Infinity : ms;
+function recordedAnswer<C>(clients: ClientTable<C>, slot: number): number {
+  return clients.wentOn[slot] === 1 ? clients.answeredMs[slot] : Infinity;
 }

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { zeroed } from "../runtime/zeroed.ts";
 
 /** A slot that holds no source. */
 const empty = -1;
@@ -161,23 +162,6 @@ export class SourceTable {
     if (older !== empty) this.#newer[older] = newer;
     else this.#oldest = newer;
   }
-}
-
-/**
- * A typed array of `length` zeros whose pages become resident only as they are written. A
- * plain one may be carved from the C heap and cleared byte by byte, as glibc's `calloc`
- * does below its mmap threshold, which rises as large blocks are freed; a resizable
- * buffer is memory V8 reserves and the kernel commits, a zeroed page at a time, when first
- * written (tests/unit/learner_test.ts proves it of the runtime).
- */
-function zeroed<T>(
-  Type: { new (buffer: ArrayBuffer): T; readonly BYTES_PER_ELEMENT: number },
-  length: number,
-): T {
-  const bytes = length * Type.BYTES_PER_ELEMENT;
-  const buffer = new ArrayBuffer(0, { maxByteLength: bytes });
-  buffer.resize(bytes);
-  return new Type(buffer);
 }
 
 /**

@@ -3,8 +3,7 @@
  * connections are the runtime's bare TCP handles.
  *
  * Everything TarPyt relies on that Deno does not document lives in this directory, and
- * only here, but for the learner's table and the engine's client record, whose memory
- * alone depends on it. Each is proved by a test against the real runtime, so a Deno
+ * only here. Each is proved by a test against the real runtime, so a Deno
  * upgrade that changes one fails that test rather than the tarpit:
  *
  * | internal | used in | proved by |
@@ -18,8 +17,7 @@
  * | `process.binding("stream_wrap")`: `WriteWrap`, `kLastWriteWasAsync`, `writeLatin1String` | client_handle.ts | abuse_test.ts "clients that never read", socket_activation_test.ts "ACCEPT and CLOSE lines" |
  * | a closed handle's native memory is freed only by V8's full collection, `gc()` | closed_handles.ts | churn_test.ts |
  * | `node:net` `listen({ fd })` adopts a passed socket as it is | listeners.ts | socket_activation_test.ts |
- * | a resizable `ArrayBuffer` grown at once has its pages committed only as they are written | ../learn/source_table.ts | learner_test.ts "a table costs resident memory only as sources fill it" |
- * | V8 keeps an integer below 2^31 in an object's field; a fraction or Infinity takes a box of its own | ../engine/pacing_clock.ts (`realTime`), ../engine/tarpit.ts (`never`) | tarpit_test.ts "a held client's record holds whole milliseconds and no Infinity" |
+ * | a resizable `ArrayBuffer` grown at once has its pages committed only as they are written | zeroed.ts (the learner's table, the engine's client table and pacing clock) | zeroed_test.ts (both) |
  *
  * They were verified on the Deno named by `denoVersion` in `deno.json` (read by
  * flags.ts), which the tests and CI run on and the release binary bundles.

@@ -1,22 +1,63 @@
 import { assert, assertEquals } from "../support/assert.ts";
 import { FakeClock } from "../support/fake_clock.ts";
-import {
-  gridFor,
-  jitterLanes,
-  laneDelays,
-  type Paced,
-  PacingClock,
-  unscheduled,
-} from "../../src/engine/pacing_clock.ts";
+import { gridFor, jitterLanes, laneDelays, PacingClock } from "../../src/engine/pacing_clock.ts";
 
-interface Item extends Paced {
+/** What a test paces: the clock sees only its number. */
+interface Item {
+  readonly number: number;
   readonly name: string;
   served: number[];
   /** Not to be scheduled again once served. */
   last?: boolean;
 }
 
-const item = (name: string): Item => ({ ...unscheduled, name, served: [] });
+/** More items than the tests make. */
+const itemCapacity = 1 << 16;
+
+/** Every item made, by its number. */
+const items: Item[] = [];
+
+const item = (name: string): Item => {
+  const it = { number: items.length, name, served: [] };
+  items.push(it);
+  return it;
+};
+
+/** A clock that paces {@link Item}s, through their numbers. */
+class ItemClock {
+  readonly clock: PacingClock;
+
+  constructor(
+    groups: readonly (readonly number[])[],
+    tickMs: number,
+    onDue: (it: Item, now: number, group: number) => void,
+    time: FakeClock,
+  ) {
+    this.clock = new PacingClock(
+      groups,
+      tickMs,
+      (n, now, group) => onDue(items[n], now, group),
+      time,
+      itemCapacity,
+    );
+  }
+
+  schedule(it: Item, group: number): void {
+    this.clock.schedule(it.number, group);
+  }
+
+  remove(it: Item): void {
+    this.clock.remove(it.number);
+  }
+
+  get size(): number {
+    return this.clock.size;
+  }
+
+  stop(): void {
+    this.clock.stop();
+  }
+}
 
 /**
  * A clock of two groups, a first wait and then ticks, that serves an item with `onServe`
@@ -27,8 +68,8 @@ function ticking(
   tickMs: readonly number[],
   time: FakeClock,
   onServe: (it: Item, now: number) => void = (it, now) => it.served.push(now),
-): PacingClock<Item> {
-  const clock: PacingClock<Item> = new PacingClock<Item>(
+): ItemClock {
+  const clock: ItemClock = new ItemClock(
     [firstMs, tickMs],
     Math.min(...tickMs),
     (it, now) => {
@@ -95,7 +136,7 @@ Deno.test("an item is served after its first wait, then a tick apart, whenever i
 Deno.test("an item served from one group can be moved to another", async () => {
   const time = new FakeClock();
   const served: string[] = [];
-  const clock: PacingClock<Item> = new PacingClock<Item>(
+  const clock: ItemClock = new ItemClock(
     [[10], [100], [1_000]],
     100,
     (it, now, group) => {
