@@ -18,7 +18,7 @@ import { LogQueue } from "../log/log_queue.ts";
 import { logEvent, queuedLines } from "../log/vocabulary.ts";
 import { serveMetrics } from "../metrics/metrics_server.ts";
 import { rearmListener } from "../runtime/accept_loop.ts";
-import { fullCollection } from "../runtime/closed_handles.ts";
+import { fullCollection, memoryReducingCollection } from "../runtime/closed_handles.ts";
 import { version } from "../runtime/flags.ts";
 import {
   adoptPassedSocket,
@@ -77,7 +77,7 @@ export async function run(config: TarpitConfig): Promise<void> {
       "max-line-length": config.pacing.maxLineLength,
     },
   }, {
-    transport: new DenoTransport(fullCollection()),
+    transport: new DenoTransport(fullCollection(), memoryReducingCollection()),
     clock: realTime(),
     ticker: realTicker,
     log,

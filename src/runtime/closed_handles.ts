@@ -10,7 +10,11 @@
  * {@link minClosesPerCollection} closed handles keeps RSS near idle: `deno task churn`
  * measures it, and tests/system/churn_test.ts fails without it.
  *
- * V8 offers a full collection to JavaScript only as `gc()` under its `--expose-gc` flag,
+ * A burst of arrivals leaves garbage of its own (their log lines, their events), which
+ * V8 collects in time but whose pages it keeps for reuse, so the memory a scan took stays
+ * taken after it. {@link ArrivalBursts} gives it back once a burst is over.
+ *
+ * V8 offers its collections to JavaScript only as `gc()` under its `--expose-gc` flag,
  * which the `tarpyt` task in `deno.json`, and so the binary, passes.
  *
  * @module
@@ -52,6 +56,74 @@ export class ClosedHandleCollector {
   }
 }
 
+/** The fewest arrivals that make a burst worth giving memory back after. */
+export const minArrivalsPerBurst = 1024;
+
+/**
+ * How often a burst is checked for being over; it is over once fewer than a tenth of
+ * {@link minArrivalsPerBurst} arrived in that time.
+ */
+export const burstCheckMs = 2_000;
+
+/**
+ * Counts arrivals and, once at least {@link minArrivalsPerBurst} have come and then they
+ * have nearly stopped, gives back the memory they took ({@link memoryReducingCollection}).
+ * It looks every {@link burstCheckMs} while a burst may be under way, and not at all
+ * otherwise: an arrival costs a count.
+ *
+ * @example
+ * ```ts
+ * import { ArrivalBursts } from "./closed_handles.ts";
+ * let givenBack = 0;
+ * const bursts = new ArrivalBursts(() => givenBack++);
+ * for (let i = 0; i < 5_000; i++) bursts.arrived();
+ * // some seconds later, no more arrivals: givenBack === 1
+ * ```
+ */
+export class ArrivalBursts {
+  readonly #giveBack: () => void;
+  readonly #later: (check: () => void, ms: number) => void;
+  /** Arrivals since memory was last given back, and when the last check looked. */
+  #arrivals = 0;
+  #arrivalsChecked = 0;
+  #checking = false;
+
+  /**
+   * Bursts that end in `giveBack`, checked with `later` (an unreferenced `setTimeout` by
+   * default: a check never keeps the process alive).
+   */
+  constructor(
+    giveBack: () => void,
+    later: (check: () => void, ms: number) => void = (check, ms) =>
+      Deno.unrefTimer(setTimeout(check, ms)),
+  ) {
+    this.#giveBack = giveBack;
+    this.#later = later;
+  }
+
+  /** Counts one arrival. */
+  arrived(): void {
+    if (++this.#arrivals < minArrivalsPerBurst || this.#checking) return;
+    this.#checkLater();
+  }
+
+  #checkLater(): void {
+    this.#checking = true;
+    this.#arrivalsChecked = this.#arrivals;
+    this.#later(this.#check, burstCheckMs);
+  }
+
+  #check = (): void => {
+    this.#checking = false;
+    if (this.#arrivals - this.#arrivalsChecked >= minArrivalsPerBurst / 10) {
+      this.#checkLater();
+      return;
+    }
+    this.#arrivals = 0;
+    this.#giveBack();
+  };
+}
+
 /**
  * V8's full collection, `gc()`, which exists only under `--expose-gc`.
  *
@@ -62,8 +134,34 @@ export class ClosedHandleCollector {
  * ```
  */
 export function fullCollection(): () => void {
+  const gc = exposedGc();
+  return () => gc();
+}
+
+/**
+ * V8's collection of all it can, `gc()` with the `last-resort` flavor: full collections
+ * until nothing more is freed, which then gives back to the system the pages V8 kept for
+ * reuse, as its memory reducer does on its own only when the process looks idle to it
+ * (tests/unit/closed_handles_test.ts proves it of the runtime). It costs several full
+ * collections: it is for when a burst is over, not for every few closes.
+ *
+ * @example
+ * ```ts ignore
+ * const giveBack = memoryReducingCollection(); // throws without --v8-flags=--expose-gc
+ * giveBack();
+ * ```
+ */
+export function memoryReducingCollection(): () => void {
+  const gc = exposedGc();
+  return () => gc({ type: "major", execution: "sync", flavor: "last-resort" });
+}
+
+/** `gc()` as `--expose-gc` makes it: with no options, a full collection. */
+type Gc = (options?: { type: string; execution: string; flavor: string }) => void;
+
+function exposedGc(): Gc {
   const gc: unknown = (globalThis as { gc?: unknown }).gc;
-  if (typeof gc === "function") return () => gc();
+  if (typeof gc === "function") return gc as Gc;
   throw new Error(
     "V8's gc() is missing: run TarPyt with --v8-flags=--expose-gc, as `deno task tarpyt` does",
   );

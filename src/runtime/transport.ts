@@ -16,6 +16,7 @@
  * | TCP handle `setKeepAlive(on, seconds)` | client_handle.ts | vanish_test.ts (as root) |
  * | `process.binding("stream_wrap")`: `WriteWrap`, `kLastWriteWasAsync`, `writeLatin1String` | client_handle.ts | abuse_test.ts "clients that never read", socket_activation_test.ts "ACCEPT and CLOSE lines" |
  * | a closed handle's native memory is freed only by V8's full collection, `gc()` | closed_handles.ts | churn_test.ts |
+ * | `gc({ flavor: "last-resort" })` gives back the pages a full collection keeps for reuse | closed_handles.ts | closed_handles_test.ts "a last-resort collection" |
  * | `node:net` `listen({ fd })` adopts a passed socket as it is | listeners.ts | socket_activation_test.ts |
  * | a resizable `ArrayBuffer` grown at once has its pages committed only as they are written | zeroed.ts (the learner's table, the engine's client table and pacing clock) | zeroed_test.ts (both) |
  *
@@ -36,7 +37,7 @@ import type {
 } from "../engine/transport.ts";
 import { acceptLoop } from "./accept_loop.ts";
 import { type ClientHandle, LineWriter, peerOf, writePending } from "./client_handle.ts";
-import { ClosedHandleCollector } from "./closed_handles.ts";
+import { ArrivalBursts, ClosedHandleCollector } from "./closed_handles.ts";
 import { canOpenAnotherFile } from "./fd_limit.ts";
 import { PeerWatcher } from "./peer_watch.ts";
 
@@ -46,8 +47,8 @@ import { PeerWatcher } from "./peer_watch.ts";
  * @example
  * ```ts ignore
  * import { DenoTransport } from "./transport.ts";
- * import { fullCollection } from "./closed_handles.ts";
- * const transport = new DenoTransport(fullCollection());
+ * import { fullCollection, memoryReducingCollection } from "./closed_handles.ts";
+ * const transport = new DenoTransport(fullCollection(), memoryReducingCollection());
  * // new Tarpit({ transport, ... }).serve(server);
  * ```
  */
@@ -55,12 +56,17 @@ export class DenoTransport implements Transport<ClientHandle, Server> {
   readonly #writer = new LineWriter();
   readonly #watcher = new PeerWatcher<unknown>();
   readonly #closedHandles: ClosedHandleCollector;
+  readonly #arrivals: ArrivalBursts;
   /** Connections accepted and not yet closed. */
   #open = 0;
 
-  /** `collectGarbage` is V8's full collection: only it frees closed handles' memory. */
-  constructor(collectGarbage: () => void) {
+  /**
+   * `collectGarbage` is V8's full collection: only it frees closed handles' memory;
+   * `giveBackMemory` collects all it can and gives back what a burst of arrivals left.
+   */
+  constructor(collectGarbage: () => void, giveBackMemory: () => void) {
     this.#closedHandles = new ClosedHandleCollector(collectGarbage);
+    this.#arrivals = new ArrivalBursts(giveBackMemory);
   }
 
   serve(server: Server, admission: Admission<ClientHandle>): Gate {
@@ -74,6 +80,7 @@ export class DenoTransport implements Transport<ClientHandle, Server> {
       hasRoom: () => admission.hasRoom(),
       admit: (handle) => {
         this.#open++;
+        this.#arrivals.arrived();
         admission.admit(handle);
       },
       failed: (code) => admission.failed(code),

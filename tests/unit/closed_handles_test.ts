@@ -1,5 +1,12 @@
-import { assertEquals } from "../support/assert.ts";
-import { ClosedHandleCollector, minClosesPerCollection } from "../../src/runtime/closed_handles.ts";
+import { assert, assertEquals } from "../support/assert.ts";
+import {
+  ArrivalBursts,
+  burstCheckMs,
+  ClosedHandleCollector,
+  minArrivalsPerBurst,
+  minClosesPerCollection,
+} from "../../src/runtime/closed_handles.ts";
+import { runtimeFlags } from "../../src/runtime/flags.ts";
 
 function collectionsAfter(closes: number, open: number): number {
   let collections = 0;
@@ -19,4 +26,67 @@ Deno.test("with many open, a full collection waits for a quarter of them to clos
   assertEquals(collectionsAfter(4999, 20_000), 0);
   assertEquals(collectionsAfter(5000, 20_000), 1);
   assertEquals(collectionsAfter(50_000, 20_000), 10);
+});
+
+/** Arrival bursts whose checks run when the test says, with the give-backs counted. */
+function bursts(): { arrive(count: number): void; check(): boolean; givenBack(): number } {
+  let givenBack = 0;
+  let pending: (() => void) | undefined;
+  const watched = new ArrivalBursts(() => givenBack++, (check, ms) => {
+    assertEquals(ms, burstCheckMs);
+    assert(pending === undefined, "a second check armed while one waits");
+    pending = check;
+  });
+  return {
+    arrive: (count) => {
+      for (let i = 0; i < count; i++) watched.arrived();
+    },
+    check: () => {
+      const check = pending;
+      pending = undefined;
+      check?.();
+      return check !== undefined;
+    },
+    givenBack: () => givenBack,
+  };
+}
+
+Deno.test("memory is given back once a burst of arrivals is over, not while it goes on", () => {
+  const run = bursts();
+  run.arrive(minArrivalsPerBurst - 1);
+  assertEquals(run.check(), false, "a check armed for fewer arrivals than a burst");
+  run.arrive(1);
+  run.arrive(minArrivalsPerBurst); // still coming
+  assertEquals([run.check(), run.givenBack()], [true, 0]);
+  run.arrive(minArrivalsPerBurst / 10 - 1); // nearly stopped
+  assertEquals([run.check(), run.givenBack()], [true, 1]);
+  assertEquals(run.check(), false, "checked on after giving back");
+  run.arrive(minArrivalsPerBurst - 1);
+  assertEquals([run.check(), run.givenBack()], [false, 1]);
+});
+
+Deno.test("a last-resort collection gives back the pages a full collection keeps for reuse", async () => {
+  // What closed_handles.ts assumes of the runtime, with the V8 flags TarPyt runs with.
+  const code = `
+    const rss = () => Deno.memoryUsage().rss;
+    let kept = [];
+    for (let i = 0; i < 400_000; i++) kept.push({ a: i, b: "line " + i, c: [i] });
+    gc();
+    kept = [];
+    gc();
+    const afterFull = rss();
+    gc({ type: "major", execution: "sync", flavor: "last-resort" });
+    console.log(JSON.stringify([afterFull, rss()]));
+  `;
+  const v8Flags = runtimeFlags.filter((flag) => flag.startsWith("--v8-flags="));
+  const { stdout } = await new Deno.Command(Deno.execPath(), { args: ["eval", ...v8Flags, code] })
+    .output();
+  const [afterFull, afterLastResort] = JSON.parse(new TextDecoder().decode(stdout));
+  const mib = 2 ** 20;
+  assert(
+    afterFull - afterLastResort > 32 * mib,
+    `RSS ${afterFull / mib} MiB after a full collection, ${
+      afterLastResort / mib
+    } after last resort`,
+  );
 });
