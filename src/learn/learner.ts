@@ -176,7 +176,11 @@ export interface LearnerOptions {
  * ```
  */
 export class Learner implements Pacer {
-  readonly horizonMs: number = horizonMs;
+  /**
+   * The {@link horizonMs} under learning; under fixed pacing never, so that the engine
+   * does not count every client's turns toward a hold nothing would learn from.
+   */
+  readonly horizonMs: number;
   readonly #options: LearnerOptions;
   readonly #profiles: readonly Profile[];
   /** Writes a second of each profile: what it costs per client held. */
@@ -202,6 +206,7 @@ export class Learner implements Pacer {
   /** A learner with `options`. */
   constructor(options: LearnerOptions) {
     this.#options = options;
+    this.horizonMs = options.learn ? horizonMs : Infinity;
     this.#profiles = options.profiles;
     this.#costs = options.profiles.map((profile) => 1_000 / profile.delayMs);
     const count = options.profiles.length;

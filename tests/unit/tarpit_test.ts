@@ -20,6 +20,8 @@ import {
   wentOnMs,
 } from "../../src/engine/tarpit.ts";
 import { peerReadLimit } from "../../src/engine/transport.ts";
+import { horizonMs as learnerHorizonMs, Learner } from "../../src/learn/learner.ts";
+import { profilesOf } from "../support/client_models.ts";
 import { headEnd, longestSilenceMs, type Pacing, type Protocol } from "../../protocols/protocol.ts";
 
 /** A protocol whose first line has a head, then `rest` more lines of "xy\r\n". */
@@ -847,4 +849,31 @@ Deno.test("a write that completes after its client left is not taken for the cli
   assertEquals(second.closed, false);
   assertEquals(second.received, "220-");
   assertEquals(transport.writes.at(-1)?.[0], second);
+});
+
+Deno.test("under fixed pacing the engine asks its learner nothing per turn, however long a client stays", async () => {
+  const fixed = new Learner({ protocol: "smtp", profiles: profilesOf("smtp"), learn: false });
+  let asked = 0;
+  const pacer: Pacer = {
+    horizonMs: fixed.horizonMs,
+    get news() {
+      return fixed.news;
+    },
+    choose: (source, firstBytes) => fixed.choose(source, firstBytes),
+    stayed: (source, tag, profile, longestGapMs) => {
+      asked++;
+      return fixed.stayed(source, tag, profile, longestGapMs);
+    },
+    reconsider: (source, tag, profile) => {
+      asked++;
+      return fixed.reconsider(source, tag, profile);
+    },
+    answered: (source, tag, profile, heldMs) => fixed.answered(source, tag, profile, heldMs),
+    departed: (source, tag, departure) => fixed.departed(source, tag, departure),
+  };
+  const { clock, connect, tarpit, lastDeparture } = setUp({ pacer });
+  connect();
+  await clock.advance(10 * learnerHorizonMs);
+  tarpit.shutdown();
+  assertEquals([asked, lastDeparture().counted], [0, false]);
 });
