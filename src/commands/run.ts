@@ -39,6 +39,7 @@ const metricsFdName = "metrics";
 
 /** Runs the tarpit until a signal stops it. */
 export async function run(config: TarpitConfig): Promise<void> {
+  const giveBackMemory = memoryReducingCollection();
   const logQueue = new LogQueue(undefined, logBurstBytes(config.maxClients));
   const log = createLogger({
     level: config.logLevel,
@@ -77,7 +78,7 @@ export async function run(config: TarpitConfig): Promise<void> {
       "max-line-length": config.pacing.maxLineLength,
     },
   }, {
-    transport: new DenoTransport(fullCollection(), memoryReducingCollection()),
+    transport: new DenoTransport(fullCollection(), giveBackMemory),
     clock: realTime(),
     ticker: realTicker,
     log,
@@ -111,6 +112,9 @@ export async function run(config: TarpitConfig): Promise<void> {
     service.servingMetrics({ ...listener.origin, address: listener.address });
   }
   service.start();
+  // Starting is a burst of its own (modules compiled, flags read, listeners opened), whose
+  // garbage would otherwise keep its pages for as long as the tarpit runs.
+  setTimeout(giveBackMemory, 0);
 }
 
 /**

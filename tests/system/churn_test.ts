@@ -3,11 +3,13 @@
  * leave no memory behind. It guards what only that bench showed: every accept() that
  * finds nothing must reuse its handle (a dropped one stays registered with the runtime for
  * ever), and closed handles must be collected (only a full collection frees their native
- * memory).
+ * memory). Nor must starting: what it leaves behind is given back once started.
  */
 import { assert, assertEquals } from "../support/assert.ts";
 import { churn, socketActivated } from "../support/tarpyt.ts";
-import { rssBytes } from "../support/process.ts";
+import { privateDirtyBytes, rssBytes, RunningProcess } from "../support/process.ts";
+import { freePort, untilListening } from "../support/net.ts";
+import { floorServerArgv } from "../../bench/support.ts";
 import { needing } from "../support/tools.ts";
 
 const mib = 1024 * 1024;
@@ -41,3 +43,30 @@ Deno.test(needing(["python3"], {
     assertEquals(tarpyt.status, undefined, "still running");
   },
 }));
+
+/** The least private memory (`Private_Dirty`) of `pid` over two seconds. */
+async function settledPrivateBytes(pid: number): Promise<number> {
+  let least = Infinity;
+  for (const stopAt = performance.now() + 2_000; performance.now() < stopAt;) {
+    least = Math.min(least, await privateDirtyBytes(pid));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return least;
+}
+
+Deno.test({
+  name: "a tarpit just started keeps about the private memory of the runtime listening alone",
+  fn: async () => {
+    const floorPort = freePort();
+    await using floor = new RunningProcess(floorServerArgv(floorPort));
+    await untilListening(floorPort);
+    const runtime = await settledPrivateBytes(floor.child.pid);
+    await using tarpyt = await socketActivated(["127.0.0.1"], []);
+    const started = await settledPrivateBytes(tarpyt.child.pid);
+    // What starting leaves behind (modules compiled, flags read) is given back once started.
+    assert(
+      started < runtime + mib,
+      `${started / mib} MiB private, the runtime listening alone ${runtime / mib} MiB`,
+    );
+  },
+});
