@@ -66,17 +66,20 @@ export const minArrivalsPerBurst = 1024;
 export const burstCheckMs = 2_000;
 
 /**
- * Counts arrivals and, once at least {@link minArrivalsPerBurst} have come and then they
- * have nearly stopped, gives back the memory they took ({@link memoryReducingCollection}).
- * It looks every {@link burstCheckMs} while a burst may be under way, and not at all
- * otherwise: an arrival costs a count.
+ * Counts arrivals and, once a burst of them has come and then they have nearly stopped,
+ * gives back the memory they took ({@link memoryReducingCollection}). A burst is
+ * {@link minArrivalsPerBurst}, or a quarter of the connections open if that is more: the
+ * collection costs time in proportion to what is held, so its cost per arrival stays the
+ * same at any size, and bursts of a thousand connections cannot make a tarpit that holds
+ * a million collect all it holds every few seconds. It looks every {@link burstCheckMs}
+ * while a burst may be under way, and not at all otherwise: an arrival costs a count.
  *
  * @example
  * ```ts
  * import { ArrivalBursts } from "./closed_handles.ts";
  * let givenBack = 0;
  * const bursts = new ArrivalBursts(() => givenBack++);
- * for (let i = 0; i < 5_000; i++) bursts.arrived();
+ * for (let i = 0; i < 5_000; i++) bursts.arrived(i);
  * // some seconds later, no more arrivals: givenBack === 1
  * ```
  */
@@ -101,9 +104,9 @@ export class ArrivalBursts {
     this.#later = later;
   }
 
-  /** Counts one arrival. */
-  arrived(): void {
-    if (++this.#arrivals < minArrivalsPerBurst || this.#checking) return;
+  /** Counts one arrival; `open` is how many connections are open with it. */
+  arrived(open: number): void {
+    if (++this.#arrivals < Math.max(minArrivalsPerBurst, open / 4) || this.#checking) return;
     this.#checkLater();
   }
 

@@ -79,8 +79,7 @@ export class DenoTransport implements Transport<ClientHandle, Server> {
     const { resume } = acceptLoop(server, {
       hasRoom: () => admission.hasRoom(),
       admit: (handle) => {
-        this.#open++;
-        this.#arrivals.arrived();
+        this.#arrivals.arrived(++this.#open);
         admission.admit(handle);
       },
       failed: (code) => admission.failed(code),

@@ -29,7 +29,11 @@ Deno.test("with many open, a full collection waits for a quarter of them to clos
 });
 
 /** Arrival bursts whose checks run when the test says, with the give-backs counted. */
-function bursts(): { arrive(count: number): void; check(): boolean; givenBack(): number } {
+function bursts(): {
+  arrive(count: number, open?: number): void;
+  check(): boolean;
+  givenBack(): number;
+} {
   let givenBack = 0;
   let pending: (() => void) | undefined;
   const watched = new ArrivalBursts(() => givenBack++, (check, ms) => {
@@ -38,8 +42,8 @@ function bursts(): { arrive(count: number): void; check(): boolean; givenBack():
     pending = check;
   });
   return {
-    arrive: (count) => {
-      for (let i = 0; i < count; i++) watched.arrived();
+    arrive: (count, open = 0) => {
+      for (let i = 0; i < count; i++) watched.arrived(open);
     },
     check: () => {
       const check = pending;
@@ -89,4 +93,14 @@ Deno.test("a last-resort collection gives back the pages a full collection keeps
       afterLastResort / mib
     } after last resort`,
   );
+});
+
+Deno.test("with many open, a burst is a quarter of them: giving back costs the same per arrival", () => {
+  const run = bursts();
+  run.arrive(minArrivalsPerBurst, 40_000);
+  assertEquals(run.check(), false, "a thousand arrivals among 40,000 open are no burst");
+  run.arrive(10_000 - minArrivalsPerBurst - 1, 40_000);
+  assertEquals(run.check(), false);
+  run.arrive(1, 40_000);
+  assertEquals([run.check(), run.givenBack()], [true, 1]);
 });
