@@ -13,6 +13,7 @@ import { evidenceOf, holdFor } from "../../src/learn/evidence.ts";
 import { familyByLeaving, nameByFirstBytes } from "../../src/learn/families.ts";
 import { crowd, horizonMs, Learner } from "../../src/learn/learner.ts";
 import { SourceTable } from "../../src/learn/source_table.ts";
+import { residentGrowth } from "../support/resident.ts";
 import { protocols } from "../../protocols/mod.ts";
 import type { PacerChoice } from "../../src/engine/pacer.ts";
 import type { Departure } from "../../src/engine/events.ts";
@@ -612,18 +613,23 @@ Deno.test("a million distinct IPv6 /64 sources cost the table's fixed size, unde
   assertEquals(["a", "b", "e"].map((s) => table.find(s) !== -1), [false, true, true]);
 });
 
-Deno.test("a table costs resident memory only as sources fill it: an idle learner costs next to nothing", () => {
+Deno.test("a table costs resident memory only as sources fill it: an idle learner costs next to nothing", async () => {
   const mib = 1024 * 1024;
   // 2^20 slots of 11 numbers and 12 counters: 72 MiB were every page written at once.
-  const before = Deno.memoryUsage().rss;
-  const table = new SourceTable(1 << 20, 11, 12);
-  const idle = Deno.memoryUsage().rss - before;
+  const [idle, used, found, fresh] = await residentGrowth(
+    [["SourceTable", "learn/source_table.ts"]],
+    `
+    const table = new SourceTable(1 << 20, 11, 12);
+    mark();
+    for (let i = 0; i < 1_000; i++) table.slot("198.51.100." + i);
+    mark();
+    marks.push(table.find("198.51.100.999") !== -1 ? 1 : 0);
+    marks.push(Number.isNaN(table.floats[table.find("198.51.100.7") * 11]) ? 1 : 0);
+  `,
+  );
   assert(idle < 8 * mib, `an empty table made ${idle} bytes resident`);
-  for (let i = 0; i < 1_000; i++) table.slot(`198.51.100.${i}`);
-  const used = Deno.memoryUsage().rss - before;
   assert(used < 16 * mib, `a thousand sources made ${used} bytes resident`);
-  assertEquals(table.find("198.51.100.999") !== -1, true);
-  assertEquals(Number.isNaN(table.floats[table.find("198.51.100.7") * 11]), true, "fresh: NaN");
+  assertEquals([found, fresh], [1, 1], "found, and fresh: NaN");
 });
 
 Deno.test("a client held to the horizon counts once, when it gets there", () => {
