@@ -40,11 +40,12 @@ export function nextPiece(
   pieceSize: number,
 ): string | undefined {
   const offset = cursors.offset[client];
+  let line: string;
   if (offset === 0) {
     // Between lines: a line sent whole, or whose head is all of it, is never kept.
     const next = cursors.lines[client].next();
     if (next.done) return undefined;
-    const line = next.value;
+    line = next.value;
     const head = line.indexOf(headEnd);
     if (head >= 0) {
       // Heads are rare (a protocol's first line): the allocation is too.
@@ -52,18 +53,17 @@ export function nextPiece(
       if (head + 1 < line.length) keep(cursors, client, line, head + 1);
       return line.slice(0, head);
     }
-    if (pieceSize === 0 || pieceSize >= line.length) return line;
-    keep(cursors, client, line, pieceSize);
-    return pieceSize === 1 ? line[0] : line.slice(0, pieceSize);
+  } else {
+    line = cursors.line[client];
   }
-  const line = cursors.line[client];
   if (pieceSize === 0 || pieceSize >= line.length - offset) {
     // Let go once its last piece is going: held until the next line, it would outlive a
     // young-generation collection or two and be moved to the old generation, where a line
     // sent whole each second piles up as garbage until a full collection.
-    keep(cursors, client, "", 0);
-    return line.slice(offset);
+    if (offset > 0) keep(cursors, client, "", 0);
+    return offset === 0 ? line : line.slice(offset);
   }
+  if (offset === 0) cursors.line[client] = line;
   cursors.offset[client] = offset + pieceSize;
   return pieceSize === 1 ? line[offset] : line.slice(offset, offset + pieceSize);
 }
