@@ -50,7 +50,7 @@ export class ClosedHandleCollector {
 
   /** Counts one closed handle; `open` is how many are still open. */
   closed(open: number): void {
-    if (++this.#closed < Math.max(minClosesPerCollection, open / 4)) return;
+    if (!enoughFor(++this.#closed, minClosesPerCollection, open)) return;
     this.#closed = 0;
     this.#collect();
   }
@@ -106,7 +106,7 @@ export class ArrivalBursts {
 
   /** Counts one arrival; `open` is how many connections are open with it. */
   arrived(open: number): void {
-    if (++this.#arrivals < Math.max(minArrivalsPerBurst, open / 4) || this.#checking) return;
+    if (!enoughFor(++this.#arrivals, minArrivalsPerBurst, open) || this.#checking) return;
     this.#checkLater();
   }
 
@@ -125,6 +125,14 @@ export class ArrivalBursts {
     this.#arrivals = 0;
     this.#giveBack();
   };
+}
+
+/**
+ * Whether `count` events make a collection worth its cost: at least `least`, and a quarter
+ * of the `open` connections, as a collection costs time in proportion to what is held.
+ */
+function enoughFor(count: number, least: number, open: number): boolean {
+  return count >= Math.max(least, open / 4);
 }
 
 /**
