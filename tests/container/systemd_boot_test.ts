@@ -14,7 +14,7 @@ import { run, RunningProcess } from "../support/process.ts";
 import { SystemdContainer } from "../support/systemd_container.ts";
 import { needing } from "../support/tools.ts";
 import { parseExposition, sampleValue } from "../support/prometheus_text.ts";
-import { runtimeFlags } from "../../src/runtime/flags.ts";
+import { runtimeFlags, unitV8Flags } from "../../src/runtime/flags.ts";
 import { protocols } from "../../protocols/mod.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -91,6 +91,20 @@ async function listeningPorts(c: SystemdContainer, pid: number): Promise<number[
     .map((m) => parseInt(m[1], 16));
 }
 
+/**
+ * A process's executable mappings backed by no file: the code V8's JIT writes. Without the
+ * JIT, V8 runs only the code of the binary and maps none.
+ */
+async function writtenCode(c: SystemdContainer, pid: number): Promise<string[]> {
+  const maps = await c.mustExec(["cat", `/proc/${pid}/maps`]);
+  return maps.split("\n").filter((line) => /^\S+ ..x. \S+ 00:00 0\s*$/.test(line));
+}
+
+/** The variables a process started with, from /proc/PID/environ. */
+async function environment(c: SystemdContainer, pid: number): Promise<string[]> {
+  return (await c.mustExec(["cat", `/proc/${pid}/environ`])).split("\0");
+}
+
 const protocolPorts = { ssh: 2222, http: 8080, smtp: 2525 } as const;
 
 Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "curl"], {
@@ -162,6 +176,12 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
       },
     );
 
+    await t.step("V8 without its JIT, as MemoryDenyWriteExecute= requires", async () => {
+      assertEquals(await property(c, service, "MemoryDenyWriteExecute"), "yes");
+      assert((await environment(c, pid)).includes(`DENO_V8_FLAGS=${unitV8Flags}`));
+      assertEquals(await writtenCode(c, pid), []);
+    });
+
     await t.step("systemctl status shows the live STATUS line", async () => {
       const pattern = /1 clients held now, 1 trapped since start, [1-9]\d* bytes sent/;
       await waitUntil(
@@ -201,6 +221,47 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
       assert(!/ENDED/.test(smtp.output), smtp.output);
       assertEquals(smtp.status, undefined, "smtplib must still be waiting");
     });
+
+    await t.step(
+      "systemd print --jit: the service runs V8 with its JIT and traps as before; " +
+        "deleting the drop-in takes it back",
+      async () => {
+        const http = "tarpyt-http@8080.service";
+        const stdout = await c.mustExec([
+          "sh",
+          "-c",
+          "tarpyt systemd print --jit http | tar -x -v -C /etc/systemd/system",
+        ]);
+        assertEquals(stdout.trim().split("\n").sort(), [
+          "tarpyt-http@.service",
+          "tarpyt-http@.service.d/jit.conf",
+          "tarpyt-http@.socket",
+        ]);
+        await c.mustExec(["systemctl", "daemon-reload"]);
+        await c.mustExec(["systemctl", "restart", http]);
+        assertEquals(await property(c, http, "MemoryDenyWriteExecute"), "no");
+        const jitPid = await mainPid(c, http);
+        assert(!(await environment(c, jitPid)).some((v) => v.startsWith("DENO_V8_FLAGS=")));
+        await using curl = new RunningProcess(c.onNetwork([
+          "curl",
+          "-sv",
+          "--no-buffer",
+          `http://127.0.0.1:${protocolPorts.http}/`,
+        ]));
+        await curl.waitFor(/< X-[^\n]*/, { times: 3 });
+        assertEquals(curl.status, undefined, "curl must still be waiting");
+        await waitUntil(
+          "code written by the JIT",
+          async () => (await writtenCode(c, jitPid)).length > 0,
+        );
+
+        await Deno.remove(`${c.root}/etc/systemd/system/tarpyt-http@.service.d/jit.conf`);
+        await c.mustExec(["systemctl", "daemon-reload"]);
+        await c.mustExec(["systemctl", "restart", http]);
+        assertEquals(await property(c, http, "MemoryDenyWriteExecute"), "yes");
+        assertEquals(await writtenCode(c, await mainPid(c, http)), []);
+      },
+    );
 
     // Before the storm: fail2ban starts by reading the last findtime (an hour) of the slice's
     // journal, and the storm's lines would keep it reading past any wait for the ban.
