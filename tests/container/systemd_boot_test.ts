@@ -223,10 +223,34 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
     });
 
     await t.step(
-      "systemd print --jit: the service runs V8 with its JIT and traps as before; " +
-        "deleting the drop-in takes it back",
+      "V8's JIT cannot start under MemoryDenyWriteExecute=; systemd print --jit gives up " +
+        "both, and the service traps as before; deleting the drop-in takes it back",
       async () => {
         const http = "tarpyt-http@8080.service";
+        // One without the other: the JIT under MemoryDenyWriteExecute= cannot start.
+        const dropIns = `${c.root}/etc/systemd/system/tarpyt-http@.service.d`;
+        await Deno.writeTextFile(
+          `${dropIns}/jit-alone.conf`,
+          `[Service]\nUnsetEnvironment=DENO_V8_FLAGS=${unitV8Flags}\n`,
+        );
+        await c.mustExec(["systemctl", "daemon-reload"]);
+        const since = (await c.mustExec(["date", "+%s.%N"])).trim();
+        const failed = await c.exec(["systemctl", "restart", http]);
+        assert(failed.code !== 0, "the JIT started under MemoryDenyWriteExecute=");
+        await waitUntil(
+          "V8's failed check in the journal",
+          async () =>
+            /Deno has panicked[^]*Fatal error in :0: Check failed/.test(
+              await c.mustExec(
+                ["journalctl", "--no-pager", "-o", "cat", "-u", http, `--since=@${since}`],
+              ),
+            ),
+        );
+        // Out of its restart loop, before its start limit is reached.
+        await c.mustExec(["systemctl", "stop", http]);
+        await c.mustExec(["systemctl", "reset-failed", http]);
+        await Deno.remove(`${dropIns}/jit-alone.conf`);
+
         const stdout = await c.mustExec([
           "sh",
           "-c",
@@ -255,7 +279,7 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
           async () => (await writtenCode(c, jitPid)).length > 0,
         );
 
-        await Deno.remove(`${c.root}/etc/systemd/system/tarpyt-http@.service.d/jit.conf`);
+        await Deno.remove(`${dropIns}/jit.conf`);
         await c.mustExec(["systemctl", "daemon-reload"]);
         await c.mustExec(["systemctl", "restart", http]);
         assertEquals(await property(c, http, "MemoryDenyWriteExecute"), "yes");
@@ -788,7 +812,10 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
           `${expressions.length} dashboard expressions returned data, for every instance and ` +
             "for the agent's",
         );
-        await c.mustExec(["systemctl", "stop", "prometheus-agent-test", "prometheus-test"]);
+        // The agent first: stopped while the central one is, it waits its minute's flush
+        // deadline for a remote write no one receives.
+        await c.mustExec(["systemctl", "stop", "prometheus-agent-test"]);
+        await c.mustExec(["systemctl", "stop", "prometheus-test"]);
       },
     );
   },
