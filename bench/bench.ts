@@ -11,10 +11,11 @@
  *   `--piece-size 0`, `--first-delay D --delay D --jitter 0s`, lines up to 32 bytes); run at
  *   10,000 x 1 s and 19,000 x 10 s. Idle RSS and private dirty memory
  *   (/proc/PID/smaps_rollup), memory per client above idle, CPU per line received, lines
- *   received over lines due in the window, time to connect everyone, startup (spawn to
- *   listening); beside TarPyt with V8's JIT (what `MemoryDenyWriteExecute=` and the units'
- *   `--jitless` cost) and the runtime's floor (bench/floor_server.ts: the same accepts, peer
- *   watch and writes with no engine, same V8 flags).
+ *   received over lines due in the window (whole delays, from between two bursts of lines),
+ *   time to connect everyone, startup (spawn to listening); beside TarPyt with V8's JIT
+ *   (what `MemoryDenyWriteExecute=` and the units' `--jitless` cost) and the runtime's floor
+ *   (bench/floor_server.ts: the same accepts, peer watch and writes with no engine, same V8
+ *   flags).
  * - **accepts**: connections arriving at 5,000 a second for 10 s, each reset after
  *   100 ms (tests/support/load.py storm): CPU per accepted client, from before the load until every
  *   client's CLOSE is logged, so accepting, logging and closing are all counted; beside the
@@ -187,6 +188,24 @@ async function start(
 
 type Row = Record<string, string>;
 
+/**
+ * The first time from `after` that falls midway between two bursts of lines. Each client's
+ * lines come a delay apart from its connect, so each delay brings a burst as long as the
+ * connecting took. A window that starts and ends there, a whole number of delays long,
+ * counts every client's lines alike, however far behind a burst the loader reads. Where the
+ * connecting took a delay or more, lines come steadily, and any time will do.
+ */
+function betweenBursts(
+  connectStart: number,
+  connectMs: number,
+  delayMs: number,
+  after: number,
+): number {
+  if (connectMs >= delayMs) return after;
+  const quiet = connectStart + connectMs + (delayMs - connectMs) / 2;
+  return quiet + Math.max(0, Math.ceil((after - quiet) / delayMs)) * delayMs;
+}
+
 async function linesRun(server: Server, clients: number, delayMs: number): Promise<Row> {
   const [started, port, startupMs] = await start(server, delayMs, clients + 100);
   await using process = started;
@@ -196,8 +215,9 @@ async function linesRun(server: Server, clients: number, delayMs: number): Promi
   const idleDirty = await privateDirtyBytes(pid);
   const connectStart = performance.now();
   await using load = await readingClients(port, clients);
-  const connectSeconds = (performance.now() - connectStart) / 1000;
-  await sleep(Math.max(2 * delayMs, 3_000));
+  const connectMs = performance.now() - connectStart;
+  const settled = performance.now() + Math.max(2 * delayMs, 3_000);
+  await sleep(betweenBursts(connectStart, connectMs, delayMs, settled) - performance.now());
   const lines0 = await linesRead(load);
   const cpu0 = await cpuSeconds(pid);
   await sleep(windowSeconds * 1_000);
@@ -215,7 +235,7 @@ async function linesRun(server: Server, clients: number, delayMs: number): Promi
     "B/client": ((rss - idleRss) / clients).toFixed(0),
     "CPU us/line": (cpu * 1e6 / lines).toFixed(1),
     "sent/due": (lines / due).toFixed(3),
-    "connect s": connectSeconds.toFixed(1),
+    "connect s": (connectMs / 1000).toFixed(1),
     "startup ms": startupMs.toFixed(0),
   };
 }
