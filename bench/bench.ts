@@ -13,7 +13,7 @@
  *   (/proc/PID/smaps_rollup), memory per client above idle, CPU per line received, lines
  *   received over lines due in the window (whole delays, from between two bursts of lines),
  *   time to connect everyone, startup (spawn to listening); beside TarPyt with V8's JIT
- *   (what `MemoryDenyWriteExecute=` and the units' `--jitless` cost) and the runtime's floor
+ *   (what `MemoryDenyWriteExecute=` and `--jitless` cost) and the runtime's floor
  *   (bench/floor_server.ts: the same accepts, peer watch and writes with no engine, same V8
  *   flags).
  * - **accepts**: connections arriving at 5,000 a second for 10 s, each reset after
@@ -46,7 +46,7 @@ import {
 import { floorServerArgv, readingClients, sleep } from "./support.ts";
 import { freePort, heapUsedBytes, untilListening } from "../tests/support/net.ts";
 import { loadArgv, tarpytArgv } from "../tests/support/tarpyt.ts";
-import { runtimeFlags, unitV8Flags } from "../src/runtime/flags.ts";
+import { runtimeFlags } from "../src/runtime/flags.ts";
 
 stopAllOnSignal();
 
@@ -78,7 +78,6 @@ const endlessh = ["/usr/bin/endlessh", "/usr/sbin/endlessh"].find((path) => {
 interface Server {
   readonly name: string;
   readonly argv: (port: number, delayMs: number, maxClients: number) => string[];
-  /** Its whole environment: {@link programEnv}, which runs V8 as the units do, by default. */
   readonly env?: Record<string, string>;
 }
 
@@ -106,15 +105,22 @@ const tarpyt: Server = {
       String(maxClients),
     ]),
   // As under systemd: journald stamps the time.
-  env: { ...programEnv, JOURNAL_STREAM: "0:0" },
+  env: { JOURNAL_STREAM: "0:0" },
 };
 
 /**
- * TarPyt with V8's JIT, as the drop-ins of `tarpyt systemd print --jit` run it: without
- * the units' `DENO_V8_FLAGS`, and so without `MemoryDenyWriteExecute=`.
+ * TarPyt as the units cannot run it: with V8's JIT, which `MemoryDenyWriteExecute=` forbids.
+ * Measured to show what the sandbox costs; from source only, since a compiled binary's V8
+ * flags are fixed when it is built (it reads no `DENO_V8_FLAGS`: denoland/deno#19808).
  */
-const { DENO_V8_FLAGS: _, ...jitEnv } = tarpyt.env ?? programEnv;
-const tarpytJit: Server = { ...tarpyt, name: "TarPyt, JIT", env: jitEnv };
+const tarpytJit: Server | undefined = Deno.env.get("TARPYT_BIN") ? undefined : {
+  ...tarpyt,
+  name: "TarPyt, JIT",
+  argv: (port, delayMs, maxClients) =>
+    tarpyt.argv(port, delayMs, maxClients).map((arg) =>
+      arg.startsWith("--v8-flags=") ? arg.replace("--jitless,", "") : arg
+    ),
+};
 
 const floor: Server = {
   name: "floor",
@@ -146,8 +152,8 @@ class Logged extends RunningProcess {
   accepts = 0;
   closes = 0;
 
-  constructor(argv: readonly string[], env: Record<string, string> = programEnv) {
-    super(argv, env, "null", {
+  constructor(argv: readonly string[], env: Record<string, string> = {}) {
+    super(argv, { ...programEnv, ...env }, "null", {
       tail: 4_000,
       onLine: (line) => {
         if (line.includes("ACCEPT ")) this.accepts++;
@@ -312,15 +318,14 @@ const ratio = (a: string | undefined, b: string | undefined) =>
 
 const compared = [tarpyt, ...(endlesshServer ? [endlesshServer] : [])];
 console.log(
-  `TarPyt DENO_V8_FLAGS=${unitV8Flags} ` +
-    `${runtimeFlags.find((f) => f.startsWith("--v8-flags=")) ?? ""}; ` +
+  `TarPyt ${runtimeFlags.find((f) => f.startsWith("--v8-flags=")) ?? ""}; ` +
     (endlessh ? `endlessh ${endlessh}` : "endlessh not installed (apt-get install endlessh)"),
 );
 
 if (only.has("lines")) {
   for (const [clients, delayMs] of [[10_000, 1_000], [19_000, 10_000]]) {
     const rows: Row[] = [];
-    const servers = [...compared, tarpytJit, floor];
+    const servers = [...compared, ...(tarpytJit ? [tarpytJit] : []), floor];
     for (const server of servers) rows.push(await linesRun(server, clients, delayMs));
     printTable(
       `lines: ${clients} clients that read, a whole line every ${delayMs / 1000} s, ` +
@@ -328,7 +333,7 @@ if (only.has("lines")) {
       rows,
     );
     const [ours, theirs, base] = [rows[0], rows.find((r) => r.server === "endlessh"), rows.at(-1)];
-    const jit = rows.find((r) => r.server === tarpytJit.name);
+    const jit = rows.find((r) => r.server === tarpytJit?.name);
     console.log(
       `\nCPU per line, TarPyt / endlessh: ${
         ratio(ours["CPU us/line"], theirs?.["CPU us/line"])

@@ -47,7 +47,7 @@ export type Command =
   | { readonly kind: "report"; readonly svg: boolean }
   | SystemdPrintCommand;
 
-/** `tarpyt systemd print [--exec-path PATH] [--jit] [PROTOCOL...]`: the unit templates, as tar. */
+/** `tarpyt systemd print [--exec-path PATH] [PROTOCOL...]`: the unit templates, as tar. */
 export interface SystemdPrintCommand {
   /** Which command this is. */
   readonly kind: "systemd-print";
@@ -55,8 +55,6 @@ export interface SystemdPrintCommand {
   readonly protocols: readonly string[];
   /** The binary to start; `undefined` means this one. */
   readonly execPath: string | undefined;
-  /** With a drop-in per service that runs V8 with its JIT: `--jit`. */
-  readonly jit: boolean;
 }
 
 /**
@@ -153,7 +151,7 @@ function parseFlags(args: readonly string[]): ParsedFlags {
   }
 }
 
-const systemdUsage = "tarpyt systemd print [--exec-path PATH] [--jit] [PROTOCOL...]";
+const systemdUsage = "tarpyt systemd print [--exec-path PATH] [PROTOCOL...]";
 const reportUsage = "journalctl -o short-iso _SYSTEMD_SLICE=tarpyt.slice | tarpyt report [--svg]";
 
 function parseReportCommand(args: readonly string[]): Command {
@@ -170,7 +168,7 @@ function parseSystemdCommand(args: readonly string[]): SystemdPrintCommand {
   try {
     parsed = parseArgs({
       args: args.slice(1),
-      options: { "exec-path": { type: "string" }, jit: { type: "boolean" } },
+      options: { "exec-path": { type: "string" } },
       strict: true,
       allowPositionals: true,
     });
@@ -190,7 +188,6 @@ function parseSystemdCommand(args: readonly string[]): SystemdPrintCommand {
     kind: "systemd-print",
     protocols: parsed.positionals.length ? parsed.positionals : Object.keys(protocols),
     execPath,
-    jit: parsed.values.jit === true,
   };
 }
 
@@ -263,8 +260,6 @@ export function helpText(): string {
     "systemd print writes the unit templates as a tar archive, with ExecStart= set to",
     "this binary (or --exec-path); install them with:",
     "  tarpyt systemd print | sudo tar -x -v -C /etc/systemd/system",
-    "With --jit it adds a drop-in to each service that runs V8 with its JIT, for less CPU",
-    "a line, giving up MemoryDenyWriteExecute=.",
     "",
     "report reads TarPyt's log lines (text or JSON) on stdin and prints the busiest",
     "sources, the attackers' time wasted and connections per protocol; with --svg, a",

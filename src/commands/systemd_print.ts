@@ -1,13 +1,12 @@
 /**
- * `tarpyt systemd print`: the unit templates (with `--jit`, and a drop-in for each service
- * that runs V8 with its JIT) on stdout as a tar archive: the binary has
+ * `tarpyt systemd print`: the unit templates on stdout as a tar archive: the binary has
  * no permission to write files, and `tar -x` needs none of ours. `ExecStart=` names this
  * binary when it is the compiled one, else where the README installs it.
  *
  * @module
  */
 import { checkExecPath, type SystemdPrintCommand, UsageError } from "../cli/cli.ts";
-import { installedPath, jitDropIns, unitFiles } from "../systemd/units.ts";
+import { installedPath, unitFiles } from "../systemd/units.ts";
 import { tarArchive } from "../systemd/tar.ts";
 import { exitUsage, fail, writeStdout } from "./fail.ts";
 
@@ -31,6 +30,5 @@ export async function systemdPrint(command: SystemdPrintCommand): Promise<void> 
     }
   }
   const units = unitFiles(command.protocols, execPath ?? installedPath);
-  const dropIns = command.jit ? jitDropIns(command.protocols) : [];
-  await writeStdout(tarArchive([...units, ...dropIns], Date.now() / 1000));
+  await writeStdout(tarArchive(units, Date.now() / 1000));
 }

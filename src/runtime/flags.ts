@@ -18,22 +18,6 @@ export const version: string = denoConfig.version;
 export const denoVersion: string = denoConfig.denoVersion;
 
 /**
- * What the service units put in `DENO_V8_FLAGS`: V8 without its JIT, whose writable code
- * their `MemoryDenyWriteExecute=` forbids (with the JIT, V8 dies as it starts). It is not
- * built into the binary, because V8 reads `DENO_V8_FLAGS` before the built-in flags
- * (deno_lib's `construct_v8_flags`): a `--jitless` built in could never be taken back, and
- * this one a drop-in can unset (`tarpyt systemd print --jit`). The tests run with it, as the
- * units do.
- *
- * @example
- * ```ts
- * import { unitV8Flags } from "./flags.ts";
- * const env = { DENO_V8_FLAGS: unitV8Flags }; // run TarPyt as the units run it
- * ```
- */
-export const unitV8Flags = "--jitless";
-
-/**
  * The flags between `deno run` and `main.ts` in the `tarpyt` task.
  *
  * @example

@@ -18,7 +18,7 @@
  * | a closed handle's native memory is freed only by V8's full collection, `gc()` | closed_handles.ts | churn_test.ts |
  * | `gc({ flavor: "last-resort" })` gives back the pages a full collection keeps for reuse | closed_handles.ts | closed_handles_test.ts "a last-resort collection" |
  * | `node:net` `listen({ fd })` adopts a passed socket as it is | listeners.ts | socket_activation_test.ts |
- * | V8 reads `DENO_V8_FLAGS` before the flags on the command line or built into the binary; with `--jitless` it maps no writable code, so it runs under `MemoryDenyWriteExecute=`, and with its JIT it cannot start there | flags.ts (`unitV8Flags`, set by the units) | v8_flags_test.ts, systemd_boot_test.ts "V8 without its JIT" |
+ * | with `--jitless` V8 maps no writable code, so it runs under `MemoryDenyWriteExecute=`; with its JIT it cannot start there | flags.ts (the `tarpyt` task's V8 flags) | v8_flags_test.ts, systemd_boot_test.ts "a V8 with its JIT cannot start" |
  * | a resizable `ArrayBuffer` grown at once has its pages committed only as they are written | zeroed.ts (the learner's table, the engine's client table and pacing clock) | zeroed_test.ts (both) |
  *
  * They were verified on the Deno named by `denoVersion` in `deno.json` (read by

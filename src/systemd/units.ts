@@ -10,7 +10,6 @@
  * @module
  */
 import { spareFds } from "../runtime/fd_limit.ts";
-import { unitV8Flags } from "../runtime/flags.ts";
 import { listenBacklog } from "../runtime/listeners.ts";
 
 /** Where the README installs the binary, and the units' default `ExecStart=` path. */
@@ -72,34 +71,6 @@ export function unitFiles(protocolNames: readonly string[], execPath: string): U
     { name: `tarpyt-${name}@.socket`, text: socketUnit(name) },
     { name: `tarpyt-${name}@.service`, text: serviceUnit(name, execPath) },
   ]);
-}
-
-/**
- * Drop-ins, one per protocol's service, that run V8 with its JIT: less CPU a line, for
- * giving up `MemoryDenyWriteExecute=`, the setting that stops code injected into the
- * process from being made executable.
- *
- * @param protocolNames `--protocol` values, each giving `tarpyt-<name>@.service.d/jit.conf`
- * @example
- * ```ts
- * import { jitDropIns } from "./units.ts";
- * jitDropIns(["ssh"])[0].name; // "tarpyt-ssh@.service.d/jit.conf"
- * ```
- */
-export function jitDropIns(protocolNames: readonly string[]): UnitFile[] {
-  return protocolNames.map((name) => ({
-    name: `tarpyt-${name}@.service.d/jit.conf`,
-    text: `# tarpyt-${name}@.service.d/jit.conf: made by \`tarpyt systemd print --jit\`; delete it
-# to run without the JIT again.
-# V8 with its JIT: less CPU a line (\`deno task bench --only lines\` prints both), for giving
-# up MemoryDenyWriteExecute=, which stops code injected into the process from being made
-# executable. The JIT needs writable code, so one cannot go without the other.
-
-[Service]
-UnsetEnvironment=DENO_V8_FLAGS=${unitV8Flags}
-MemoryDenyWriteExecute=no
-`,
-  }));
 }
 
 function header(name: string, kind: "socket" | "service"): string {
@@ -180,7 +151,8 @@ CPUWeight=idle
 
 # The sandbox. The only network this service has is the socket systemd hands it:
 # it runs as a throw-away user, in a network namespace of its own, with no capability,
-# no writable file and a system-call filter. V8 needs @pkey.
+# no writable file and a system-call filter. Deno runs with --jitless (the unit's
+# MemoryDenyWriteExecute= forbids the JIT's writable code) and V8 needs @pkey.
 DynamicUser=yes
 PrivateUsers=yes
 PrivateNetwork=yes
@@ -195,10 +167,6 @@ NoNewPrivileges=yes
 SystemCallArchitectures=native
 SystemCallFilter=@system-service @pkey
 SystemCallFilter=~@privileged @resources
-# V8 without its JIT, whose writable code MemoryDenyWriteExecute= forbids. For hosts
-# holding tens of thousands of clients, \`tarpyt systemd print --jit\` writes a drop-in that
-# gives up both for less CPU a line (\`deno task bench --only lines\` prints both).
-Environment=DENO_V8_FLAGS=${unitV8Flags}
 MemoryDenyWriteExecute=yes
 LockPersonality=yes
 RestrictRealtime=yes

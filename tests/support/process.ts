@@ -6,16 +6,11 @@
  *
  * @module
  */
-import { unitV8Flags } from "../../src/runtime/flags.ts";
 
 const decoder = new TextDecoder();
 
-/**
- * Environment for the program: V8 as the units run it, no update check, no colour, nothing
- * else inherited.
- */
+/** Environment for the program: no update check, no colour, nothing else inherited. */
 export const programEnv: Readonly<Record<string, string>> = {
-  DENO_V8_FLAGS: unitV8Flags,
   DENO_NO_UPDATE_CHECK: "1",
   NO_COLOR: "1",
   PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",

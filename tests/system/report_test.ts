@@ -12,10 +12,9 @@ import { chartPoints, humanDuration, summarizeLog } from "../../src/log/report.t
  * size, which a report that keeps more than it should cannot live in.
  */
 async function report(input: string, args: string[] = [], heapMiB?: number): Promise<string> {
-  const env = heapMiB === undefined ? programEnv : {
-    ...programEnv,
-    DENO_V8_FLAGS: `${programEnv.DENO_V8_FLAGS},--max-old-space-size=${heapMiB}`,
-  };
+  const env = heapMiB === undefined
+    ? programEnv
+    : { ...programEnv, DENO_V8_FLAGS: `--max-old-space-size=${heapMiB}` };
   const { code, stdout, stderr } = await run(tarpytArgv(["report", ...args]), input, env);
   assertEquals(code, 0, stderr.slice(0, 2_000));
   return stdout;

@@ -12,26 +12,21 @@ import { protocols } from "../../protocols/mod.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 
-/** Runs `tarpyt systemd print ARGS | tar -x -C DIR`. */
-async function extractPrinted(args: string[], dir: string): Promise<void> {
-  const [bin, ...rest] = tarpytArgv(["systemd", "print", ...args]);
-  const print = new Deno.Command(bin, {
-    args: rest,
-    env: programEnv,
-    clearEnv: true,
-    stdout: "piped",
-  }).spawn();
-  const tar = new Deno.Command("tar", { args: ["-x", "-C", dir], stdin: "piped" }).spawn();
-  await print.stdout.pipeTo(tar.stdin);
-  assertEquals((await print.status).code, 0);
-  assertEquals((await tar.status).code, 0);
-}
-
 /** Runs `tarpyt systemd print ARGS | tar -x` into a new directory and returns the files. */
 async function printedUnits(args: string[]): Promise<Map<string, string>> {
   const dir = await Deno.makeTempDir({ prefix: "tarpyt-units-" });
   try {
-    await extractPrinted(args, dir);
+    const [bin, ...rest] = tarpytArgv(["systemd", "print", ...args]);
+    const print = new Deno.Command(bin, {
+      args: rest,
+      env: programEnv,
+      clearEnv: true,
+      stdout: "piped",
+    }).spawn();
+    const tar = new Deno.Command("tar", { args: ["-x", "-C", dir], stdin: "piped" }).spawn();
+    await print.stdout.pipeTo(tar.stdin);
+    assertEquals((await print.status).code, 0);
+    assertEquals((await tar.status).code, 0);
     const files = new Map<string, string>();
     for await (const entry of Deno.readDir(dir)) {
       files.set(entry.name, await Deno.readTextFile(`${dir}/${entry.name}`));
@@ -114,52 +109,6 @@ Deno.test(needing(["systemd-analyze"], {
       ]);
       const score = Number(/Overall exposure level for .*: (\d+\.\d+)/.exec(report)?.[1]);
       assert(score <= 0.2, `${name}: exposure ${score}\n${report}`);
-    }
-  },
-}));
-
-/** `systemd-analyze security` of `unit` as installed under `root`, drop-ins and all. */
-async function exposure(root: string, unit: string): Promise<[number, string]> {
-  const { stdout: report } = await run([
-    "systemd-analyze",
-    "security",
-    "--offline=yes",
-    `--root=${root}`,
-    "--no-pager",
-    unit,
-  ]);
-  return [Number(/Overall exposure level for .*: (\d+\.\d+)/.exec(report)?.[1]), report];
-}
-
-Deno.test(needing(["systemd-analyze"], {
-  name: "systemd print --jit adds a drop-in to each service that takes back the units' " +
-    "V8 flags and MemoryDenyWriteExecute=, and nothing else: the exposure stays at 0.2",
-  fn: async () => {
-    const root = await Deno.makeTempDir({ prefix: "tarpyt-jit-" });
-    try {
-      const dir = `${root}/etc/systemd/system`;
-      await Deno.mkdir(dir, { recursive: true });
-      await extractPrinted(["--jit", "ssh", "smtp"], dir);
-      for (const name of ["ssh", "smtp"]) {
-        const service = await Deno.readTextFile(`${dir}/tarpyt-${name}@.service`);
-        const flags = /^Environment=DENO_V8_FLAGS=(.+)$/m.exec(service)?.[1];
-        assert(flags !== undefined, service);
-        const dropIn = await Deno.readTextFile(`${dir}/tarpyt-${name}@.service.d/jit.conf`);
-        const settings = dropIn.split("\n").filter((line) => line && !line.startsWith("#"));
-        assertEquals(settings, [
-          "[Service]",
-          `UnsetEnvironment=DENO_V8_FLAGS=${flags}`,
-          "MemoryDenyWriteExecute=no",
-        ]);
-        const [jitScore, jitReport] = await exposure(root, `tarpyt-${name}@22.service`);
-        assertMatch(jitReport, /✗ MemoryDenyWriteExecute=/);
-        assert(jitScore <= 0.2, `with the JIT: exposure ${jitScore}\n${jitReport}`);
-        await Deno.remove(`${dir}/tarpyt-${name}@.service.d`, { recursive: true });
-        const [, report] = await exposure(root, `tarpyt-${name}@22.service`);
-        assertMatch(report, /✓ MemoryDenyWriteExecute=/);
-      }
-    } finally {
-      await Deno.remove(root, { recursive: true });
     }
   },
 }));

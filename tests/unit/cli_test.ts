@@ -264,30 +264,6 @@ Deno.test("systemd print refuses an --exec-path that would change the unit it is
   }
 });
 
-Deno.test("systemd print --jit asks for the drop-ins, alone, with protocols or with a path", () => {
-  const all = Object.keys(protocols);
-  const cases: [string[], boolean, string[], string | undefined][] = [
-    [[], false, all, undefined],
-    [["--jit"], true, all, undefined],
-    [["--jit", "ssh"], true, ["ssh"], undefined],
-    [["smtp", "--jit"], true, ["smtp"], undefined],
-    [["--exec-path", "/opt/t", "--jit"], true, all, "/opt/t"],
-  ];
-  for (const [args, jit, names, execPath] of cases) {
-    assertEquals(parseCommandLine(["systemd", "print", ...args], noEnv), {
-      kind: "systemd-print",
-      protocols: names,
-      execPath,
-      jit,
-    });
-  }
-  assertThrows(
-    () => parseCommandLine(["systemd", "print", "--jit=yes"], noEnv),
-    UsageError,
-    /^systemd print: use: tarpyt systemd print \[--exec-path PATH\] \[--jit\]/,
-  );
-});
-
 Deno.test("--help lists every option with its variable and every protocol", () => {
   assertEquals(parseCommandLine(["--help"], noEnv).kind, "help");
   assertEquals(parseCommandLine(["-V"], noEnv).kind, "version");

@@ -6,7 +6,7 @@ import {
   minArrivalsPerBurst,
   minClosesPerCollection,
 } from "../../src/runtime/closed_handles.ts";
-import { runtimeFlags, unitV8Flags } from "../../src/runtime/flags.ts";
+import { runtimeFlags } from "../../src/runtime/flags.ts";
 
 function collectionsAfter(closes: number, open: number): number {
   let collections = 0;
@@ -83,10 +83,8 @@ Deno.test("a last-resort collection gives back the pages a full collection keeps
     console.log(JSON.stringify([afterFull, rss()]));
   `;
   const v8Flags = runtimeFlags.filter((flag) => flag.startsWith("--v8-flags="));
-  const { stdout } = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", ...v8Flags, code],
-    env: { DENO_V8_FLAGS: unitV8Flags },
-  }).output();
+  const { stdout } = await new Deno.Command(Deno.execPath(), { args: ["eval", ...v8Flags, code] })
+    .output();
   const [afterFull, afterLastResort] = JSON.parse(new TextDecoder().decode(stdout));
   const mib = 2 ** 20;
   assert(
