@@ -45,7 +45,7 @@ import {
 } from "../tests/support/process.ts";
 import { floorServerArgv, readingClients, sleep } from "./support.ts";
 import { freePort, heapUsedBytes, untilListening } from "../tests/support/net.ts";
-import { loadArgv, tarpytArgv } from "../tests/support/tarpyt.ts";
+import { loadArgv, tarpytArgv, withJit } from "../tests/support/tarpyt.ts";
 import { runtimeFlags } from "../src/runtime/flags.ts";
 
 stopAllOnSignal();
@@ -116,10 +116,7 @@ const tarpyt: Server = {
 const tarpytJit: Server | undefined = Deno.env.get("TARPYT_BIN") ? undefined : {
   ...tarpyt,
   name: "TarPyt, JIT",
-  argv: (port, delayMs, maxClients) =>
-    tarpyt.argv(port, delayMs, maxClients).map((arg) =>
-      arg.startsWith("--v8-flags=") ? arg.replace("--jitless,", "") : arg
-    ),
+  argv: (port, delayMs, maxClients) => tarpyt.argv(port, delayMs, maxClients).map(withJit),
 };
 
 const floor: Server = {

@@ -9,7 +9,7 @@
  * source.
  */
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
-import { compiledBinary, loadArgv, peerArgv, sshArgv } from "../support/tarpyt.ts";
+import { compiledBinary, loadArgv, peerArgv, sshArgv, withJit } from "../support/tarpyt.ts";
 import { run, RunningProcess } from "../support/process.ts";
 import { SystemdContainer } from "../support/systemd_container.ts";
 import { needing } from "../support/tools.ts";
@@ -20,22 +20,38 @@ import { protocols } from "../../protocols/mod.ts";
 const root = new URL("../..", import.meta.url).pathname;
 const libDir = "/usr/local/lib/tarpyt";
 
-async function installProgram(container: SystemdContainer): Promise<void> {
-  const bin = Deno.env.get("TARPYT_BIN");
-  if (bin && compiledBinary()) return await container.copyIn(bin, "/usr/local/bin/tarpyt");
-  await container.copyIn(Deno.execPath(), `${libDir}/deno`);
-  for (const path of ["main.ts", "src", "protocols", "deno.json", "deno.lock"]) {
-    await container.copyIn(`${root}${path}`, `${libDir}/${path}`);
+/**
+ * Writes `/usr/local/bin/NAME`, a stand-in for a compiled binary built with `flags`: it
+ * runs the same entry point with them, from a copy of the runtime and the source.
+ */
+async function installLauncher(
+  container: SystemdContainer,
+  name: string,
+  flags: readonly string[],
+): Promise<void> {
+  try {
+    await Deno.stat(`${container.root}${libDir}/deno`);
+  } catch {
+    await container.copyIn(Deno.execPath(), `${libDir}/deno`);
+    for (const path of ["main.ts", "src", "protocols", "deno.json", "deno.lock"]) {
+      await container.copyIn(`${root}${path}`, `${libDir}/${path}`);
+    }
   }
-  const flags = runtimeFlags.map((flag) => `'${flag}'`).join(" ");
-  const launcher = `${container.root}/usr/local/bin/tarpyt`;
+  const quoted = flags.map((flag) => `'${flag}'`).join(" ");
+  const launcher = `${container.root}/usr/local/bin/${name}`;
   await Deno.writeTextFile(
     launcher,
-    "#!/bin/sh\n# Stands in for the compiled binary: the same entry point, the same flags.\n" +
-      `DENO_DIR=/tmp/deno-dir DENO_NO_UPDATE_CHECK=1 NO_COLOR=1 exec ${libDir}/deno run ${flags} ` +
+    "#!/bin/sh\n# Stands in for a compiled binary: the same entry point, its flags.\n" +
+      `DENO_DIR=/tmp/deno-dir DENO_NO_UPDATE_CHECK=1 NO_COLOR=1 exec ${libDir}/deno run ${quoted} ` +
       `${libDir}/main.ts "$@"\n`,
   );
   await Deno.chmod(launcher, 0o755);
+}
+
+async function installProgram(container: SystemdContainer): Promise<void> {
+  const bin = Deno.env.get("TARPYT_BIN");
+  if (bin && compiledBinary()) return await container.copyIn(bin, "/usr/local/bin/tarpyt");
+  await installLauncher(container, "tarpyt", runtimeFlags);
 }
 
 /** A drop-in, as `systemctl edit` writes one: a byte every 20 ms keeps the test short. */
@@ -221,14 +237,8 @@ Deno.test(needing(["root", "debootstrap", "systemd-nspawn", "python3", "ssh", "c
         "--jitless is built in",
       async () => {
         const http = "tarpyt-http@8080.service";
-        // The same program and flags as the stand-in binary, but for --jitless.
-        const jitFlags = runtimeFlags.map((flag) => `'${flag.replace("--jitless,", "")}'`);
-        await Deno.writeTextFile(
-          `${c.root}/usr/local/bin/tarpyt-jit`,
-          `#!/bin/sh\nDENO_DIR=/tmp/deno-dir DENO_NO_UPDATE_CHECK=1 NO_COLOR=1 exec ` +
-            `${libDir}/deno run ${jitFlags.join(" ")} ${libDir}/main.ts "$@"\n`,
-        );
-        await Deno.chmod(`${c.root}/usr/local/bin/tarpyt-jit`, 0o755);
+        // The program built with the same flags, but for --jitless.
+        await installLauncher(c, "tarpyt-jit", runtimeFlags.map(withJit));
         const dropIn = `${c.root}/etc/systemd/system/tarpyt-http@.service.d/jit.conf`;
         await Deno.writeTextFile(
           dropIn,

@@ -22,6 +22,15 @@ export function tarpytArgv(args: readonly string[]): string[] {
 }
 
 /**
+ * `flag` with V8's JIT: `--jitless` taken out of a `--v8-flags=` list, anything else as it is.
+ * The units' `MemoryDenyWriteExecute=` forbids the JIT; benches measure what that costs, and
+ * tests prove why the flag is there.
+ */
+export function withJit(flag: string): string {
+  return flag.replace("--jitless,", "");
+}
+
+/**
  * Whether `TARPYT_BIN` is a compiled binary (an ELF file), not a script that runs the
  * source, such as the slow-start wrapper the harness is proven with.
  */

@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertMatch } from "../support/assert.ts";
 import { programEnv, type Ran, run } from "../support/process.ts";
-import { tarpytArgv } from "../support/tarpyt.ts";
+import { tarpytArgv, withJit } from "../support/tarpyt.ts";
 import { needing } from "../support/tools.ts";
 import { runtimeFlags } from "../../src/runtime/flags.ts";
 
@@ -28,7 +28,7 @@ Deno.test(needing(["python3"], {
     assertEquals(sandboxed.code, 0, sandboxed.stderr);
     assertMatch(sandboxed.stdout, /^tarpyt /);
 
-    const jitFlags = runtimeFlags.map((flag) => flag.replace("--jitless,", ""));
+    const jitFlags = runtimeFlags.map(withJit);
     assert(jitFlags.join(" ") !== runtimeFlags.join(" "), "no --jitless to take out");
     const jit = await underMdwe([Deno.execPath(), "run", ...jitFlags, `${root}main.ts`, "-V"]);
     assert(jit.code !== 0, `started with the JIT where writable code is refused: ${jit.stdout}`);
