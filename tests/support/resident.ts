@@ -8,12 +8,13 @@ import { assert } from "./assert.ts";
 
 /**
  * The resident memory `code` adds at each of its `mark()` calls, run in a child process
- * that first imports `imports` (an exported name and the module under `src/` it comes
- * from, as `["zeroed", "runtime/zeroed.ts"]`).
+ * with `flags` (such as `--v8-flags=...`) that first imports `imports` (an exported name
+ * and the module under `src/` it comes from, as `["zeroed", "runtime/zeroed.ts"]`).
  */
 export async function residentGrowth(
   imports: readonly (readonly [string, string])[],
   code: string,
+  flags: readonly string[] = [],
 ): Promise<number[]> {
   const lines = imports.map(([name, path]) =>
     `import { ${name} } from "${new URL(`../../src/${path}`, import.meta.url).href}";`
@@ -27,7 +28,7 @@ export async function residentGrowth(
     console.log(JSON.stringify(marks));
   `;
   const { stdout, stderr, success } = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", script],
+    args: ["eval", ...flags, script],
   }).output();
   assert(success, new TextDecoder().decode(stderr));
   return JSON.parse(new TextDecoder().decode(stdout));
