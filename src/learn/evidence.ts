@@ -76,9 +76,13 @@ export function evidenceOf(departure: Departure): Evidence | undefined {
     return { limit: "lines", value: lines };
   }
   // The first pieces of its profile: one moved to whole lines that leaves at the first
-  // judged it, as one given them from the start would have.
+  // judged it, as one given them from the start would have. Not one whose first pieces
+  // ended a line dripped before its move: it read that line under both.
   const { profileLines, profilePieces } = departure;
-  if (silenceMs < soonAfterMs && profileLines < firstLines && profilePieces <= firstPieces) {
+  if (
+    silenceMs < soonAfterMs && profileLines < firstLines && profilePieces <= firstPieces &&
+    !endedLineBegunBefore(departure)
+  ) {
     return { limit: "verdict", value: silenceMs / 1000 };
   }
   // It spoke after an earlier piece, and left as a line ended: it took that line for the
@@ -89,6 +93,28 @@ export function evidenceOf(departure: Departure): Evidence | undefined {
   }
   if (lineBytes > 0 && lineMs >= slowLineMs) return { limit: "line", value: lineMs / 1000 };
   return { limit: "time", value: heldMs / 1000 };
+}
+
+/**
+ * Whether a client moved to another profile left at a line its old profile began: its new
+ * profile's first pieces, fewer than a line takes, ended a line. Dripped, the shortest
+ * line is more pieces than {@link firstPieces}; whole, a line is a piece. How long the new
+ * profile held it says nothing of that profile: most of the line came before.
+ *
+ * @example
+ * ```ts
+ * import { endedLineBegunBefore } from "./evidence.ts";
+ * const moved = { profileLines: 1, profilePieces: 2, profileSinceMs: 60_000 };
+ * endedLineBegunBefore(moved); // true
+ * endedLineBegunBefore({ ...moved, profilePieces: 1 }); // false: a whole line
+ * ```
+ */
+export function endedLineBegunBefore(
+  departure: Pick<Departure, "profileLines" | "profilePieces" | "profileSinceMs">,
+): boolean {
+  const { profileLines, profilePieces, profileSinceMs } = departure;
+  return profileSinceMs > 0 && profileLines > 0 && profilePieces > profileLines &&
+    profilePieces <= firstPieces;
 }
 
 /**

@@ -37,6 +37,7 @@ import type { Pacer, PacerChoice } from "../engine/pacer.ts";
 import type { Family } from "../metrics/exposition.ts";
 import type { Profile } from "../../protocols/protocol.ts";
 import {
+  endedLineBegunBefore,
   type Evidence,
   evidenceOf,
   firstSilence,
@@ -363,8 +364,13 @@ export class Learner implements Pacer {
     // scan would make the source's brute force that follows begin on another.
     if (departure.heldMs < this.#soonestFirstMs) return family;
     // A client whose profile was changed on the way, and that left at a time of its own
-    // (or was closed), says nothing of how well its last profile holds.
-    if (profileSinceMs > 0 && (evidence === undefined || evidence.limit === "time")) {
+    // (or was closed), or at a line its old profile began, says nothing of how well its
+    // last profile holds: a slower drip that ends the line a client takes for its reply
+    // held it longer than its old profile would have.
+    if (
+      profileSinceMs > 0 &&
+      (evidence === undefined || evidence.limit === "time" || endedLineBegunBefore(departure))
+    ) {
       return family;
     }
     const leftMs = leftBy === "write" || leftBy === "ended" ? aliveMs : departure.heldMs;

@@ -83,3 +83,19 @@ for (const name of ["smtp", "http"]) {
     assert(learn >= 0.98 * fixed, `${learn} s against ${fixed} s, over ${judging.length} models`);
   });
 }
+
+Deno.test("smtp: a client that takes its second line for the reply and waits for it for ever is kept on the slow drip, though one moved to it mid-line ends that line at its first pieces", async () => {
+  // Held to the horizon on the default, a client moves to the slow drip; the line it was
+  // reading ends a piece or two later, and it takes it for its reply. That line came mostly
+  // under the default, and says nothing of the slow drip, which holds it for minutes.
+  const model: ClientModel = {
+    firstWaitS: 30,
+    readWaitS: 30,
+    lineAlarmS: Infinity,
+    totalS: Infinity,
+    judges: "reply",
+  };
+  const { fixed, learn } = await runSides(model, "smtp", { connections: 30, capS: 300 });
+  const [held, heldFixed] = [fromThird(learn), fromThird(fixed)];
+  assert(held >= 2 * heldFixed, `${held} s against fixed pacing's ${heldFixed}: ${learn.heldS}`);
+});
