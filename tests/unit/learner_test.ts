@@ -75,6 +75,24 @@ Deno.test("each way of leaving names the limit it shows", () => {
     evidenceOf(departure(130_300, { ...moved, bytes: 90, silenceMs: 300, longestGapMs: 22_000 })),
     { limit: "verdict", value: 0.3 },
   );
+  // Moved to the slow drip mid-line, gone as its second piece ended that line: it took
+  // the line the default began for its reply, and judged nothing of the slow drip.
+  assertEquals(
+    evidenceOf(
+      departure(72_000, {
+        ...moved,
+        bytes: 40,
+        pieces: 30,
+        profileLines: 1,
+        profilePieces: 2,
+        silenceMs: 20,
+        longestGapMs: 22_000,
+        greetedMs: 30_000,
+        profileSinceMs: 60_000,
+      }),
+    ),
+    { limit: "lines", value: 2 },
+  );
   assertEquals(
     evidenceOf(
       departure(5_000, { bytes: 9_000, lines: 1_024, silenceMs: 10, longestGapMs: 2_000 }),
