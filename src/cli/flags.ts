@@ -86,9 +86,9 @@ export const flags = {
   protocol: flag({
     env: "TARPYT_PROTOCOL",
     value: "NAME",
-    help: `what to speak: ${Object.keys(protocols).join(", ")}`,
+    help: `what to speak: ${Object.keys(protocols).join(", ")}; --banner makes it banner`,
     shown: "ssh",
-    fallback: () => "ssh",
+    fallback: ({ chosen }) => chosen("banner") === undefined ? "ssh" : "banner",
     check: (given) => oneOf(given, protocols),
   }),
   "first-delay": flag({
@@ -186,7 +186,14 @@ export const flags = {
     help: "for --protocol banner: the bytes it drips, one a tick; escapes \\r \\n \\t \\\\ \\xHH",
     shown: "RFB 003.008\\n",
     fallback: () => "RFB 003.008\\n",
-    check: (given) => bannerBytes(given),
+    check: (given, { protocol, chosen }) => {
+      if (chosen("banner") !== undefined && protocol.name !== "banner") {
+        throw new UsageError(
+          `${given.source}: only the banner protocol sends a banner, not ${protocol.name}; drop one`,
+        );
+      }
+      return bannerBytes(given);
+    },
   }),
   "max-lifetime": flag({
     env: "TARPYT_MAX_LIFETIME",

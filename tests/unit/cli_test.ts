@@ -160,7 +160,7 @@ Deno.test("flags set every option, --listen repeats, IPv6 in brackets", () => {
 
 Deno.test("every option is settable by its TARPYT_ variable, and a flag wins", () => {
   const env = {
-    TARPYT_PROTOCOL: "smtp",
+    TARPYT_PROTOCOL: "banner",
     TARPYT_FIRST_DELAY: "30s",
     TARPYT_DELAY: "3s",
     TARPYT_JITTER: "1s",
@@ -179,7 +179,7 @@ Deno.test("every option is settable by its TARPYT_ variable, and a flag wins", (
   const c = config([], env);
   assertEquals(
     [c.protocol.name, c.pacing.delayMs, c.pacing.jitterMs, c.maxClients, c.pacing.maxLineLength],
-    ["smtp", 3_000, 1_000, 7, 40],
+    ["banner", 3_000, 1_000, 7, 40],
   );
   assertEquals([c.pacing.firstDelayMs, c.pacing.pieceSize, c.maxLifetimeMs], [30_000, 2, 300_000]);
   assertEquals(c.logLevel, "warning");
@@ -197,6 +197,22 @@ Deno.test("--banner turns escapes into bytes, and text into its UTF-8 bytes", ()
   assertEquals(config([]).banner, "RFB 003.008\n");
   assertEquals(banner("\\x4a\\x00\\xFF\\r\\n\\t\\\\"), "\x4a\x00\xff\r\n\t\\");
   assertEquals(banner("é"), "\xc3\xa9");
+});
+
+Deno.test("--banner alone makes the protocol banner; with another protocol chosen, it is an error", () => {
+  assertEquals(config(["--banner", "x"]).protocol.name, "banner");
+  assertEquals(config([], { TARPYT_BANNER: "x" }).protocol.name, "banner");
+  assertEquals(config([]).protocol.name, "ssh");
+  assertThrows(
+    () => config(["--protocol", "ssh", "--banner", "x"]),
+    UsageError,
+    /^--banner: only the banner protocol sends a banner, not ssh; drop one$/,
+  );
+  assertThrows(
+    () => config(["--protocol", "smtp"], { TARPYT_BANNER: "x" }),
+    UsageError,
+    /^TARPYT_BANNER: only the banner protocol sends a banner, not smtp; drop one$/,
+  );
 });
 
 Deno.test("bad values name the flag or variable and what it accepts", () => {
